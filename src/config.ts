@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+/**
+ * Configuration from the environment (DESIGN §3), parsed once at boot.
+ * A bad value stops start-up with one line naming the variable (see `loadConfig`).
+ */
+const flag = z.enum(['0', '1']).transform((v) => v === '1');
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .refine((v) => /^(postgres(ql)?|memory|file):\/\//.test(v) || !v.includes('://'), {
+      message: 'must be postgres://…, memory://, file://… or a directory path',
+    })
+    .optional(),
+  /** Forces a driver when the URL alone cannot tell (a Neon endpoint behind a custom host name). */
+  DATABASE_DRIVER: z.enum(['pglite', 'pg', 'neon']).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only, at most 64')
+    .default('portal'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(300),
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  PORTAL_ADMIN_USERNAME: z.string().optional(),
+  PORTAL_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  PORTAL_DEMO: flag.optional(),
+  /** How long a sign-in token lives. */
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(12 * 3600),
+  /** Trust `Fly-Client-IP` / `X-Forwarded-For` for the client address (only behind a proxy). */
+  TRUST_PROXY: flag.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export type DatabaseTarget =
+  | { driver: 'pglite'; dataDir: string | undefined } // undefined: in memory
+  | { driver: 'pg' | 'neon'; url: string };
+
+export interface Config {
+  port: number;
+  host: string;
+  database: DatabaseTarget;
+  /** One process, in-process bus and session store, PGlite. */
+  embedded: boolean;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  jwtSecret: string | undefined;
+  sessionTtlSeconds: number;
+  heartbeatIntervalMs: number;
+  tokenTtlSeconds: number;
+  admin: { username: string; password: string | undefined } | undefined;
+  demo: boolean;
+  trustProxy: boolean;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+function databaseTarget(env: Env): DatabaseTarget {
+  const url = env.DATABASE_URL;
+  if (!url) return { driver: 'pglite', dataDir: './data/pglite' };
+  if (url === 'memory://' || url.startsWith('memory://')) return { driver: 'pglite', dataDir: undefined };
+  if (url.startsWith('file://')) return { driver: 'pglite', dataDir: url.slice('file://'.length) };
+  if (!url.includes('://')) return { driver: 'pglite', dataDir: url };
+  const host = new URL(url).hostname;
+  const driver = env.DATABASE_DRIVER ?? (host.endsWith('.neon.tech') ? 'neon' : 'pg');
+  if (driver === 'pglite') throw new ConfigError('DATABASE_DRIVER: pglite needs a memory:// or directory DATABASE_URL');
+  return { driver, url };
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset": `FOO= npm start` should behave like no FOO at all.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`${name}: ${issue.message}`);
+  }
+  const env = parsed.data;
+  const database = databaseTarget(env);
+  const embedded = database.driver === 'pglite' && !env.REDIS_URL;
+  if (env.REDIS_URL && !env.JWT_SECRET) {
+    throw new ConfigError('JWT_SECRET: required when REDIS_URL is set (every instance must share it)');
+  }
+  if (env.REDIS_URL && database.driver === 'pglite') {
+    throw new ConfigError('DATABASE_URL: several instances (REDIS_URL set) need a shared PostgreSQL, not PGlite');
+  }
+  if (env.PORTAL_ADMIN_PASSWORD && !env.PORTAL_ADMIN_USERNAME) {
+    throw new ConfigError('PORTAL_ADMIN_USERNAME: required when PORTAL_ADMIN_PASSWORD is set');
+  }
+  if (env.PORTAL_ADMIN_USERNAME && !env.PORTAL_ADMIN_PASSWORD && !embedded) {
+    throw new ConfigError('PORTAL_ADMIN_PASSWORD: required outside embedded mode when PORTAL_ADMIN_USERNAME is set');
+  }
+  const adminName = env.PORTAL_ADMIN_USERNAME ?? (embedded ? 'admin' : undefined);
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    database,
+    embedded,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: env.REDIS_PREFIX,
+    jwtSecret: env.JWT_SECRET,
+    sessionTtlSeconds: env.SESSION_TTL_SECONDS,
+    heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
+    tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
+    admin: adminName ? { username: adminName, password: env.PORTAL_ADMIN_PASSWORD } : undefined,
+    demo: env.PORTAL_DEMO ?? embedded,
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,36 @@
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type * as schema from './schema/index.js';
+
+/** The drizzle handle every query goes through, whatever the driver. A transaction is one too. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type DriverKind = 'pglite' | 'pg' | 'neon';
+
+/**
+ * The port every database driver implements (PGlite, node-postgres, Neon serverless).
+ * Kept small on purpose: drizzle does the querying; a driver only opens, counts and closes.
+ */
+export interface Database {
+  readonly kind: DriverKind;
+  readonly db: Db;
+  /** Statements issued through `db` since start: benchmarks and tests read it. */
+  readonly stats: { statements: number };
+  close(): Promise<void>;
+}
+
+/** Rows of a raw SQL statement; every driver answers `{ rows }`. */
+export async function query<T>(db: Db, statement: SQL): Promise<T[]> {
+  const result = (await db.execute(statement)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+export function statementCounter() {
+  const stats = { statements: 0 };
+  const logger = {
+    logQuery() {
+      stats.statements++;
+    },
+  };
+  return { stats, logger };
+}

@@ -1,0 +1,15 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { type Database, type Db, statementCounter } from '../database.js';
+import * as schema from '../schema/index.js';
+
+/** Any PostgreSQL over TCP with node-postgres. */
+export async function openPg(url: string, options: { max?: number } = {}): Promise<Database & { pool: pg.Pool }> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: 'portal' });
+  // An idle client losing its server (restart, failover) must not crash the process.
+  pool.on('error', () => {});
+  await pool.query('select 1');
+  const { stats, logger } = statementCounter();
+  const db = drizzle({ client: pool, schema, logger }) as unknown as Db;
+  return { kind: 'pg', db, stats, pool, close: () => pool.end() };
+}

@@ -1,0 +1,20 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
+import { type Database, type Db, statementCounter } from '../database.js';
+import * as schema from '../schema/index.js';
+
+/** Embedded PostgreSQL (WASM) in this process: a data directory, or memory when `dataDir` is undefined. */
+export async function openPglite(dataDir: string | undefined): Promise<Database & { client: PGlite }> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir ? { dataDir } : {});
+  const { stats, logger } = statementCounter();
+  const db = drizzle({ client, schema, logger }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    db,
+    stats,
+    client,
+    close: () => client.close(),
+  };
+}

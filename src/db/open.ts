@@ -1,0 +1,25 @@
+import type { DatabaseTarget } from '../config.js';
+import type { Database } from './database.js';
+import { migrate } from './migrate.js';
+
+/** Opens the configured driver and brings the schema up to date (safe with many instances at once). */
+export async function openDatabase(target: DatabaseTarget, options: { wsProxy?: string } = {}): Promise<Database> {
+  let database: Database;
+  if (target.driver === 'pglite') {
+    const { openPglite } = await import('./drivers/pglite.js');
+    database = await openPglite(target.dataDir);
+  } else if (target.driver === 'pg') {
+    const { openPg } = await import('./drivers/pg.js');
+    database = await openPg(target.url);
+  } else {
+    const { openNeon } = await import('./drivers/neon.js');
+    database = await openNeon(target.url, options);
+  }
+  try {
+    await migrate(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
+}

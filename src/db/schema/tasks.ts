@@ -1,0 +1,33 @@
+import { sql } from 'drizzle-orm';
+import { check, date, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { taskPriorityEnum, taskStatusEnum } from './enums.js';
+import { projects } from './projects.js';
+import { users } from './users.js';
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: integer().primaryKey().generatedByDefaultAsIdentity(),
+    project_id: integer()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    title: text().notNull(),
+    status: taskStatusEnum().notNull().default('todo'),
+    priority: taskPriorityEnum().notNull().default('medium'),
+    // SET NULL: deleting a user leaves their tasks unassigned (DESIGN §4).
+    assignee_id: integer().references(() => users.id, { onDelete: 'set null' }),
+    due_date: date({ mode: 'string' }),
+    created_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updated_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // Maintained by a trigger so that writes from outside the portal keep it right too.
+    completed_at: timestamp({ withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    index('tasks_assignee_status_idx').on(t.assignee_id, t.status),
+    index('tasks_project_status_idx').on(t.project_id, t.status),
+    index('tasks_completed_at_idx').on(t.completed_at),
+    check('tasks_title_length', sql`char_length(${t.title}) between 1 and 200`),
+  ],
+);
+
+export type TaskRow = typeof tasks.$inferSelect;

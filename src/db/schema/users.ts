@@ -1,0 +1,24 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { roleEnum } from './enums.js';
+
+export const users = pgTable(
+  'users',
+  {
+    id: integer().primaryKey().generatedByDefaultAsIdentity(),
+    username: text().notNull(),
+    display_name: text().notNull().default(''),
+    role: roleEnum().notNull().default('user'),
+    active: boolean().notNull().default(true),
+    password_hash: text().notNull(),
+    created_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updated_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Usernames are unique whatever their case: "Alice" and "alice" are one person.
+    uniqueIndex('users_username_lower_key').on(sql`lower(${t.username})`),
+    check('users_username_length', sql`char_length(${t.username}) between 1 and 64`),
+  ],
+);
+
+export type UserRow = typeof users.$inferSelect;
