@@ -33,7 +33,12 @@ const envSchema = z.object({
   PORTAL_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   PORTAL_DEMO: flag.optional(),
   /** How long a sign-in token lives. */
-  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(12 * 3600),
+  TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(12 * 3600),
   /** Trust `Fly-Client-IP` / `X-Forwarded-For` for the client address (only behind a proxy). */
   TRUST_PROXY: flag.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -73,7 +78,8 @@ function databaseTarget(env: Env): DatabaseTarget {
   if (!url.includes('://')) return { driver: 'pglite', dataDir: url };
   const host = new URL(url).hostname;
   const driver = env.DATABASE_DRIVER ?? (host.endsWith('.neon.tech') ? 'neon' : 'pg');
-  if (driver === 'pglite') throw new ConfigError('DATABASE_DRIVER: pglite needs a memory:// or directory DATABASE_URL');
+  if (driver === 'pglite')
+    throw new ConfigError('DATABASE_DRIVER: pglite needs a memory:// or directory DATABASE_URL');
   return { driver, url };
 }
 
@@ -93,13 +99,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError('JWT_SECRET: required when REDIS_URL is set (every instance must share it)');
   }
   if (env.REDIS_URL && database.driver === 'pglite') {
-    throw new ConfigError('DATABASE_URL: several instances (REDIS_URL set) need a shared PostgreSQL, not PGlite');
+    throw new ConfigError(
+      'DATABASE_URL: several instances (REDIS_URL set) need a shared PostgreSQL, not PGlite',
+    );
   }
   if (env.PORTAL_ADMIN_PASSWORD && !env.PORTAL_ADMIN_USERNAME) {
     throw new ConfigError('PORTAL_ADMIN_USERNAME: required when PORTAL_ADMIN_PASSWORD is set');
   }
   if (env.PORTAL_ADMIN_USERNAME && !env.PORTAL_ADMIN_PASSWORD && !embedded) {
-    throw new ConfigError('PORTAL_ADMIN_PASSWORD: required outside embedded mode when PORTAL_ADMIN_USERNAME is set');
+    throw new ConfigError(
+      'PORTAL_ADMIN_PASSWORD: required outside embedded mode when PORTAL_ADMIN_USERNAME is set',
+    );
   }
   const adminName = env.PORTAL_ADMIN_USERNAME ?? (embedded ? 'admin' : undefined);
   return {

@@ -23,7 +23,9 @@ export async function migrate(db: Db): Promise<{ applied: number }> {
       created_at bigint not null,
       applied_at timestamptz not null default now()
     )`);
-    const done = new Set((await query<{ hash: string }>(tx, sql`select hash from portal_migrations`)).map((r) => r.hash));
+    const done = new Set(
+      (await query<{ hash: string }>(tx, sql`select hash from portal_migrations`)).map((r) => r.hash),
+    );
     let applied = 0;
     for (const migration of migrations) {
       if (done.has(migration.hash)) continue;

@@ -3,7 +3,10 @@ import type { Database } from './database.js';
 import { migrate } from './migrate.js';
 
 /** Opens the configured driver and brings the schema up to date (safe with many instances at once). */
-export async function openDatabase(target: DatabaseTarget, options: { wsProxy?: string } = {}): Promise<Database> {
+export async function openDatabase(
+  target: DatabaseTarget,
+  options: { wsProxy?: string } = {},
+): Promise<Database> {
   let database: Database;
   if (target.driver === 'pglite') {
     const { openPglite } = await import('./drivers/pglite.js');

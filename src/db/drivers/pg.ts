@@ -4,7 +4,10 @@ import { type Database, type Db, statementCounter } from '../database.js';
 import * as schema from '../schema/index.js';
 
 /** Any PostgreSQL over TCP with node-postgres. */
-export async function openPg(url: string, options: { max?: number } = {}): Promise<Database & { pool: pg.Pool }> {
+export async function openPg(
+  url: string,
+  options: { max?: number } = {},
+): Promise<Database & { pool: pg.Pool }> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: 'portal' });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', () => {});

@@ -1,0 +1,60 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { registerAudit } from './http/audit.js';
+import { registerAuth } from './http/auth.js';
+import type { AppDeps, AppEnv } from './http/context.js';
+import { registerDocs } from './http/docs.js';
+import { handleError } from './http/error-handler.js';
+import { ApiError } from './http/errors.js';
+import { registerHealth } from './http/health.js';
+import { registerMe } from './http/me.js';
+import { registerMetrics } from './http/metrics.js';
+import { identify, requireSignIn } from './http/middleware/auth.js';
+import { requestLog } from './http/middleware/request-log.js';
+import { registerPages } from './http/pages.js';
+import { registerProjects } from './http/projects.js';
+import { registerTasks } from './http/tasks.js';
+import { registerUsers } from './http/users.js';
+import { validationHook } from './http/validation.js';
+
+/** API paths anyone may call. Everything else under /api needs a signed-in user. */
+const PUBLIC_API = ['/api/auth/login', '/api/openapi.json', '/api/docs'] as const;
+
+/** Builds the portal's HTTP application from long-lived dependencies; nothing here opens a connection. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.onError(handleError(deps.logger));
+  app.notFound((c) => {
+    const error = new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
+    return c.json(error.toBody(), error.status);
+  });
+
+  app.use(requestId());
+  app.use(requestLog(deps.logger));
+  app.use(secureHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: () => {
+        throw new ApiError('payload_too_large', 'The request body is larger than 1 MB');
+      },
+    }),
+  );
+  app.use(identify(deps));
+  app.use('/api/*', requireSignIn(PUBLIC_API));
+
+  registerHealth(app, deps);
+  registerAuth(app, deps);
+  registerMe(app, deps);
+  registerUsers(app, deps);
+  registerProjects(app, deps);
+  registerTasks(app, deps);
+  registerMetrics(app, deps);
+  registerAudit(app, deps);
+  registerDocs(app);
+  registerPages(app, deps);
+  return app;
+}

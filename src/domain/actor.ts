@@ -1,0 +1,38 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import type { Role } from '../db/schema/enums.js';
+
+/** The signed-in user a request acts for, as read from the database on this very request. */
+export interface Actor {
+  id: number;
+  username: string;
+  role: Role;
+  sessionId: string;
+}
+
+/**
+ * Runs `work` in a transaction whose writes the change-log triggers attribute to `actorId`
+ * (a transaction-local setting, so it cannot leak to the next user of a pooled connection).
+ */
+export function writeAs<T>(db: Db, actorId: number | null, work: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    if (actorId !== null)
+      await tx.execute(sql`select set_config('portal.actor_id', ${String(actorId)}, true)`);
+    return work(tx as unknown as Db);
+  });
+}
+
+/** `%`, `_` and `\` match literally in a search string. */
+export function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export const iso = (d: Date) => d.toISOString();
+export const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
+
+export interface Page {
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export const pageOf = (p: Page) => ({ limit: p.limit ?? 50, offset: p.offset ?? 0 });

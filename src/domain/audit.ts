@@ -1,0 +1,52 @@
+import { and, count, desc, eq } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import { changeLog } from '../db/schema/change-log.js';
+import { users } from '../db/schema/users.js';
+import { forbidden } from '../http/errors.js';
+import { type Actor, iso, type Page, pageOf } from './actor.js';
+
+export interface AuditQuery extends Page {
+  actor_id?: number | undefined;
+  entity?: 'users' | 'projects' | 'tasks' | undefined;
+  row_id?: number | undefined;
+}
+
+/** The change log, newest first, with who did it (admins only). */
+export async function listAudit(db: Db, actor: Actor, query: AuditQuery) {
+  if (actor.role !== 'admin') throw forbidden('Only admins can read the audit log');
+  const { limit, offset } = pageOf(query);
+  const where = and(
+    query.actor_id ? eq(changeLog.actor_id, query.actor_id) : undefined,
+    query.entity ? eq(changeLog.table_name, query.entity) : undefined,
+    query.row_id ? eq(changeLog.row_id, query.row_id) : undefined,
+  );
+  const [rows, [total]] = await Promise.all([
+    db
+      .select({
+        entry: changeLog,
+        actor: { id: users.id, username: users.username, display_name: users.display_name },
+      })
+      .from(changeLog)
+      .leftJoin(users, eq(users.id, changeLog.actor_id))
+      .where(where)
+      .orderBy(desc(changeLog.id))
+      .limit(limit)
+      .offset(offset),
+    db.select({ n: count() }).from(changeLog).where(where),
+  ]);
+  return {
+    items: rows.map(({ entry, actor: who }) => ({
+      id: entry.id,
+      at: iso(entry.at),
+      entity: entry.table_name,
+      op: entry.op,
+      row_id: entry.row_id,
+      before: entry.before,
+      after: entry.after,
+      affected_user_ids: entry.affected_user_ids,
+      actor_id: entry.actor_id,
+      actor: who,
+    })),
+    total: total?.n ?? 0,
+  };
+}

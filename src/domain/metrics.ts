@@ -1,0 +1,174 @@
+import { sql } from 'drizzle-orm';
+import { type Db, query } from '../db/database.js';
+import { type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
+
+/**
+ * The dashboard document (DESIGN §4): objects keyed by id or name, never arrays of rows, so
+ * that a change makes a small merge patch. `computeDashboards` builds it for any number of
+ * users in at most seven SQL statements, whatever the batch size: the realtime leader calls
+ * it with every user a change touches.
+ */
+export type StatusCounts = Record<TaskStatus, number>;
+
+export interface Dashboard {
+  role: Role;
+  my_tasks: StatusCounts;
+  my_overdue: number;
+  /** manager: tasks in the projects they own */
+  team_tasks?: StatusCounts;
+  /** manager: owned projects; admin: every project */
+  projects?: Record<string, { name: string; done: number; total: number }>;
+  /** admin: active users per role */
+  users_by_role?: Record<Role, number>;
+  /** admin: every task */
+  org_tasks?: StatusCounts;
+  /** tasks completed per UTC day over the last 14 days (today included): mine, my team's, or the organisation's */
+  completed_by_day: Record<string, number>;
+}
+
+export const HISTORY_DAYS = 14;
+
+const zeroCounts = (): StatusCounts => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as StatusCounts;
+
+/** One array parameter, whatever the length, so the statement text never changes. */
+const intArray = (ids: Iterable<number>) => `{${[...ids].map((id) => Math.trunc(id)).join(',')}}`;
+
+const today = sql`(now() at time zone 'UTC')::date`;
+
+export async function computeDashboard(db: Db, userId: number): Promise<Dashboard | undefined> {
+  return (await computeDashboards(db, [userId])).get(userId);
+}
+
+/** Dashboards of the given active users (inactive or unknown ids are left out), from one consistent snapshot. */
+export async function computeDashboards(db: Db, userIds: readonly number[]): Promise<Map<number, Dashboard>> {
+  const result = new Map<number, Dashboard>();
+  if (userIds.length === 0) return result;
+  return db.transaction(
+    async (tx) => {
+      const t = tx as unknown as Db;
+      const people = await query<{ id: number; role: Role; today: string }>(
+        t,
+        sql`select id, role, ${today}::text as today from users where active and id = any(${intArray(userIds)}::int[])`,
+      );
+      if (people.length === 0) return result;
+      const day = people[0]!.today;
+      const managers = people.filter((p) => p.role === 'manager').map((p) => p.id);
+      const admins = people.filter((p) => p.role === 'admin').map((p) => p.id);
+      const regular = people.filter((p) => p.role === 'user').map((p) => p.id);
+
+      for (const p of people) {
+        result.set(p.id, {
+          role: p.role,
+          my_tasks: zeroCounts(),
+          my_overdue: 0,
+          completed_by_day: emptyHistory(day),
+          ...(p.role === 'manager' ? { team_tasks: zeroCounts(), projects: {} } : {}),
+          ...(p.role === 'admin'
+            ? { org_tasks: zeroCounts(), projects: {}, users_by_role: { admin: 0, manager: 0, user: 0 } }
+            : {}),
+        });
+      }
+
+      const mine = await query<{ assignee_id: number; status: TaskStatus; n: number; overdue: number }>(
+        t,
+        sql`select assignee_id, status, count(*)::int as n,
+                   count(*) filter (where due_date < ${today} and status <> 'done')::int as overdue
+            from tasks where assignee_id = any(${intArray(result.keys())}::int[]) group by assignee_id, status`,
+      );
+      for (const row of mine) {
+        const doc = result.get(row.assignee_id)!;
+        doc.my_tasks[row.status] = row.n;
+        doc.my_overdue += row.overdue;
+      }
+
+      if (managers.length > 0) {
+        const team = await query<{ owner_id: number; status: TaskStatus; n: number }>(
+          t,
+          sql`select p.owner_id, t.status, count(*)::int as n from tasks t join projects p on p.id = t.project_id
+              where p.owner_id = any(${intArray(managers)}::int[]) group by p.owner_id, t.status`,
+        );
+        for (const row of team) result.get(row.owner_id)!.team_tasks![row.status] = row.n;
+      }
+
+      if (managers.length > 0 || admins.length > 0) {
+        const progress = await query<{
+          id: number;
+          name: string;
+          owner_id: number;
+          done: number;
+          total: number;
+        }>(
+          t,
+          sql`select p.id, p.name, p.owner_id, count(t.id)::int as total,
+                     count(t.id) filter (where t.status = 'done')::int as done
+              from projects p left join tasks t on t.project_id = p.id
+              where ${admins.length > 0} or p.owner_id = any(${intArray(managers)}::int[])
+              group by p.id`,
+        );
+        for (const row of progress) {
+          const entry = { name: row.name, done: row.done, total: row.total };
+          const owner = result.get(row.owner_id);
+          if (owner?.role === 'manager') owner.projects![row.id] = entry;
+          for (const id of admins) result.get(id)!.projects![row.id] = entry;
+        }
+      }
+
+      if (admins.length > 0) {
+        const [byRole, org] = await Promise.all([
+          query<{ role: Role; n: number }>(
+            t,
+            sql`select role, count(*)::int as n from users where active group by role`,
+          ),
+          query<{ status: TaskStatus; n: number }>(
+            t,
+            sql`select status, count(*)::int as n from tasks group by status`,
+          ),
+        ]);
+        for (const id of admins) {
+          const doc = result.get(id)!;
+          for (const row of byRole) doc.users_by_role![row.role] = row.n;
+          for (const row of org) doc.org_tasks![row.status] = row.n;
+        }
+      }
+
+      // Completed per day, per scope: a user's own tasks, a manager's team, the organisation for admins.
+      const since = sql`((${today} - ${sql.raw(String(HISTORY_DAYS - 1))})::timestamp at time zone 'UTC')`;
+      const completed = await query<{
+        scope: 'user' | 'manager' | 'org';
+        key: number;
+        day: string;
+        n: number;
+      }>(
+        t,
+        sql`select 'user' as scope, assignee_id as key, (completed_at at time zone 'UTC')::date::text as day, count(*)::int as n
+              from tasks where assignee_id = any(${intArray(regular)}::int[])
+               and completed_at >= ${since} group by 2, 3
+            union all
+            select 'manager', p.owner_id, (t.completed_at at time zone 'UTC')::date::text, count(*)::int
+              from tasks t join projects p on p.id = t.project_id
+             where p.owner_id = any(${intArray(managers)}::int[]) and t.completed_at >= ${since} group by 2, 3
+            union all
+            select 'org', 0, (completed_at at time zone 'UTC')::date::text, count(*)::int
+              from tasks where ${admins.length > 0} and completed_at >= ${since} group by 2, 3`,
+      );
+      for (const row of completed) {
+        const targets = row.scope === 'org' ? admins : [row.key];
+        for (const id of targets) {
+          const history = result.get(id)?.completed_by_day;
+          if (history && row.day in history) history[row.day] = row.n;
+        }
+      }
+      return result;
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}
+
+function emptyHistory(today: string): Record<string, number> {
+  const end = Date.parse(`${today}T00:00:00Z`);
+  const history: Record<string, number> = {};
+  for (let i = HISTORY_DAYS - 1; i >= 0; i--) {
+    history[new Date(end - i * 86_400_000).toISOString().slice(0, 10)] = 0;
+  }
+  return history;
+}

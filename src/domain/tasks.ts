@@ -1,0 +1,173 @@
+import { and, count, eq, ilike, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
+import { projects } from '../db/schema/projects.js';
+import { type TaskRow, tasks } from '../db/schema/tasks.js';
+import { users } from '../db/schema/users.js';
+import { forbidden, invalid, notFound } from '../http/errors.js';
+import { type Actor, iso, isoOrNull, likePattern, type Page, pageOf, writeAs } from './actor.js';
+import { canManage, findVisibleProject } from './projects.js';
+import { orderBy } from './sort.js';
+
+export function toTask(row: TaskRow) {
+  return {
+    id: row.id,
+    project_id: row.project_id,
+    title: row.title,
+    status: row.status,
+    priority: row.priority,
+    assignee_id: row.assignee_id,
+    due_date: row.due_date,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    completed_at: isoOrNull(row.completed_at),
+  };
+}
+
+/** admin: every task; manager: tasks in owned projects and tasks assigned to them; user: assigned to them. */
+function visibleTasks(db: Db, actor: Actor): SQL | undefined {
+  if (actor.role === 'admin') return undefined;
+  if (actor.role === 'user') return eq(tasks.assignee_id, actor.id);
+  return or(
+    eq(tasks.assignee_id, actor.id),
+    inArray(
+      tasks.project_id,
+      db.select({ id: projects.id }).from(projects).where(eq(projects.owner_id, actor.id)),
+    ),
+  );
+}
+
+export interface TaskQuery extends Page {
+  project_id?: number | undefined;
+  assignee_id?: number | undefined;
+  status?: TaskStatus | undefined;
+  priority?: TaskPriority | undefined;
+  q?: string | undefined;
+  overdue?: boolean | undefined;
+  sort?: string | undefined;
+}
+
+const today = sql`(now() at time zone 'UTC')::date`;
+
+export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
+  const { limit, offset } = pageOf(query);
+  const where = and(
+    visibleTasks(db, actor),
+    query.project_id ? eq(tasks.project_id, query.project_id) : undefined,
+    query.assignee_id ? eq(tasks.assignee_id, query.assignee_id) : undefined,
+    query.status ? eq(tasks.status, query.status) : undefined,
+    query.priority ? eq(tasks.priority, query.priority) : undefined,
+    query.q ? ilike(tasks.title, likePattern(query.q)) : undefined,
+    query.overdue === undefined
+      ? undefined
+      : query.overdue
+        ? and(lt(tasks.due_date, today), ne(tasks.status, 'done'))
+        : sql`not (${tasks.due_date} < ${today} and ${tasks.status} <> 'done') or ${tasks.due_date} is null`,
+  );
+  const order = orderBy(
+    query.sort,
+    {
+      id: tasks.id,
+      title: tasks.title,
+      status: tasks.status,
+      priority: tasks.priority,
+      due_date: tasks.due_date,
+      created_at: tasks.created_at,
+      updated_at: tasks.updated_at,
+    },
+    '-created_at',
+    tasks.id,
+  );
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(tasks)
+      .where(where)
+      .orderBy(...order)
+      .limit(limit)
+      .offset(offset),
+    db.select({ n: count() }).from(tasks).where(where),
+  ]);
+  return { items: rows.map(toTask), total: total?.n ?? 0 };
+}
+
+async function findVisibleTask(db: Db, actor: Actor, id: number, lock = false): Promise<TaskRow> {
+  const q = db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.id, id), visibleTasks(db, actor)));
+  const [row] = lock ? await q.for('update') : await q;
+  if (!row) throw notFound('Task');
+  return row;
+}
+
+export async function getTask(db: Db, actor: Actor, id: number) {
+  return toTask(await findVisibleTask(db, actor, id));
+}
+
+/** The project a task goes into: visible to the actor (else 404) and managed by them (else 403). */
+async function managedProject(db: Db, actor: Actor, projectId: number) {
+  const project = await findVisibleProject(db, actor, projectId);
+  if (!canManage(actor, project)) throw forbidden('Only the project owner or an admin can manage its tasks');
+  return project;
+}
+
+async function assertAssignable(db: Db, assigneeId: number) {
+  const [user] = await db.select({ active: users.active }).from(users).where(eq(users.id, assigneeId));
+  if (!user?.active) throw invalid('assignee_id', 'must be an active user');
+}
+
+export interface NewTask {
+  project_id: number;
+  title: string;
+  assignee_id?: number | null | undefined;
+  status?: TaskStatus | undefined;
+  priority?: TaskPriority | undefined;
+  due_date?: string | null | undefined;
+}
+
+export async function createTask(db: Db, actor: Actor, input: NewTask) {
+  const row = await writeAs(db, actor.id, async (tx) => {
+    await managedProject(tx, actor, input.project_id);
+    if (input.assignee_id != null) await assertAssignable(tx, input.assignee_id);
+    const [created] = await tx.insert(tasks).values(input).returning();
+    return created!;
+  });
+  return toTask(row);
+}
+
+export type TaskPatch = Partial<Omit<NewTask, 'project_id'>> & { project_id?: number | undefined };
+
+export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPatch) {
+  const row = await writeAs(db, actor.id, async (tx) => {
+    const current = await findVisibleTask(tx, actor, id, true);
+    const [project] = await tx.select().from(projects).where(eq(projects.id, current.project_id));
+    const manager = project !== undefined && canManage(actor, project);
+    if (!manager) {
+      // The assignee may move their task along, nothing more.
+      const fields = Object.keys(patch).filter((k) => patch[k as keyof TaskPatch] !== undefined);
+      if (current.assignee_id !== actor.id || fields.some((f) => f !== 'status')) {
+        throw forbidden('The assignee may only change the status of a task');
+      }
+    }
+    if (patch.project_id !== undefined && patch.project_id !== current.project_id) {
+      await managedProject(tx, actor, patch.project_id);
+    }
+    if (patch.assignee_id != null && patch.assignee_id !== current.assignee_id) {
+      await assertAssignable(tx, patch.assignee_id);
+    }
+    const [updated] = await tx.update(tasks).set(patch).where(eq(tasks.id, id)).returning();
+    return updated!;
+  });
+  return toTask(row);
+}
+
+export async function deleteTask(db: Db, actor: Actor, id: number) {
+  await writeAs(db, actor.id, async (tx) => {
+    const current = await findVisibleTask(tx, actor, id, true);
+    const [project] = await tx.select().from(projects).where(eq(projects.id, current.project_id));
+    if (!project || !canManage(actor, project))
+      throw forbidden('Only the project owner or an admin can delete tasks');
+    await tx.delete(tasks).where(eq(tasks.id, id));
+  });
+}

@@ -1,0 +1,177 @@
+import { and, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import type { Role } from '../db/schema/enums.js';
+import { projects } from '../db/schema/projects.js';
+import { type UserRow, users } from '../db/schema/users.js';
+import { ApiError, forbidden, invalid, notFound } from '../http/errors.js';
+import { type Actor, iso, likePattern, type Page, pageOf, writeAs } from './actor.js';
+import { hashPassword, passwordProblem } from './auth/passwords.js';
+import { revokeAllSessions } from './auth/sessions.js';
+import { orderBy } from './sort.js';
+
+/** The public shape of a user: never the password hash. */
+export function toUser(row: UserRow) {
+  return {
+    id: row.id,
+    username: row.username,
+    display_name: row.display_name,
+    role: row.role,
+    active: row.active,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+export type PublicUser = ReturnType<typeof toUser>;
+
+/** Admins manage users; managers may read them (to pick assignees); users may not. */
+function assertCanRead(actor: Actor) {
+  if (actor.role === 'user') throw forbidden('Only admins and managers can see other users');
+}
+function assertAdmin(actor: Actor) {
+  if (actor.role !== 'admin') throw forbidden('Only admins can manage users');
+}
+
+export interface UserQuery extends Page {
+  q?: string | undefined;
+  role?: Role | undefined;
+  active?: boolean | undefined;
+  sort?: string | undefined;
+}
+
+export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
+  assertCanRead(actor);
+  const { limit, offset } = pageOf(query);
+  const conditions: (SQL | undefined)[] = [
+    query.q
+      ? or(ilike(users.username, likePattern(query.q)), ilike(users.display_name, likePattern(query.q)))
+      : undefined,
+    query.role ? eq(users.role, query.role) : undefined,
+    query.active === undefined ? undefined : eq(users.active, query.active),
+  ];
+  const where = and(...conditions);
+  const order = orderBy(
+    query.sort,
+    { username: users.username, created_at: users.created_at, role: users.role, id: users.id },
+    'username',
+    users.id,
+  );
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(users)
+      .where(where)
+      .orderBy(...order)
+      .limit(limit)
+      .offset(offset),
+    db.select({ n: count() }).from(users).where(where),
+  ]);
+  return { items: rows.map(toUser), total: total?.n ?? 0 };
+}
+
+export async function getUser(db: Db, actor: Actor, id: number) {
+  assertCanRead(actor);
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  if (!row) throw notFound('User');
+  return toUser(row);
+}
+
+/** Any signed-in user may read themself. */
+export async function getUserById(db: Db, id: number) {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  if (!row) throw notFound('User');
+  return toUser(row);
+}
+
+export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(sql`lower(${users.username}) = lower(${username})`);
+  return row;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  role: Role;
+  display_name?: string | undefined;
+}
+
+export async function createUser(db: Db, actor: Actor | null, input: NewUser) {
+  if (actor) assertAdmin(actor);
+  const problem = passwordProblem(input.password, input.username);
+  if (problem) throw invalid('password', problem);
+  const password_hash = await hashPassword(input.password);
+  const row = await writeAs(db, actor?.id ?? null, async (tx) => {
+    const [created] = await tx
+      .insert(users)
+      .values({
+        username: input.username,
+        display_name: input.display_name ?? '',
+        role: input.role,
+        password_hash,
+      })
+      .returning();
+    return created!;
+  });
+  return toUser(row);
+}
+
+export interface UserPatch {
+  role?: Role | undefined;
+  password?: string | undefined;
+  display_name?: string | undefined;
+  active?: boolean | undefined;
+}
+
+export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPatch) {
+  assertAdmin(actor);
+  const password_hash = patch.password === undefined ? undefined : await hashPassword(patch.password);
+  const row = await writeAs(db, actor.id, async (tx) => {
+    const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
+    if (!current) throw notFound('User');
+    if (patch.password !== undefined) {
+      const problem = passwordProblem(patch.password, current.username);
+      if (problem) throw invalid('password', problem);
+    }
+    if (id === actor.id && ((patch.role && patch.role !== 'admin') || patch.active === false)) {
+      throw new ApiError('conflict', 'You cannot remove your own admin access; ask another admin');
+    }
+    if (patch.role === 'user' && current.role !== 'user')
+      await assertOwnsNothing(tx, id, 'changing their role');
+    const [updated] = await tx
+      .update(users)
+      .set({
+        ...(patch.role === undefined ? {} : { role: patch.role }),
+        ...(patch.display_name === undefined ? {} : { display_name: patch.display_name }),
+        ...(patch.active === undefined ? {} : { active: patch.active }),
+        ...(password_hash === undefined ? {} : { password_hash }),
+      })
+      .where(eq(users.id, id))
+      .returning();
+    // A reset password ends the user's other sign-ins: whoever knew the old one is out.
+    if (password_hash !== undefined)
+      await revokeAllSessions(tx, id, id === actor.id ? actor.sessionId : undefined);
+    return updated!;
+  });
+  return toUser(row);
+}
+
+export async function deleteUser(db: Db, actor: Actor, id: number) {
+  assertAdmin(actor);
+  if (id === actor.id)
+    throw new ApiError('conflict', 'You cannot delete your own account; ask another admin');
+  await writeAs(db, actor.id, async (tx) => {
+    const [current] = await tx.select({ id: users.id }).from(users).where(eq(users.id, id)).for('update');
+    if (!current) throw notFound('User');
+    await assertOwnsNothing(tx, id, 'deleting them');
+    // Their tasks become unassigned through the foreign key (ON DELETE SET NULL), logged by the triggers.
+    await tx.delete(users).where(eq(users.id, id));
+  });
+}
+
+async function assertOwnsNothing(db: Db, userId: number, action: string) {
+  const [owned] = await db.select({ n: count() }).from(projects).where(eq(projects.owner_id, userId));
+  if (owned && owned.n > 0) {
+    throw new ApiError('conflict', `This user owns ${owned.n} project(s): reassign them before ${action}`, {
+      owned_projects: owned.n,
+    });
+  }
+}

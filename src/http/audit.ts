@@ -1,0 +1,44 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { listAudit } from '../domain/audit.js';
+import { type App, type AppDeps, actorOf } from './context.js';
+import { errorResponses, IdParam, json, Pagination, security } from './schemas.js';
+
+const AuditEntry = z
+  .object({
+    id: z.number(),
+    at: z.string(),
+    entity: z.string(),
+    op: z.enum(['insert', 'update', 'delete']),
+    row_id: z.number(),
+    before: z.record(z.string(), z.unknown()).nullable(),
+    after: z.record(z.string(), z.unknown()).nullable(),
+    affected_user_ids: z.array(z.number()),
+    actor_id: z.number().nullable().openapi({ description: 'null: written outside the portal' }),
+    actor: z.object({ id: z.number(), username: z.string(), display_name: z.string() }).nullable(),
+  })
+  .openapi('AuditEntry');
+
+const Query = z.object({
+  actor_id: IdParam.optional(),
+  entity: z.enum(['users', 'projects', 'tasks']).optional(),
+  row_id: IdParam.optional(),
+  ...Pagination,
+});
+
+export function registerAudit(app: App, { database }: AppDeps) {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/audit',
+      tags: ['audit'],
+      security,
+      summary: 'The change log, newest first, with the actor (admins)',
+      request: { query: Query },
+      responses: {
+        200: json(z.object({ items: z.array(AuditEntry), total: z.number() }), 'A page of changes'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => c.json(await listAudit(database.db, actorOf(c), c.req.valid('query')), 200),
+  );
+}

@@ -1,0 +1,39 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import type { Actor } from '../domain/actor.js';
+import type { LoginThrottle } from '../domain/auth/throttle.js';
+import type { TokenService } from '../domain/auth/tokens.js';
+import { ApiError } from './errors.js';
+
+/** Long-lived clients and settings, built once at start-up and handed to `createApp`. */
+export interface AppDeps {
+  database: Database;
+  tokens: TokenService;
+  throttle: LoginThrottle;
+  logger: Logger;
+  /** Trust proxy headers for the client address and host (only behind Fly's proxy or another). */
+  trustProxy: boolean;
+  /** The client's address from the connection (the Node adapter knows it; `app.request` does not). */
+  connectionAddress?: (c: Context) => string | undefined;
+  /** Extra readiness checks (Redis), by name. */
+  readiness?: Record<string, () => Promise<void>>;
+}
+
+export interface AppEnv {
+  Variables: {
+    actor: Actor | undefined;
+    authVia: 'bearer' | 'cookie' | undefined;
+    requestId: string;
+  };
+}
+
+export type App = OpenAPIHono<AppEnv>;
+
+/** The signed-in actor; the auth middleware guarantees one on every non-public route. */
+export function actorOf(c: Context<AppEnv>): Actor {
+  const actor = c.get('actor');
+  if (!actor) throw new ApiError('unauthenticated', 'Sign in first');
+  return actor;
+}

@@ -1,0 +1,104 @@
+import type { App } from './context.js';
+
+const INFO = {
+  openapi: '3.0.3',
+  info: {
+    title: 'Enterprise Portal API',
+    version: '1.0.0',
+    description:
+      'Errors: `{"error": {"code", "message", "details?"}}`. Lists: `{items, total}` with `limit` (≤ 200) and `offset`. ' +
+      'Objects outside your scope answer 404.',
+  },
+};
+
+type Operation = {
+  summary?: string;
+  description?: string;
+  parameters?: { name: string; in: string; required?: boolean; schema?: unknown; description?: string }[];
+  requestBody?: { content?: Record<string, { schema?: unknown }> };
+  responses?: Record<string, { description?: string }>;
+};
+
+/** The OpenAPI document (generated from the route schemas) and a page that reads it, no CDN. */
+export function registerDocs(app: App) {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'portal_session',
+  });
+
+  let cached: ReturnType<App['getOpenAPIDocument']> | undefined;
+  const document = () => {
+    cached ??= app.getOpenAPIDocument(INFO);
+    return cached;
+  };
+
+  app.get('/api/openapi.json', (c) => c.json(document()));
+
+  app.get('/api/docs', (c) => {
+    const doc = document();
+    const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
+      Object.entries(item as Record<string, Operation>).map(([method, op]) => ({ path, method, op })),
+    );
+    return c.html(
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{doc.info.title}</title>
+          <style>{`body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
+code,pre{font:13px ui-monospace,monospace}pre{background:#f4f4f5;padding:.75rem;overflow:auto;border-radius:6px}
+section{border-top:1px solid #ddd;padding:.5rem 0}.m{display:inline-block;min-width:4.5rem;font-weight:700;text-transform:uppercase}
+@media (prefers-color-scheme:dark){body{background:#111;color:#eee}pre{background:#222}}`}</style>
+        </head>
+        <body>
+          <h1>{doc.info.title}</h1>
+          <p>{doc.info.description}</p>
+          <p>
+            Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a>
+          </p>
+          {operations.map(({ path, method, op }) => (
+            <section id={`${method}-${path}`}>
+              <h2>
+                <span class="m">{method}</span> <code>{path}</code>
+              </h2>
+              <p>{op.summary}</p>
+              {op.description && <p>{op.description}</p>}
+              {op.parameters?.length ? (
+                <ul>
+                  {op.parameters.map((p) => (
+                    <li>
+                      <code>{p.name}</code> ({p.in}
+                      {p.required ? ', required' : ''}) {p.description}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+              {op.requestBody?.content?.['application/json'] && (
+                <details>
+                  <summary>Request body</summary>
+                  <pre>{JSON.stringify(op.requestBody.content['application/json'].schema, null, 2)}</pre>
+                </details>
+              )}
+              <p>
+                Responses:{' '}
+                {Object.entries(op.responses ?? {})
+                  .map(([status, r]) => `${status} ${r.description ?? ''}`)
+                  .join(' · ')}
+              </p>
+            </section>
+          ))}
+          <section>
+            <h2>Schemas</h2>
+            <pre>{JSON.stringify(doc.components?.schemas ?? {}, null, 2)}</pre>
+          </section>
+        </body>
+      </html>,
+    );
+  });
+}

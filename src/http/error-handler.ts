@@ -1,0 +1,83 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import { ApiError } from './errors.js';
+
+/** Constraint names the database may report, and the request field each one is about. */
+const CONSTRAINT_FIELDS: Record<string, { field: string; message: string }> = {
+  users_username_lower_key: { field: 'username', message: 'is already taken' },
+};
+
+interface PgError {
+  code: string;
+  constraint?: string;
+  message: string;
+}
+
+/** drizzle wraps driver errors; the PostgreSQL error (with its SQLSTATE) is somewhere in the cause chain. */
+function findPgError(error: unknown): PgError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return current as PgError;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Every error of the portal becomes the JSON error body here, and only here. */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 415)
+      return new ApiError('unsupported_media_type', 'Send the body as application/json');
+    if (error.status === 413) return new ApiError('payload_too_large', 'The request body is too large');
+    if (error.status === 400 && /json/i.test(error.message)) {
+      return new ApiError('invalid_json', 'The request body is not valid JSON');
+    }
+    if (error.status >= 400 && error.status < 500)
+      return new ApiError('bad_request', error.message || 'Bad request');
+    return undefined;
+  }
+  const pg = findPgError(error);
+  if (!pg) return undefined;
+  switch (pg.code) {
+    case '23505': {
+      const known = pg.constraint ? CONSTRAINT_FIELDS[pg.constraint] : undefined;
+      return new ApiError(
+        'conflict',
+        known ? `That ${known.field} ${known.message}` : 'This conflicts with existing data',
+        known ? [known] : undefined,
+      );
+    }
+    case '23503':
+      return new ApiError(
+        'conflict',
+        'Other records still refer to this one, or it refers to one that does not exist',
+      );
+    case '23514':
+    case '22001':
+    case '22003':
+    case '22007':
+    case '22008':
+    case '22P02':
+      return new ApiError('validation_failed', 'A value is out of range or malformed');
+    case '40001':
+    case '40P01':
+      return new ApiError('conflict', 'Another change got there first; try again');
+    default:
+      return undefined;
+  }
+}
+
+export function handleError(logger: Logger) {
+  return (error: unknown, c: Context) => {
+    const apiError = toApiError(error);
+    if (apiError) {
+      return c.json(apiError.toBody(), apiError.status, apiError.headers);
+    }
+    logger.error({ err: error, req_id: c.get('requestId') }, 'unhandled error');
+    const internal = new ApiError('internal', 'Something went wrong on our side; it has been logged');
+    return c.json(internal.toBody(), internal.status);
+  };
+}

@@ -1,0 +1,29 @@
+import { sql } from 'drizzle-orm';
+import type { App, AppDeps } from './context.js';
+
+export function registerHealth(app: App, deps: AppDeps) {
+  app.get('/healthz', (c) => c.json({ ok: true }));
+
+  /** Ready when the database (and Redis, when configured) answer. */
+  app.get('/readyz', async (c) => {
+    const checks: Record<string, () => Promise<unknown>> = {
+      database: () => deps.database.db.execute(sql`select 1`),
+      ...deps.readiness,
+    };
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000)),
+          ]);
+          return [name, 'ok'] as const;
+        } catch {
+          return [name, 'unreachable'] as const;
+        }
+      }),
+    );
+    const ok = results.every(([, state]) => state === 'ok');
+    return c.json({ ok, checks: Object.fromEntries(results) }, ok ? 200 : 503);
+  });
+}

@@ -1,0 +1,46 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { computeDashboard } from '../domain/metrics.js';
+import { type App, type AppDeps, actorOf } from './context.js';
+import { ApiError } from './errors.js';
+import { errorResponses, json, Role, security } from './schemas.js';
+
+const Counts = z.object({ todo: z.number(), in_progress: z.number(), blocked: z.number(), done: z.number() });
+
+export const DashboardSchema = z
+  .object({
+    role: Role,
+    my_tasks: Counts,
+    my_overdue: z.number(),
+    team_tasks: Counts.optional().openapi({ description: 'manager: tasks in owned projects' }),
+    projects: z
+      .record(z.string(), z.object({ name: z.string(), done: z.number(), total: z.number() }))
+      .optional()
+      .openapi({ description: 'manager: owned; admin: all; keyed by project id' }),
+    users_by_role: z
+      .object({ admin: z.number(), manager: z.number(), user: z.number() })
+      .optional()
+      .openapi({ description: 'admin: active users per role' }),
+    org_tasks: Counts.optional().openapi({ description: 'admin: all tasks' }),
+    completed_by_day: z.record(z.string(), z.number()).openapi({
+      description: 'tasks completed per UTC day, last 14 days: mine (user), my team (manager), all (admin)',
+    }),
+  })
+  .openapi('Dashboard');
+
+export function registerMetrics(app: App, { database }: AppDeps) {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/metrics',
+      tags: ['metrics'],
+      security,
+      summary: "The caller's dashboard document (also the realtime snapshot)",
+      responses: { 200: json(DashboardSchema, 'The dashboard document'), ...errorResponses },
+    }),
+    async (c) => {
+      const doc = await computeDashboard(database.db, actorOf(c).id);
+      if (!doc) throw new ApiError('unauthenticated', 'Sign in first');
+      return c.json(doc, 200);
+    },
+  );
+}

@@ -1,0 +1,137 @@
+import { z } from '@hono/zod-openapi';
+import { ROLES, TASK_PRIORITIES, TASK_STATUSES } from '../db/schema/enums.js';
+
+/** Shared request and response schemas: they validate input and write the OpenAPI document. */
+
+const MAX_ID = 2_147_483_647;
+
+/** Ids in paths and queries: digits only, within PostgreSQL's integer range. */
+export const IdParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer')
+  .transform(Number)
+  .refine((n) => n <= MAX_ID, 'is out of range')
+  .openapi({ type: 'integer', example: 42 });
+
+export const IdParams = z.object({ id: IdParam.openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const Id = z.number().int().min(1).max(MAX_ID);
+
+export const Pagination = {
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, 'must be an integer')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 200, 'must be between 1 and 200')
+    .optional()
+    .openapi({ type: 'integer', example: 50, description: 'default 50, at most 200' }),
+  offset: z
+    .string()
+    .regex(/^[0-9]{1,9}$/, 'must be a non-negative integer')
+    .transform(Number)
+    .optional()
+    .openapi({ type: 'integer', example: 0 }),
+};
+
+/** `sort=field` ascending, `sort=-field` descending, from a whitelist. */
+export function sortParam<const T extends readonly [string, ...string[]]>(fields: T) {
+  const allowed = fields.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
+  return z
+    .enum(allowed)
+    .optional()
+    .openapi({ description: `one of ${fields.join(', ')}; prefix with - for descending` });
+}
+
+export const Search = z.string().max(200).optional().openapi({ description: 'case-insensitive substring' });
+
+export const Role = z.enum(ROLES);
+export const TaskStatus = z.enum(TASK_STATUSES);
+export const TaskPriority = z.enum(TASK_PRIORITIES);
+export const IsoDate = z.iso.date().openapi({ example: '2026-12-31' });
+
+export const Username = z
+  .string()
+  .min(3)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
+export const Password = z.string().min(12, 'must be at least 12 characters').max(1024);
+export const DisplayName = z.string().trim().max(200);
+export const Name = z.string().trim().min(1, 'must not be empty').max(200);
+export const Description = z.string().max(10_000);
+
+export const User = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    display_name: z.string(),
+    role: Role,
+    active: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('User');
+
+export const Project = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    description: z.string(),
+    owner_id: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Project');
+
+export const Task = z
+  .object({
+    id: z.number().int(),
+    project_id: z.number().int(),
+    title: z.string(),
+    status: TaskStatus,
+    priority: TaskPriority,
+    assignee_id: z.number().int().nullable(),
+    due_date: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    completed_at: z.string().nullable(),
+  })
+  .openapi('Task');
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'validation_failed' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export function listOf<T extends z.ZodTypeAny>(item: T, name: string) {
+  return z.object({ items: z.array(item), total: z.number().int() }).openapi(name);
+}
+
+const errorContent = { 'application/json': { schema: ErrorResponse } };
+/** Error responses every route can give, for the OpenAPI document. */
+export const errorResponses = {
+  400: { description: 'Malformed request', content: errorContent },
+  401: { description: 'Not signed in', content: errorContent },
+  403: { description: 'Not allowed for this role', content: errorContent },
+  404: { description: 'Not found, or not visible to the caller', content: errorContent },
+  409: { description: 'Conflicts with the current state', content: errorContent },
+  415: { description: 'Body is not application/json', content: errorContent },
+  422: { description: 'Validation failed; details name each field', content: errorContent },
+} as const;
+
+export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});
+
+/** Routes for signed-in callers: a bearer token or the session cookie. */
+export const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }];

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { openDatabase } from './db/open.js';
+import { LoginThrottle } from './domain/auth/throttle.js';
+import { TokenService } from './domain/auth/tokens.js';
+
+/** Everything long-lived the portal needs, built once: the process entry and tests share it. */
+export interface Runtime {
+  app: ReturnType<typeof createApp>;
+  database: Database;
+  redis: Redis | undefined;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Embedded mode keeps one generated secret beside its data, so sign-ins survive a restart. */
+function embeddedSecret(config: Config): string {
+  if (config.database.driver !== 'pglite' || !config.database.dataDir)
+    return randomBytes(32).toString('base64url');
+  const file = join(dirname(config.database.dataDir), 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export async function buildRuntime(
+  config: Config,
+  options: { logger?: Logger; wsProxy?: string } = {},
+): Promise<Runtime> {
+  const logger =
+    options.logger ??
+    pino({
+      level: config.logLevel,
+      base: { instance: process.env.FLY_MACHINE_ID ?? process.pid },
+      redact: {
+        paths: ['password', '*.password', 'token', '*.token', 'authorization', 'cookie'],
+        censor: '[redacted]',
+      },
+    });
+  const database = await openDatabase(config.database, options.wsProxy ? { wsProxy: options.wsProxy } : {});
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false })
+    : undefined;
+  redis?.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const tokens = new TokenService(config.jwtSecret ?? embeddedSecret(config), config.tokenTtlSeconds);
+  const throttle = new LoginThrottle(
+    undefined,
+    redis ? { client: redis, prefix: config.redisPrefix } : undefined,
+  );
+  const app = createApp({
+    database,
+    tokens,
+    throttle,
+    logger,
+    trustProxy: config.trustProxy,
+    connectionAddress: (c) => {
+      try {
+        return getConnInfo(c).remote.address;
+      } catch {
+        return undefined;
+      }
+    },
+    ...(redis ? { readiness: { redis: async () => void (await redis.ping()) } } : {}),
+  });
+  return {
+    app,
+    database,
+    redis,
+    logger,
+    close: async () => {
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+}
