@@ -1,0 +1,21 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { makeWorld, type World } from '../support/world.js';
+
+describe.each(['pglite', 'pg', 'neon'] as const)('smoke on %s', (driver) => {
+  let ctx: TestApp;
+  let world: World;
+  beforeAll(async () => {
+    ctx = await startTestApp(driver);
+    world = await makeWorld(ctx);
+  });
+  afterAll(() => ctx?.close());
+
+  it('answers the signed-in user and their dashboard', async () => {
+    const me = await world.userA.api.get('/api/me');
+    expect(me.status).toBe(200);
+    expect(me.body.username).toBe('ursula');
+    const metrics = await world.userA.api.get('/api/metrics');
+    expect(metrics.body.my_tasks.todo).toBe(1);
+  });
+});

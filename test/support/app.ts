@@ -1,0 +1,65 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { createApp } from '../../src/app.js';
+import type { Database } from '../../src/db/database.js';
+import { openDatabase } from '../../src/db/open.js';
+import { LoginThrottle, type ThrottleLimits } from '../../src/domain/auth/throttle.js';
+import { TokenService } from '../../src/domain/auth/tokens.js';
+import { startNeonRelay } from './neon-relay.js';
+import { freshPgDatabase } from './pg.js';
+
+export type DriverName = 'pglite' | 'pg' | 'neon';
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  database: Database;
+  /** Every log line the app wrote, as raw JSON text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Opens a fresh database on the given driver and builds the app on it, as `src/server.ts` does. */
+export async function startTestApp(
+  driver: DriverName,
+  options: { limits?: ThrottleLimits; trustProxy?: boolean } = {},
+): Promise<TestApp> {
+  const cleanups: (() => Promise<void>)[] = [];
+  let database: Database;
+  if (driver === 'pglite') {
+    database = await openDatabase({ driver: 'pglite', dataDir: undefined });
+  } else {
+    const fresh = await freshPgDatabase(driver);
+    cleanups.push(fresh.drop);
+    if (driver === 'pg') {
+      database = await openDatabase({ driver: 'pg', url: fresh.url });
+    } else {
+      const relay = await startNeonRelay();
+      cleanups.push(relay.close);
+      database = await openDatabase({ driver: 'neon', url: fresh.url }, { wsProxy: relay.proxy });
+    }
+  }
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info' }, sink);
+  const app = createApp({
+    database,
+    tokens: new TokenService(crypto.randomUUID() + crypto.randomUUID(), 3600),
+    throttle: new LoginThrottle(options.limits),
+    logger,
+    trustProxy: options.trustProxy ?? true,
+  });
+  return {
+    app,
+    database,
+    logs,
+    async close() {
+      await database.close();
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    },
+  };
+}
