@@ -46,6 +46,11 @@ async function main() {
     console.log(`${lines.join('\n')}\n`);
   });
 
+  runtime.injectWebSocket(server);
+  runtime.realtime.start();
+
+  // SIGTERM drains: no new connections, sockets closed with 4000 (clients resume elsewhere),
+  // leadership handed over, then exit.
   const shutdown = async () => {
     server.close();
     await runtime.close();

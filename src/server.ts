@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { createNodeWebSocket } from '@hono/node-ws';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.js';
@@ -10,6 +11,8 @@ import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import { LoginThrottle } from './domain/auth/throttle.js';
 import { TokenService } from './domain/auth/tokens.js';
+import { MAX_INCOMING_BYTES } from './realtime/gateway.js';
+import { createRealtime, type Realtime } from './realtime/index.js';
 
 /** Everything long-lived the portal needs, built once: the process entry and tests share it. */
 export interface Runtime {
@@ -17,6 +20,9 @@ export interface Runtime {
   database: Database;
   redis: Redis | undefined;
   logger: Logger;
+  realtime: Realtime;
+  /** Attaches WebSocket upgrades (`/ws`) to the HTTP server. */
+  injectWebSocket: ReturnType<typeof createNodeWebSocket>['injectWebSocket'];
   close(): Promise<void>;
 }
 
@@ -34,7 +40,7 @@ function embeddedSecret(config: Config): string {
 
 export async function buildRuntime(
   config: Config,
-  options: { logger?: Logger; wsProxy?: string } = {},
+  options: { logger?: Logger; wsProxy?: string; sweepMs?: number } = {},
 ): Promise<Runtime> {
   const logger =
     options.logger ??
@@ -56,11 +62,22 @@ export async function buildRuntime(
     undefined,
     redis ? { client: redis, prefix: config.redisPrefix } : undefined,
   );
+  const realtime = createRealtime({
+    database,
+    redis,
+    prefix: config.redisPrefix,
+    logger,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    heartbeatMs: config.heartbeatIntervalMs,
+    trustProxy: config.trustProxy,
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
+  });
   const app = createApp({
     database,
     tokens,
     throttle,
     logger,
+    revokeRealtime: realtime.revoke,
     trustProxy: config.trustProxy,
     connectionAddress: (c) => {
       try {
@@ -71,12 +88,19 @@ export async function buildRuntime(
     },
     ...(redis ? { readiness: { redis: async () => void (await redis.ping()) } } : {}),
   });
+  const nodeWs = createNodeWebSocket({ app });
+  // No permessage-deflate (the ws default), and nothing a client sends may exceed 64 KB.
+  nodeWs.wss.options.maxPayload = MAX_INCOMING_BYTES;
+  realtime.gateway.register(app, nodeWs.upgradeWebSocket);
   return {
     app,
     database,
     redis,
     logger,
+    realtime,
+    injectWebSocket: nodeWs.injectWebSocket,
     close: async () => {
+      await realtime.drain();
       redis?.disconnect();
       await database.close();
     },

@@ -16,6 +16,19 @@ export interface Database {
   readonly db: Db;
   /** Statements issued through `db` since start: benchmarks and tests read it. */
   readonly stats: { statements: number };
+  /**
+   * A dedicated connection outside the pool, for LISTEN and for holding the leader's advisory
+   * lock (PGlite: the one in-process connection).
+   */
+  openListener(): Promise<ListenerConnection>;
+  close(): Promise<void>;
+}
+
+export interface ListenerConnection {
+  query<T>(text: string, params?: unknown[]): Promise<T[]>;
+  listen(channel: string, onNotify: () => void): Promise<void>;
+  /** Called once when the connection is lost (database restart, network): open a new one. */
+  onLost(callback: (error: Error) => void): void;
   close(): Promise<void>;
 }
 

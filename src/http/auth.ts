@@ -61,6 +61,7 @@ export function registerAuth(app: App, deps: AppDeps) {
     async (c) => {
       const actor = actorOf(c);
       await revokeSession(deps.database.db, actor.id, actor.sessionId);
+      await deps.revokeRealtime?.(actor.id, actor.sessionId);
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.body(null, 204);
     },
@@ -105,7 +106,10 @@ export function registerAuth(app: App, deps: AppDeps) {
   app.post('/logout', async (c: Context<AppEnv>) => {
     // The identify middleware has already refused a cookie request from another Origin.
     const actor = c.get('actor');
-    if (actor) await revokeSession(deps.database.db, actor.id, actor.sessionId);
+    if (actor) {
+      await revokeSession(deps.database.db, actor.id, actor.sessionId);
+      await deps.revokeRealtime?.(actor.id, actor.sessionId);
+    }
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/login', 303);
   });

@@ -17,6 +17,8 @@ export interface AppDeps {
   trustProxy: boolean;
   /** The client's address from the connection (the Node adapter knows it; `app.request` does not). */
   connectionAddress?: (c: Context) => string | undefined;
+  /** Closes realtime sockets of a sign-in on every instance (logout, password reset). */
+  revokeRealtime?: (userId: number, authSessionId?: string) => Promise<void>;
   /** Extra readiness checks (Redis), by name. */
   readiness?: Record<string, () => Promise<void>>;
 }

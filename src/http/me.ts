@@ -18,7 +18,7 @@ const Session = z
   })
   .openapi('SignInSession');
 
-export function registerMe(app: App, { database }: AppDeps) {
+export function registerMe(app: App, { database, revokeRealtime }: AppDeps) {
   const { db } = database;
 
   app.openapi(
@@ -67,7 +67,9 @@ export function registerMe(app: App, { database }: AppDeps) {
     }),
     async (c) => {
       const actor = actorOf(c);
-      if (!(await revokeSession(db, actor.id, c.req.valid('param').sid))) throw notFound('Session');
+      const sid = c.req.valid('param').sid;
+      if (!(await revokeSession(db, actor.id, sid))) throw notFound('Session');
+      await revokeRealtime?.(actor.id, sid);
       return c.body(null, 204);
     },
   );

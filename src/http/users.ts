@@ -43,7 +43,7 @@ const PatchBody = z
   .refine((b) => Object.keys(b).length > 0, 'send at least one field to change')
   .openapi('UserPatch');
 
-export function registerUsers(app: App, { database }: AppDeps) {
+export function registerUsers(app: App, { database, revokeRealtime }: AppDeps) {
   const { db } = database;
 
   app.openapi(
@@ -97,7 +97,14 @@ export function registerUsers(app: App, { database }: AppDeps) {
       request: { params: IdParams, body: jsonBody(PatchBody) },
       responses: { 200: json(User, 'The updated user'), ...errorResponses },
     }),
-    async (c) => c.json(await updateUser(db, actorOf(c), c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const patch = c.req.valid('json');
+      const user = await updateUser(db, actorOf(c), id, patch);
+      // A reset password ends the user's sign-ins, and with them their live sockets.
+      if (patch.password !== undefined) await revokeRealtime?.(id);
+      return c.json(user, 200);
+    },
   );
 
   app.openapi(

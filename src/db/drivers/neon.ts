@@ -1,8 +1,9 @@
-import { neonConfig, Pool } from '@neondatabase/serverless';
+import { Client, neonConfig, Pool } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
 import ws from 'ws';
 import { type Database, type Db, statementCounter } from '../database.js';
 import * as schema from '../schema/index.js';
+import { type ClientLike, clientListener } from './pg-listener.js';
 
 export interface NeonOptions {
   max?: number;
@@ -28,5 +29,13 @@ export async function openNeon(url: string, options: NeonOptions = {}): Promise<
   await pool.query('select 1');
   const { stats, logger } = statementCounter();
   const db = drizzle({ client: pool, schema, logger }) as unknown as Db;
-  return { kind: 'neon', db, stats, pool, close: () => pool.end() };
+  return {
+    kind: 'neon',
+    db,
+    stats,
+    pool,
+    // LISTEN needs a direct (unpooled) endpoint: give the Neon URL without "-pooler".
+    openListener: () => clientListener(new Client({ connectionString: url }) as unknown as ClientLike),
+    close: () => pool.end(),
+  };
 }

@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { type Database, type Db, statementCounter } from '../database.js';
 import * as schema from '../schema/index.js';
+import { clientListener } from './pg-listener.js';
 
 /** Any PostgreSQL over TCP with node-postgres. */
 export async function openPg(
@@ -14,5 +15,15 @@ export async function openPg(
   await pool.query('select 1');
   const { stats, logger } = statementCounter();
   const db = drizzle({ client: pool, schema, logger }) as unknown as Db;
-  return { kind: 'pg', db, stats, pool, close: () => pool.end() };
+  return {
+    kind: 'pg',
+    db,
+    stats,
+    pool,
+    openListener: () =>
+      clientListener(
+        new pg.Client({ connectionString: url, keepAlive: true, application_name: 'portal-listener' }),
+      ),
+    close: () => pool.end(),
+  };
 }

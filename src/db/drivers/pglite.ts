@@ -15,6 +15,20 @@ export async function openPglite(dataDir: string | undefined): Promise<Database 
     db,
     stats,
     client,
+    // One in-process connection: the listener is the same client, and it is never lost.
+    openListener: async () => {
+      const unlisteners: (() => Promise<void>)[] = [];
+      return {
+        query: async <T>(text: string, params?: unknown[]) => (await client.query<T>(text, params)).rows,
+        listen: async (channel: string, onNotify: () => void) => {
+          unlisteners.push(await client.listen(channel, () => onNotify()));
+        },
+        onLost: () => {},
+        close: async () => {
+          for (const unlisten of unlisteners) await unlisten();
+        },
+      };
+    },
     close: () => client.close(),
   };
 }

@@ -25,6 +25,8 @@ export const changeLog = pgTable(
   (t) => [
     index('change_log_actor_idx').on(t.actor_id, t.id),
     index('change_log_table_idx').on(t.table_name, t.id),
+    // The realtime feed reads by transaction id (its cursor is a transaction boundary).
+    index('change_log_tx_idx').on(t.tx_id, t.id),
   ],
 );
 

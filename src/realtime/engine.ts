@@ -1,0 +1,155 @@
+import type { Logger } from 'pino';
+import type { Database, ListenerConnection } from '../db/database.js';
+import { computeDashboards } from '../domain/metrics.js';
+import { ChangeFeed, type ChangeRow } from './feed.js';
+import { deltaFrame, snapshotFrame } from './frames.js';
+import { diff, type Json } from './merge-patch.js';
+import type { RealtimeStore } from './ports.js';
+
+export interface EngineOptions {
+  /** Changes arriving within this window are computed together. */
+  coalesceMs: number;
+  /** The safety sweep: reads the log even without a notification. */
+  sweepMs: number;
+}
+
+export interface EngineStats {
+  batches: number;
+  changes: number;
+  usersComputed: number;
+  deltas: number;
+  snapshots: number;
+  /** SQL statements of the last batch that had changes (feed read + dashboards). */
+  lastBatchStatements: number;
+  lagMs: number;
+}
+
+const utcDay = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * The leader's work: wake on NOTIFY (or the sweep), read the log, recompute the documents of
+ * the watched users a batch of changes touches, and publish one delta per changed document.
+ */
+export class Engine {
+  readonly stats: EngineStats = {
+    batches: 0,
+    changes: 0,
+    usersComputed: 0,
+    deltas: 0,
+    snapshots: 0,
+    lastBatchStatements: 0,
+    lagMs: 0,
+  };
+
+  /** Users whose commit lost a compare-and-set: computed again on the next pass. */
+  readonly #retry = new Set<number>();
+
+  constructor(
+    readonly database: Database,
+    readonly store: RealtimeStore,
+    readonly logger: Logger,
+    readonly options: EngineOptions,
+  ) {}
+
+  /** Leads until `signal` aborts (leadership lost or given up). */
+  lead = async (connection: ListenerConnection, signal: AbortSignal) => {
+    const feed = new ChangeFeed(connection);
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> | undefined;
+    let again = false;
+    let day = utcDay();
+
+    const drain = async () => {
+      let passes = 0;
+      do {
+        again = false;
+        const rows = await feed.read();
+        const today = utcDay();
+        const dayChanged = today !== day;
+        day = today;
+        if (rows.length > 0 || dayChanged) await this.publish(rows, dayChanged);
+        else await this.publish([], false);
+        if (rows.length > 0) await feed.persist();
+        if (rows.length >= 5000 || this.#retry.size > 0) again = true;
+      } while (again && !signal.aborted && ++passes < 10);
+    };
+    const schedule = () => {
+      if (signal.aborted) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        running = drain()
+          .catch((error) => this.logger.error({ err: error }, 'realtime: batch failed'))
+          .finally(() => {
+            running = undefined;
+            if (again) schedule();
+          });
+      }, this.options.coalesceMs);
+    };
+
+    await connection.listen('portal_changes', schedule);
+    const sweep = setInterval(schedule, this.options.sweepMs);
+    schedule(); // on start: catch up with whatever happened while nobody listened
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    clearInterval(sweep);
+    if (timer) clearTimeout(timer);
+    await running;
+  };
+
+  /** Recomputes and publishes; with no rows, only watched users without a document (new sessions). */
+  async publish(rows: ChangeRow[], everyone: boolean) {
+    const started = performance.now();
+    const statementsBefore = this.database.stats.statements;
+    const watched = await this.store.watchedUsers(Date.now());
+    if (watched.length === 0) return;
+    const docs = await this.store.getDocs(watched);
+    const affected = new Set(rows.flatMap((r) => r.affected_user_ids));
+    const retry = new Set(this.#retry);
+    this.#retry.clear();
+    const candidates = watched.filter(
+      (id) =>
+        everyone ||
+        affected.has(id) ||
+        retry.has(id) ||
+        !docs.has(id) ||
+        (rows.length > 0 && docs.get(id)!.doc.role === 'admin'),
+    );
+    if (candidates.length === 0) return;
+    const computed = await computeDashboards(this.database.db, candidates);
+    await Promise.all(
+      candidates.map(async (id) => {
+        const doc = computed.get(id);
+        const previous = docs.get(id);
+        if (!doc) {
+          // Deactivated or deleted: their sockets close everywhere.
+          await this.store.publishControl(id, { type: 'control', action: 'close', code: 4401 });
+          await this.store.dropDoc(id);
+          return;
+        }
+        const seq = previous?.seq ?? 0;
+        let ok: boolean;
+        if (!previous || previous.doc.role !== doc.role) {
+          // New document, or a role change re-scopes it: a snapshot replaces the client's state.
+          ok = await this.store.commit(id, seq, doc, snapshotFrame(seq + 1, doc), 'snapshot');
+          if (ok) this.stats.snapshots++;
+        } else {
+          const patch = diff(previous.doc as unknown as Json, doc as unknown as Json);
+          if (patch === undefined) return;
+          ok = await this.store.commit(id, seq, doc, deltaFrame(seq + 1, patch), 'delta');
+          if (ok) this.stats.deltas++;
+        }
+        if (!ok) this.#retry.add(id); // the version moved meanwhile (a new session's first document)
+      }),
+    );
+    this.stats.batches++;
+    this.stats.changes += rows.length;
+    this.stats.usersComputed += candidates.length;
+    // +1: the feed's own read of the change log, on the listener connection.
+    if (rows.length > 0)
+      this.stats.lastBatchStatements = this.database.stats.statements - statementsBefore + 1;
+    this.stats.lagMs = performance.now() - started;
+  }
+}

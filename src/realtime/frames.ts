@@ -1,0 +1,17 @@
+import type { Dashboard } from '../domain/metrics.js';
+import type { Json } from './merge-patch.js';
+
+/** Server-to-client frames (DESIGN §5), serialised once per user. */
+export const helloFrame = (sessionId: string, resumed: boolean, heartbeatMs: number) =>
+  JSON.stringify({ type: 'hello', session_id: sessionId, resumed, heartbeat_ms: heartbeatMs });
+
+export const snapshotFrame = (seq: number, doc: Dashboard) =>
+  JSON.stringify({ type: 'snapshot', seq, data: doc });
+
+export const deltaFrame = (seq: number, patch: Json) => JSON.stringify({ type: 'delta', seq, patch });
+
+/** The type and seq of a frame without parsing its body again. */
+export function frameHead(text: string): { type: string; seq: number } | undefined {
+  const match = /^\{"type":"(\w+)"(?:,"seq":(\d+))?/.exec(text);
+  return match ? { type: match[1]!, seq: Number(match[2] ?? 0) } : undefined;
+}

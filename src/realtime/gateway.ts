@@ -1,0 +1,158 @@
+import type { UpgradeWebSocket } from 'hono/ws';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { Actor } from '../domain/actor.js';
+import type { App } from '../http/context.js';
+import { isSameOrigin } from '../http/middleware/client.js';
+import { helloFrame, snapshotFrame } from './frames.js';
+import { CLOSE, type Connection, type Hub } from './hub.js';
+import type { RealtimeStore } from './ports.js';
+
+export interface GatewayOptions {
+  heartbeatMs: number;
+  sessionTtlSeconds: number;
+  trustProxy: boolean;
+}
+
+/** Largest frame a client may send; the protocol has nothing for clients to say beyond keep-alive. */
+export const MAX_INCOMING_BYTES = 64 * 1024;
+
+/**
+ * `GET /ws` (DESIGN §5): authenticates (the identify middleware already read the cookie or bearer
+ * token and the user afresh), checks the Origin of cookie-authenticated upgrades, opens or
+ * resumes a realtime session, and keeps sockets alive with pings.
+ */
+export class Gateway {
+  #draining = false;
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(
+    readonly hub: Hub,
+    readonly store: RealtimeStore,
+    readonly logger: Logger,
+    readonly options: GatewayOptions,
+  ) {
+    this.#heartbeat = setInterval(() => void this.#beat(), options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  register(app: App, upgradeWebSocket: UpgradeWebSocket<WebSocket>) {
+    app.get(
+      '/ws',
+      upgradeWebSocket((c) => {
+        const actor = c.get('actor') as Actor | undefined;
+        const badOrigin = c.get('authVia') === 'cookie' && !isSameOrigin(c, this.options.trustProxy);
+        const sessionId = c.req.query('session_id');
+        const lastSeq = Number(c.req.query('last_seq'));
+        let conn: Connection | undefined;
+        return {
+          onOpen: (_event, ws) => {
+            const raw = ws.raw as WebSocket;
+            if (this.#draining) return raw.close(CLOSE.draining, 'server draining');
+            if (badOrigin) return raw.close(CLOSE.forbidden, 'origin not allowed');
+            if (!actor) return raw.close(CLOSE.unauthenticated, 'sign in first');
+            conn = {
+              ws: raw,
+              userId: actor.id,
+              sessionId: '',
+              authSessionId: actor.sessionId,
+              seq: 0,
+              ready: false,
+              pending: [],
+              lastSeen: Date.now(),
+            };
+            const opened = conn;
+            raw.on('pong', () => {
+              opened.lastSeen = Date.now();
+            });
+            this.#open(
+              opened,
+              sessionId,
+              Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : undefined,
+            ).catch((error) => {
+              this.logger.warn({ err: (error as Error).message }, 'realtime: could not open a session');
+              raw.close(CLOSE.draining, 'try again');
+            });
+          },
+          onMessage: () => {
+            if (conn) conn.lastSeen = Date.now();
+          },
+          onClose: () => {
+            if (conn) void this.#closed(conn);
+          },
+        };
+      }),
+    );
+  }
+
+  async #open(conn: Connection, requestedId: string | undefined, lastSeq: number | undefined) {
+    const { store, hub, options } = this;
+    // A resume is authenticated afresh (above) and must belong to the same user.
+    const existing =
+      requestedId && /^[0-9a-f-]{36}$/.test(requestedId) ? await store.getSession(requestedId) : undefined;
+    const resumed = existing !== undefined && existing.userId === conn.userId;
+    conn.sessionId = resumed
+      ? requestedId!
+      : await store.createSession(
+          { userId: conn.userId, authSessionId: conn.authSessionId },
+          this.#liveTtl(),
+        );
+    await store.expireSession(conn.sessionId, this.#liveTtl());
+    await store.watch([conn.userId], Date.now() + this.#liveTtl() * 1000);
+    await hub.add(conn); // subscribed before reading state: nothing published from here on is missed
+    if (conn.ws.readyState !== conn.ws.OPEN) return this.#closed(conn);
+    hub.send(conn, helloFrame(conn.sessionId, resumed, options.heartbeatMs));
+    const replay = resumed && lastSeq !== undefined ? await store.history(conn.userId, lastSeq) : undefined;
+    if (replay) {
+      conn.seq = lastSeq!;
+      conn.pending = [...replay, ...conn.pending];
+    } else {
+      const state = await hub.documentOf(conn.userId);
+      if (!state) return conn.ws.close(CLOSE.unauthenticated, 'account unavailable');
+      hub.send(conn, snapshotFrame(state.seq, state.doc));
+      conn.seq = state.seq;
+    }
+    hub.ready(conn);
+  }
+
+  async #closed(conn: Connection) {
+    await this.hub.remove(conn);
+    if (!conn.sessionId) return;
+    // Resumable for SESSION_TTL_SECONDS, on any instance; the leader keeps the document that long.
+    await Promise.all([
+      this.store.expireSession(conn.sessionId, this.options.sessionTtlSeconds),
+      this.store.watch([conn.userId], Date.now() + this.options.sessionTtlSeconds * 1000),
+    ]).catch(() => {});
+  }
+
+  /** A live session must outlive a missed heartbeat or two before it starts counting down. */
+  #liveTtl() {
+    return this.options.sessionTtlSeconds + Math.ceil((3 * this.options.heartbeatMs) / 1000);
+  }
+
+  async #beat() {
+    const now = Date.now();
+    const limit = 2 * this.options.heartbeatMs;
+    for (const conn of this.hub.all()) {
+      if (now - conn.lastSeen > limit) conn.ws.terminate();
+      else conn.ws.ping();
+    }
+    const users = this.hub.userIds;
+    if (users.length === 0) return;
+    try {
+      await this.store.watch(users, now + this.#liveTtl() * 1000);
+      await Promise.all(
+        [...this.hub.all()].map((conn) => this.store.expireSession(conn.sessionId, this.#liveTtl())),
+      );
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'realtime: could not refresh sessions');
+    }
+  }
+
+  /** SIGTERM: accept no more sockets and close the open ones with 4000 so they resume elsewhere. */
+  drain() {
+    this.#draining = true;
+    clearInterval(this.#heartbeat);
+    for (const conn of this.hub.all()) conn.ws.close(CLOSE.draining, 'server draining');
+  }
+}

@@ -1,0 +1,163 @@
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { frameHead, snapshotFrame } from './frames.js';
+import type { RealtimeKeys } from './keys.js';
+import type { Bus, ControlFrame, DocState, RealtimeStore } from './ports.js';
+
+/** One open socket of one realtime session. */
+export interface Connection {
+  ws: WebSocket;
+  userId: number;
+  sessionId: string;
+  authSessionId: string;
+  /** The version of the document this socket has been sent. */
+  seq: number;
+  /** False until its snapshot or replay is sent; frames arriving meanwhile wait in `pending`. */
+  ready: boolean;
+  pending: string[];
+  lastSeen: number;
+}
+
+/** Close codes of DESIGN §5, and one for slow consumers. */
+export const CLOSE = { draining: 4000, unauthenticated: 4401, forbidden: 4403, slowConsumer: 4008 } as const;
+
+/**
+ * This instance's sockets, grouped by user. Subscribes to a user's channel while the user has a
+ * socket here, and relays each frame text, as published, to every socket of that user: a frame is
+ * serialised once per user (by the leader), never per socket.
+ */
+export class Hub {
+  readonly #users = new Map<number, Set<Connection>>();
+
+  constructor(
+    readonly store: RealtimeStore,
+    readonly bus: Bus,
+    readonly keys: RealtimeKeys,
+    /** Current document of a user, creating it when none is stored (a new or expired one). */
+    readonly documentOf: (userId: number) => Promise<DocState | undefined>,
+    readonly logger: Logger,
+    readonly maxBufferedBytes = 1 << 20,
+  ) {
+    // Messages published while the bus was reconnecting are lost: bring every socket up to date.
+    bus.onResubscribed(() => void this.catchUpAll());
+  }
+
+  get connections(): number {
+    let n = 0;
+    for (const set of this.#users.values()) n += set.size;
+    return n;
+  }
+
+  get userIds(): number[] {
+    return [...this.#users.keys()];
+  }
+
+  *all(): Iterable<Connection> {
+    for (const set of this.#users.values()) yield* set;
+  }
+
+  async add(conn: Connection) {
+    let set = this.#users.get(conn.userId);
+    if (!set) {
+      set = new Set();
+      this.#users.set(conn.userId, set);
+      set.add(conn);
+      await this.bus.subscribe(this.keys.userChannel(conn.userId), (message) =>
+        this.#onMessage(conn.userId, message),
+      );
+    } else {
+      set.add(conn);
+    }
+  }
+
+  async remove(conn: Connection) {
+    const set = this.#users.get(conn.userId);
+    if (!set?.delete(conn) || set.size > 0) return;
+    this.#users.delete(conn.userId);
+    await this.bus.unsubscribe(this.keys.userChannel(conn.userId));
+  }
+
+  /** Marks a socket ready (its snapshot or replay is sent) and delivers what arrived meanwhile. */
+  ready(conn: Connection) {
+    conn.ready = true;
+    const pending = conn.pending;
+    conn.pending = [];
+    for (const frame of pending) this.#deliver(conn, frame);
+  }
+
+  send(conn: Connection, text: string): boolean {
+    if (conn.ws.readyState !== conn.ws.OPEN) return false;
+    // A client that does not read cannot grow our memory: close it; it resumes where it was.
+    if (conn.ws.bufferedAmount > this.maxBufferedBytes) {
+      conn.ws.close(CLOSE.slowConsumer, 'slow consumer');
+      return false;
+    }
+    conn.ws.send(text);
+    return true;
+  }
+
+  #onMessage(userId: number, message: string) {
+    const set = this.#users.get(userId);
+    if (!set) return;
+    if (message.startsWith('{"type":"control"')) {
+      this.#control(set, JSON.parse(message) as ControlFrame);
+      return;
+    }
+    for (const conn of set) this.#deliver(conn, message);
+  }
+
+  #deliver(conn: Connection, frame: string) {
+    if (!conn.ready) {
+      conn.pending.push(frame);
+      return;
+    }
+    const head = frameHead(frame);
+    if (!head || head.seq <= conn.seq) return; // already covered by its snapshot or replay
+    if (head.type === 'snapshot' || head.seq === conn.seq + 1) {
+      if (this.send(conn, frame)) conn.seq = head.seq;
+      return;
+    }
+    void this.resync(conn); // a gap: a frame was lost on the way
+  }
+
+  #control(set: Set<Connection>, control: ControlFrame) {
+    for (const conn of [...set]) {
+      if (control.action === 'close') conn.ws.close(control.code, 'closed');
+      else if (!control.auth_session || control.auth_session === conn.authSessionId) {
+        conn.ws.close(CLOSE.unauthenticated, 'signed out');
+      }
+    }
+  }
+
+  /** Sends a socket what it missed: the deltas from history when held, else a fresh snapshot. */
+  async resync(conn: Connection) {
+    conn.ready = false;
+    try {
+      const frames = await this.store.history(conn.userId, conn.seq);
+      if (frames) {
+        for (const frame of frames) conn.pending.unshift(frame);
+        conn.pending.sort((a, b) => (frameHead(a)?.seq ?? 0) - (frameHead(b)?.seq ?? 0));
+      } else {
+        const state = await this.documentOf(conn.userId);
+        if (!state) {
+          conn.ws.close(CLOSE.unauthenticated, 'account unavailable');
+          return;
+        }
+        if (state.seq >= conn.seq && this.send(conn, snapshotFrame(state.seq, state.doc)))
+          conn.seq = state.seq;
+      }
+    } catch (error) {
+      this.logger.warn(
+        { err: (error as Error).message },
+        'realtime: resync failed; closing so the client resumes',
+      );
+      conn.ws.close(CLOSE.draining, 'resync failed');
+      return;
+    }
+    this.ready(conn);
+  }
+
+  async catchUpAll() {
+    await Promise.all([...this.all()].map((conn) => (conn.ready ? this.resync(conn) : undefined)));
+  }
+}

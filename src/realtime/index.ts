@@ -1,0 +1,101 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import { computeDashboard } from '../domain/metrics.js';
+import { Engine } from './engine.js';
+import { snapshotFrame } from './frames.js';
+import { Gateway } from './gateway.js';
+import { Hub } from './hub.js';
+import { realtimeKeys } from './keys.js';
+import { AdvisoryLockLeadership, EmbeddedLeadership, type Leadership } from './leadership.js';
+import { MemoryBus, MemoryStore } from './memory.js';
+import type { DocState, RealtimeStore } from './ports.js';
+import { RedisBus, RedisStore } from './redis.js';
+
+export interface RealtimeOptions {
+  database: Database;
+  /** Redis when scaled out; undefined: in-process bus and store (embedded, one instance). */
+  redis: Redis | undefined;
+  prefix: string;
+  logger: Logger;
+  sessionTtlSeconds: number;
+  heartbeatMs: number;
+  trustProxy: boolean;
+  coalesceMs?: number;
+  sweepMs?: number;
+}
+
+export type Realtime = ReturnType<typeof createRealtime>;
+
+/** Wires the realtime engine: store and bus (Redis or memory), leadership, the leader's engine, hub, gateway. */
+export function createRealtime(options: RealtimeOptions) {
+  const { database, redis, logger } = options;
+  const keys = realtimeKeys(options.prefix);
+  const docTtl = options.sessionTtlSeconds + Math.ceil((3 * options.heartbeatMs) / 1000) + 60;
+  let store: RealtimeStore;
+  let bus: MemoryBus | RedisBus;
+  let leadership: Leadership;
+  if (redis) {
+    store = new RedisStore(redis, keys, docTtl);
+    const subscriber = redis.duplicate({
+      autoResubscribe: false,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    subscriber.on('error', () => {});
+    bus = new RedisBus(subscriber);
+    leadership = new AdvisoryLockLeadership(database, logger);
+  } else {
+    bus = new MemoryBus();
+    store = new MemoryStore(bus, keys.userChannel);
+    leadership = new EmbeddedLeadership(database);
+  }
+
+  /** The stored document, or a new one (computed now, stored as a snapshot version). */
+  const documentOf = async (userId: number): Promise<DocState | undefined> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stored = (await store.getDocs([userId])).get(userId);
+      if (stored) return stored;
+      const doc = await computeDashboard(database.db, userId);
+      if (!doc) return undefined;
+      if (await store.commit(userId, 0, doc, snapshotFrame(1, doc), 'snapshot')) return { seq: 1, doc };
+    }
+    return (await store.getDocs([userId])).get(userId);
+  };
+
+  const engine = new Engine(database, store, logger, {
+    coalesceMs: options.coalesceMs ?? 15,
+    sweepMs: options.sweepMs ?? 30_000,
+  });
+  const hub = new Hub(store, bus, keys, documentOf, logger);
+  const gateway = new Gateway(hub, store, logger, {
+    heartbeatMs: options.heartbeatMs,
+    sessionTtlSeconds: options.sessionTtlSeconds,
+    trustProxy: options.trustProxy,
+  });
+
+  return {
+    store,
+    hub,
+    gateway,
+    engine,
+    leadership,
+    start() {
+      leadership.start(engine.lead);
+    },
+    /** Closes the sockets of a sign-in (or of every sign-in of the user) on every instance. */
+    async revoke(userId: number, authSessionId?: string) {
+      await store.publishControl(userId, {
+        type: 'control',
+        action: 'revoke',
+        ...(authSessionId ? { auth_session: authSessionId } : {}),
+      });
+    },
+    /** SIGTERM: close sockets with 4000 and hand leadership over. */
+    async drain() {
+      gateway.drain();
+      await leadership.stop();
+      await bus.close();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import type { Dashboard } from '../domain/metrics.js';
+import type { Bus, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
+
+/** In-process pub/sub for embedded mode (one instance, nothing to reconnect). */
+export class MemoryBus implements Bus {
+  readonly #handlers = new Map<string, (message: string) => void>();
+  publish(channel: string, message: string) {
+    // Delivered on a later tick, as a network bus would.
+    const handler = this.#handlers.get(channel);
+    if (handler) queueMicrotask(() => handler(message));
+  }
+  async subscribe(channel: string, onMessage: (message: string) => void) {
+    this.#handlers.set(channel, onMessage);
+  }
+  async unsubscribe(channel: string) {
+    this.#handlers.delete(channel);
+  }
+  onResubscribed() {}
+  async close() {
+    this.#handlers.clear();
+  }
+}
+
+/** In-process realtime state for embedded mode: the same contract as the Redis store. */
+export class MemoryStore implements RealtimeStore {
+  readonly #docs = new Map<number, DocState>();
+  readonly #history = new Map<number, { seq: number; frame: string }[]>();
+  readonly #sessions = new Map<string, RealtimeSession & { expiresAt: number }>();
+  readonly #watched = new Map<number, number>();
+
+  constructor(
+    readonly bus: MemoryBus,
+    readonly channel: (userId: number) => string,
+    readonly historyLimit = 100,
+  ) {}
+
+  async getDocs(userIds: readonly number[]) {
+    const found = new Map<number, DocState>();
+    for (const id of userIds) {
+      const state = this.#docs.get(id);
+      if (state) found.set(id, state);
+    }
+    return found;
+  }
+
+  async commit(
+    userId: number,
+    expectedSeq: number,
+    doc: Dashboard,
+    frame: string,
+    kind: 'delta' | 'snapshot',
+  ) {
+    if ((this.#docs.get(userId)?.seq ?? 0) !== expectedSeq) return false;
+    const seq = expectedSeq + 1;
+    this.#docs.set(userId, { seq, doc });
+    const history = kind === 'snapshot' ? [] : (this.#history.get(userId) ?? []);
+    if (kind === 'delta') history.push({ seq, frame });
+    this.#history.set(userId, history.slice(-this.historyLimit));
+    this.bus.publish(this.channel(userId), frame);
+    return true;
+  }
+
+  async history(userId: number, afterSeq: number) {
+    const current = this.#docs.get(userId)?.seq ?? 0;
+    if (afterSeq === current) return [];
+    const held = this.#history.get(userId) ?? [];
+    if (afterSeq > current || held.length === 0 || held[0]!.seq > afterSeq + 1) return undefined;
+    return held.filter((h) => h.seq > afterSeq).map((h) => h.frame);
+  }
+
+  async dropDoc(userId: number) {
+    this.#docs.delete(userId);
+    this.#history.delete(userId);
+  }
+
+  async publishControl(userId: number, control: ControlFrame) {
+    this.bus.publish(this.channel(userId), JSON.stringify(control));
+  }
+
+  async createSession(session: RealtimeSession, ttlSeconds: number) {
+    const id = crypto.randomUUID();
+    this.#sessions.set(id, { ...session, expiresAt: Date.now() + ttlSeconds * 1000 });
+    return id;
+  }
+
+  async getSession(sessionId: string) {
+    const session = this.#sessions.get(sessionId);
+    if (!session) return undefined;
+    if (session.expiresAt <= Date.now()) {
+      this.#sessions.delete(sessionId);
+      return undefined;
+    }
+    return { userId: session.userId, authSessionId: session.authSessionId };
+  }
+
+  async expireSession(sessionId: string, ttlSeconds: number) {
+    const session = this.#sessions.get(sessionId);
+    if (session) session.expiresAt = Date.now() + ttlSeconds * 1000;
+  }
+
+  async watch(userIds: readonly number[], untilMs: number) {
+    for (const id of userIds) this.#watched.set(id, Math.max(untilMs, this.#watched.get(id) ?? 0));
+  }
+
+  async watchedUsers(nowMs: number) {
+    const live: number[] = [];
+    for (const [id, until] of this.#watched) {
+      if (until > nowMs) live.push(id);
+      else {
+        this.#watched.delete(id);
+        await this.dropDoc(id);
+      }
+    }
+    return live;
+  }
+
+  async close() {}
+}

@@ -1,0 +1,63 @@
+import type { Dashboard } from '../domain/metrics.js';
+
+/** The last published version of a user's dashboard document. */
+export interface DocState {
+  seq: number;
+  doc: Dashboard;
+}
+
+export interface RealtimeSession {
+  userId: number;
+  /** The sign-in the session was opened with; a resume must come from the same user. */
+  authSessionId: string;
+}
+
+/**
+ * Shared realtime state: Redis when scaled out, process memory when embedded. Every write of a
+ * new version is atomic with its history entry and its publication, and conditional on the
+ * version it replaces (a compare-and-set on `seq`), which is what fences a stale leader.
+ */
+export interface RealtimeStore {
+  getDocs(userIds: readonly number[]): Promise<Map<number, DocState>>;
+  /**
+   * Stores `doc` as version `expectedSeq + 1` if the stored version is still `expectedSeq`
+   * (0: none stored), appends `frame` to the history (or, for a snapshot frame, restarts the
+   * history) and publishes it on the user's channel. False when the version moved meanwhile.
+   */
+  commit(
+    userId: number,
+    expectedSeq: number,
+    doc: Dashboard,
+    frame: string,
+    kind: 'delta' | 'snapshot',
+  ): Promise<boolean>;
+  /** Delta frames after `afterSeq`, in order, when the history still holds every one of them. */
+  history(userId: number, afterSeq: number): Promise<string[] | undefined>;
+  dropDoc(userId: number): Promise<void>;
+  /** Publishes a control frame (never forwarded to browsers) on the user's channel. */
+  publishControl(userId: number, control: ControlFrame): Promise<void>;
+
+  createSession(session: RealtimeSession, ttlSeconds: number): Promise<string>;
+  getSession(sessionId: string): Promise<RealtimeSession | undefined>;
+  /** Sets (or refreshes) when the session expires if nobody resumes it. */
+  expireSession(sessionId: string, ttlSeconds: number): Promise<void>;
+
+  /** Marks users as having live or resumable sessions until `untilMs`; keeps their documents that long. */
+  watch(userIds: readonly number[], untilMs: number): Promise<void>;
+  /** Users with live or resumable sessions now: the only ones whose documents the leader maintains. */
+  watchedUsers(nowMs: number): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export type ControlFrame =
+  | { type: 'control'; action: 'revoke'; auth_session?: string }
+  | { type: 'control'; action: 'close'; code: number };
+
+/** Pub/sub: plain per-channel subscriptions (never patterns). */
+export interface Bus {
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /** Runs after the bus reconnected and resubscribed: messages published meanwhile are lost. */
+  onResubscribed(listener: () => void): void;
+  close(): Promise<void>;
+}
