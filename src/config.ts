@@ -29,6 +29,8 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(300),
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  /** The realtime leader's safety sweep: reads the change log even without a notification. */
+  REALTIME_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   PORTAL_ADMIN_USERNAME: z.string().optional(),
   PORTAL_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   PORTAL_DEMO: flag.optional(),
@@ -61,6 +63,7 @@ export interface Config {
   jwtSecret: string | undefined;
   sessionTtlSeconds: number;
   heartbeatIntervalMs: number;
+  realtimeSweepMs: number;
   tokenTtlSeconds: number;
   admin: { username: string; password: string | undefined } | undefined;
   demo: boolean;
@@ -122,6 +125,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jwtSecret: env.JWT_SECRET,
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
+    realtimeSweepMs: env.REALTIME_SWEEP_MS,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
     admin: adminName ? { username: adminName, password: env.PORTAL_ADMIN_PASSWORD } : undefined,
     demo: env.PORTAL_DEMO ?? embedded,

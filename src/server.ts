@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { serveStatic } from '@hono/node-server/serve-static';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
@@ -40,7 +41,7 @@ function embeddedSecret(config: Config): string {
 
 export async function buildRuntime(
   config: Config,
-  options: { logger?: Logger; wsProxy?: string; sweepMs?: number } = {},
+  options: { logger?: Logger; wsProxy?: string } = {},
 ): Promise<Runtime> {
   const logger =
     options.logger ??
@@ -70,7 +71,7 @@ export async function buildRuntime(
     sessionTtlSeconds: config.sessionTtlSeconds,
     heartbeatMs: config.heartbeatIntervalMs,
     trustProxy: config.trustProxy,
-    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
+    sweepMs: config.realtimeSweepMs,
   });
   const app = createApp({
     database,
@@ -92,6 +93,10 @@ export async function buildRuntime(
   // No permessage-deflate (the ws default), and nothing a client sends may exceed 64 KB.
   nodeWs.wss.options.maxPayload = MAX_INCOMING_BYTES;
   realtime.gateway.register(app, nodeWs.upgradeWebSocket);
+  app.use(
+    '/assets/*',
+    serveStatic({ root: './public', rewriteRequestPath: (path) => path.replace(/^\/assets/, '') }),
+  );
   return {
     app,
     database,

@@ -1,0 +1,156 @@
+// @ts-check
+/**
+ * The browser side of the realtime protocol (DESIGN §5): keeps one dashboard document live over
+ * /ws. Reconnects with exponential backoff and full jitter, resumes with the session id kept in
+ * sessionStorage (one session per tab, surviving reloads), applies RFC 7396 merge patches, and
+ * resnapshots on a seq gap. Pages listen to its events:
+ *   'state'    detail: 'connecting' | 'live' | 'reconnecting' | 'offline' | 'signed-out'
+ *   'snapshot' detail: { doc, seq }
+ *   'change'   detail: { doc, seq, patch }
+ */
+
+const SESSION_KEY = 'portal.realtime.session';
+
+/** RFC 7396: apply a merge patch. */
+export function applyMergePatch(target, patch) {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const result = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = applyMergePatch(result[key] ?? null, value);
+  }
+  return result;
+}
+
+export class LiveDocument extends EventTarget {
+  /** @param {{ url?: string, storage?: Storage, minBackoffMs?: number, maxBackoffMs?: number }} [options] */
+  constructor(options = {}) {
+    super();
+    this.url = options.url ?? '/ws';
+    this.storage = options.storage ?? globalThis.sessionStorage;
+    this.minBackoffMs = options.minBackoffMs ?? 500;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    /** @type {any} */
+    this.doc = undefined;
+    this.seq = 0;
+    this.state = 'connecting';
+    this.attempt = 0;
+    /** @type {WebSocket | undefined} */
+    this.socket = undefined;
+    this.stopped = false;
+    this.timer = undefined;
+    this.onOnline = () => this.reconnectNow();
+    this.onOffline = () => {
+      this.setState('offline');
+      this.socket?.close();
+    };
+  }
+
+  start() {
+    globalThis.addEventListener?.('online', this.onOnline);
+    globalThis.addEventListener?.('offline', this.onOffline);
+    this.connect();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    globalThis.removeEventListener?.('online', this.onOnline);
+    globalThis.removeEventListener?.('offline', this.onOffline);
+    this.socket?.close(1000);
+  }
+
+  /** @param {string} state */
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent('state', { detail: state }));
+  }
+
+  connect() {
+    if (this.stopped) return;
+    const session = this.storage?.getItem(SESSION_KEY);
+    const query = new URLSearchParams();
+    if (session) {
+      query.set('session_id', session);
+      if (this.doc !== undefined) query.set('last_seq', String(this.seq));
+    }
+    const base = new URL(this.url, globalThis.location?.href);
+    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    base.search = query.toString();
+    const socket = new WebSocket(base);
+    this.socket = socket;
+    socket.onmessage = (event) => this.onFrame(socket, JSON.parse(event.data));
+    socket.onclose = (event) => this.onClose(socket, event.code);
+  }
+
+  /** @param {WebSocket} socket @param {any} frame */
+  onFrame(socket, frame) {
+    if (socket !== this.socket) return;
+    if (frame.type === 'hello') {
+      this.storage?.setItem(SESSION_KEY, frame.session_id);
+      return;
+    }
+    if (frame.type === 'snapshot') {
+      this.doc = frame.data;
+      this.seq = frame.seq;
+      this.attempt = 0;
+      this.setState('live');
+      this.dispatchEvent(new CustomEvent('snapshot', { detail: { doc: this.doc, seq: this.seq } }));
+      return;
+    }
+    if (frame.type === 'delta') {
+      if (this.doc === undefined || frame.seq !== this.seq + 1) {
+        // A gap: reconnect with our session; the server replays what we missed or sends a snapshot.
+        if (frame.seq > this.seq) socket.close(4999, 'seq gap');
+        return;
+      }
+      this.doc = applyMergePatch(this.doc, frame.patch);
+      this.seq = frame.seq;
+      this.attempt = 0;
+      this.setState('live');
+      this.dispatchEvent(
+        new CustomEvent('change', { detail: { doc: this.doc, seq: this.seq, patch: frame.patch } }),
+      );
+    }
+  }
+
+  /** @param {WebSocket} socket @param {number} code */
+  onClose(socket, code) {
+    if (socket !== this.socket || this.stopped) return;
+    this.socket = undefined;
+    if (code === 4401) {
+      // Signed out, revoked or deactivated: reconnecting cannot help.
+      this.storage?.removeItem(SESSION_KEY);
+      this.setState('signed-out');
+      return;
+    }
+    if (code === 4403) {
+      this.setState('offline');
+      return;
+    }
+    if (globalThis.navigator?.onLine === false) {
+      this.setState('offline');
+      return;
+    }
+    this.setState('reconnecting');
+    // 4000 (server draining) and a seq gap: come back at once, to another instance if need be.
+    const immediate = code === 4000 || code === 4999;
+    const ceiling = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** this.attempt++);
+    const delay = immediate ? Math.random() * 250 : Math.random() * ceiling;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  reconnectNow() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.attempt = 0;
+    if (this.socket) this.socket.close(4999, 'reconnect');
+    else {
+      this.setState('reconnecting');
+      this.connect();
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import WebSocket from 'ws';
+import { apply, type Json } from '../../src/realtime/merge-patch.js';
+
+export interface Frame {
+  type: 'hello' | 'snapshot' | 'delta';
+  seq?: number;
+  session_id?: string;
+  resumed?: boolean;
+  data?: Json;
+  patch?: Json;
+}
+
+/**
+ * A realtime client for tests: connects with a bearer token, records every frame, rebuilds the
+ * document from snapshot + deltas, and notes any seq gap.
+ */
+export class LiveClient {
+  frames: Frame[] = [];
+  doc: Json | undefined;
+  seq = 0;
+  gaps: string[] = [];
+  sessionId: string | undefined;
+  closeCode: number | undefined;
+  ws!: WebSocket;
+
+  constructor(
+    readonly wsBase: string,
+    readonly token: string,
+    readonly options: { autoPong?: boolean; headers?: Record<string, string> } = {},
+  ) {}
+
+  /** Opens (or, with a session id, resumes) and waits for the first frame after hello. */
+  async connect(resume?: { sessionId: string; lastSeq: number }): Promise<this> {
+    this.closeCode = undefined;
+    const query = resume ? `?session_id=${resume.sessionId}&last_seq=${resume.lastSeq}` : '';
+    this.ws = new WebSocket(`${this.wsBase}/ws${query}`, {
+      headers: { authorization: `Bearer ${this.token}`, ...this.options.headers },
+      autoPong: this.options.autoPong ?? true,
+    });
+    this.ws.on('message', (data) => this.#onFrame(JSON.parse(String(data)) as Frame));
+    this.ws.on('close', (code) => {
+      this.closeCode = code;
+    });
+    this.ws.on('error', () => {});
+    const before = this.frames.length;
+    await this.waitFor(() => this.frames.length > before || this.closeCode !== undefined, 10_000);
+    return this;
+  }
+
+  #onFrame(frame: Frame) {
+    this.frames.push(frame);
+    if (frame.type === 'hello') this.sessionId = frame.session_id;
+    else if (frame.type === 'snapshot') {
+      this.doc = frame.data;
+      this.seq = frame.seq!;
+    } else if (frame.type === 'delta') {
+      if (frame.seq !== this.seq + 1) this.gaps.push(`${this.seq} -> ${frame.seq}`);
+      this.doc = apply(this.doc ?? {}, frame.patch!);
+      this.seq = frame.seq!;
+    }
+  }
+
+  deltas() {
+    return this.frames.filter((f) => f.type === 'delta');
+  }
+
+  async waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms; frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  close() {
+    this.ws.close(1000);
+  }
+}
+
+export async function signIn(base: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in ${username}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+export async function api(base: string, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
