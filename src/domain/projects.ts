@@ -1,10 +1,11 @@
-import { and, count, eq, exists, ilike, type SQL } from 'drizzle-orm';
+import { and, eq, exists, ilike, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { type ProjectRow, projects } from '../db/schema/projects.js';
 import { tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
 import { forbidden, invalid, notFound } from '../http/errors.js';
-import { type Actor, iso, likePattern, type Page, pageOf, writeAs } from './actor.js';
+import { type Actor, iso, likePattern, type Page, writeAs } from './actor.js';
+import { listPage } from './list.js';
 import { orderBy } from './sort.js';
 
 export function toProject(row: ProjectRow) {
@@ -57,7 +58,6 @@ export interface ProjectQuery extends Page {
 }
 
 export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
-  const { limit, offset } = pageOf(query);
   const where = and(
     visibleProjects(db, actor),
     query.q ? ilike(projects.name, likePattern(query.q)) : undefined,
@@ -74,17 +74,7 @@ export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
     'name',
     projects.id,
   );
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(projects)
-      .where(where)
-      .orderBy(...order)
-      .limit(limit)
-      .offset(offset),
-    db.select({ n: count() }).from(projects).where(where),
-  ]);
-  return { items: rows.map(toProject), total: total?.n ?? 0 };
+  return listPage(db, projects, where, order, query, toProject);
 }
 
 export async function getProject(db: Db, actor: Actor, id: number) {

@@ -1,11 +1,12 @@
-import { and, count, eq, ilike, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, ilike, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
 import { type TaskRow, tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
 import { forbidden, invalid, notFound } from '../http/errors.js';
-import { type Actor, iso, isoOrNull, likePattern, type Page, pageOf, writeAs } from './actor.js';
+import { type Actor, iso, isoOrNull, likePattern, type Page, writeAs } from './actor.js';
+import { listPage } from './list.js';
 import { canManage, findVisibleProject } from './projects.js';
 import { orderBy } from './sort.js';
 
@@ -50,7 +51,6 @@ export interface TaskQuery extends Page {
 const today = sql`(now() at time zone 'UTC')::date`;
 
 export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
-  const { limit, offset } = pageOf(query);
   const where = and(
     visibleTasks(db, actor),
     query.project_id ? eq(tasks.project_id, query.project_id) : undefined,
@@ -78,17 +78,7 @@ export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
     '-created_at',
     tasks.id,
   );
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(tasks)
-      .where(where)
-      .orderBy(...order)
-      .limit(limit)
-      .offset(offset),
-    db.select({ n: count() }).from(tasks).where(where),
-  ]);
-  return { items: rows.map(toTask), total: total?.n ?? 0 };
+  return listPage(db, tasks, where, order, query, toTask);
 }
 
 async function findVisibleTask(db: Db, actor: Actor, id: number, lock = false): Promise<TaskRow> {

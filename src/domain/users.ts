@@ -4,9 +4,10 @@ import type { Role } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
 import { type UserRow, users } from '../db/schema/users.js';
 import { ApiError, forbidden, invalid, notFound } from '../http/errors.js';
-import { type Actor, iso, likePattern, type Page, pageOf, writeAs } from './actor.js';
+import { type Actor, iso, likePattern, type Page, writeAs } from './actor.js';
 import { hashPassword, passwordProblem } from './auth/passwords.js';
 import { revokeAllSessions } from './auth/sessions.js';
+import { listPage } from './list.js';
 import { orderBy } from './sort.js';
 
 /** The public shape of a user: never the password hash. */
@@ -40,7 +41,6 @@ export interface UserQuery extends Page {
 
 export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
   assertCanRead(actor);
-  const { limit, offset } = pageOf(query);
   const conditions: (SQL | undefined)[] = [
     query.q
       ? or(ilike(users.username, likePattern(query.q)), ilike(users.display_name, likePattern(query.q)))
@@ -55,17 +55,7 @@ export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
     'username',
     users.id,
   );
-  const [rows, [total]] = await Promise.all([
-    db
-      .select()
-      .from(users)
-      .where(where)
-      .orderBy(...order)
-      .limit(limit)
-      .offset(offset),
-    db.select({ n: count() }).from(users).where(where),
-  ]);
-  return { items: rows.map(toUser), total: total?.n ?? 0 };
+  return listPage(db, users, where, order, query, toUser);
 }
 
 export async function getUser(db: Db, actor: Actor, id: number) {
