@@ -70,13 +70,27 @@ export function toApiError(error: unknown): ApiError | undefined {
   }
 }
 
+/**
+ * What of an unexpected error may be logged: drizzle puts the bound parameters of a failed query
+ * (a password hash, say) in its message, so they are cut off, and only the SQLSTATE is kept.
+ */
+export function loggable(error: unknown) {
+  if (!(error instanceof Error)) return { message: String(error).slice(0, 200) };
+  return {
+    name: error.name,
+    message: error.message.split('\nparams:')[0]!.slice(0, 500),
+    code: findPgError(error)?.code,
+    stack: error.stack?.split('\n').slice(1, 6).join('\n'),
+  };
+}
+
 export function handleError(logger: Logger) {
   return (error: unknown, c: Context) => {
     const apiError = toApiError(error);
     if (apiError) {
       return c.json(apiError.toBody(), apiError.status, apiError.headers);
     }
-    logger.error({ err: error, req_id: c.get('requestId') }, 'unhandled error');
+    logger.error({ err: loggable(error), req_id: c.get('requestId') }, 'unhandled error');
     const internal = new ApiError('internal', 'Something went wrong on our side; it has been logged');
     return c.json(internal.toBody(), internal.status);
   };

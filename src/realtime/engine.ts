@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database, ListenerConnection } from '../db/database.js';
 import { computeDashboards } from '../domain/metrics.js';
+import { loggable } from '../http/error-handler.js';
 import { ChangeFeed, type ChangeRow } from './feed.js';
 import { deltaFrame, snapshotFrame } from './frames.js';
 import { diff, type Json } from './merge-patch.js';
@@ -82,7 +83,7 @@ export class Engine {
       timer ??= setTimeout(() => {
         timer = undefined;
         running = drain()
-          .catch((error) => this.logger.error({ err: error }, 'realtime: batch failed'))
+          .catch((error) => this.logger.error({ err: loggable(error) }, 'realtime: batch failed'))
           .finally(() => {
             running = undefined;
             if (again) schedule();
