@@ -13,6 +13,8 @@ export type DriverName = 'pglite' | 'pg' | 'neon';
 export interface TestApp {
   app: ReturnType<typeof createApp>;
   database: Database;
+  /** The PostgreSQL URL of the fresh database (pg and neon drivers). */
+  url: string | undefined;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
   close(): Promise<void>;
@@ -25,11 +27,13 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const cleanups: (() => Promise<void>)[] = [];
   let database: Database;
+  let url: string | undefined;
   if (driver === 'pglite') {
     database = await openDatabase({ driver: 'pglite', dataDir: undefined });
   } else {
     const fresh = await freshPgDatabase(driver);
     cleanups.push(fresh.drop);
+    url = fresh.url;
     if (driver === 'pg') {
       database = await openDatabase({ driver: 'pg', url: fresh.url });
     } else {
@@ -56,6 +60,7 @@ export async function startTestApp(
   return {
     app,
     database,
+    url,
     logs,
     async close() {
       await database.close();
