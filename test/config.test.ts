@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('runs embedded with no configuration at all', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      embedded: true,
+      demo: true,
+      redisUrl: undefined,
+      database: { driver: 'pglite', dataDir: './data/pglite' },
+      admin: { username: 'admin', password: undefined },
+      sessionTtlSeconds: 300,
+      heartbeatIntervalMs: 15000,
+    });
+  });
+
+  it('chooses the driver from DATABASE_URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'memory://' }).database).toEqual({
+      driver: 'pglite',
+      dataDir: undefined,
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x' }).database).toEqual({
+      driver: 'pg',
+      url: 'postgres://u@db:5432/x',
+    });
+    const neon = 'postgresql://u:p@ep-cool-1.eu-central-1.aws.neon.tech/db';
+    expect(loadConfig({ DATABASE_URL: neon }).database).toEqual({ driver: 'neon', url: neon });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@db/x', DATABASE_DRIVER: 'neon' }).database.driver).toBe(
+      'neon',
+    );
+    const scaled = loadConfig({
+      DATABASE_URL: 'postgres://u@db/x',
+      REDIS_URL: 'redis://r:6379',
+      JWT_SECRET: 's'.repeat(32),
+    });
+    expect(scaled).toMatchObject({ embedded: false, demo: false, admin: undefined });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ DATABASE_URL: 'postgres://u@db/x', REDIS_URL: 'redis://r' }, 'JWT_SECRET'],
+    [{ REDIS_URL: 'redis://r', JWT_SECRET: 's'.repeat(32) }, 'DATABASE_URL'],
+    [{ HEARTBEAT_INTERVAL_MS: '0' }, 'HEARTBEAT_INTERVAL_MS'],
+    [{ SESSION_TTL_SECONDS: '-5' }, 'SESSION_TTL_SECONDS'],
+    [{ PORTAL_DEMO: 'yes' }, 'PORTAL_DEMO'],
+    [{ PORTAL_ADMIN_PASSWORD: 'long enough password' }, 'PORTAL_ADMIN_USERNAME'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+  ])('%o stops start-up naming %s', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('the process prints one line naming the variable and exits non-zero', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: 'notaport' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).not.toBe(0);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/PORT/);
+  });
+});
