@@ -121,7 +121,8 @@ describe.each(['pglite', 'pg'] as const)('dashboard documents on %s', (driver) =
     expect(ids.length).toBeGreaterThan(200);
     expect(ten).toBe(three);
     expect(all).toBe(three);
-    expect(three).toBeLessThanOrEqual(8);
+    // Seven queries at most, plus BEGIN and COMMIT where the driver counts them (node-postgres does).
+    expect(three).toBeLessThanOrEqual(9);
     // A batch without some role skips that role's statements: never more.
     expect(await cost([ids[20]!])).toBeLessThanOrEqual(three);
   });
