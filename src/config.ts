@@ -27,7 +27,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only, at most 64')
     .default('portal'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  SESSION_TTL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(300),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** The realtime leader's safety sweep: reads the change log even without a notification. */
   REALTIME_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
