@@ -5,13 +5,13 @@
  */
 import autocannon from 'autocannon';
 import { eq } from 'drizzle-orm';
+import type { DatabaseTarget } from '../src/config.js';
 import { openDatabase } from '../src/db/open.js';
-import { users } from '../src/db/schema/users.js';
 import { projects } from '../src/db/schema/projects.js';
+import { users } from '../src/db/schema/users.js';
 import { seedOrganisation } from '../src/db/seed/organisation.js';
 import { hashPassword } from '../src/domain/auth/passwords.js';
 import { computeDashboards } from '../src/domain/metrics.js';
-import type { DatabaseTarget } from '../src/config.js';
 import { freshBenchDatabase, machine, startServer, stopServer, tempDir, writeSection } from './support.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -37,7 +37,10 @@ async function prepare(target: DatabaseTarget) {
   await database.db.insert(users).values({ username: 'bench.admin', role: 'admin', password_hash: hash });
   const manager = org.managers[0]!;
   const [m] = await database.db.select({ id: users.id }).from(users).where(eq(users.username, manager));
-  const [project] = await database.db.select({ id: projects.id }).from(projects).where(eq(projects.owner_id, m!.id));
+  const [project] = await database.db
+    .select({ id: projects.id })
+    .from(projects)
+    .where(eq(projects.owner_id, m!.id));
   await database.close();
   return { manager, projectId: project!.id };
 }
@@ -71,7 +74,9 @@ async function load(url: string, token: string, init: { method?: 'GET' | 'POST';
 
 async function httpBench(driver: 'pglite' | 'pg', port: number): Promise<Row[]> {
   const pgDb = driver === 'pg' ? await freshBenchDatabase('api') : undefined;
-  const target: DatabaseTarget = pgDb ? { driver: 'pg', url: pgDb.url } : { driver: 'pglite', dataDir: tempDir('api') };
+  const target: DatabaseTarget = pgDb
+    ? { driver: 'pg', url: pgDb.url }
+    : { driver: 'pglite', dataDir: tempDir('api') };
   console.error(`[${driver}] seeding ${SIZE.users} users, ${SIZE.tasks} tasks…`);
   const { manager, projectId } = await prepare(target);
   const server = await startServer(
@@ -109,7 +114,9 @@ async function httpBench(driver: 'pglite' | 'pg', port: number): Promise<Row[]> 
 
 async function batchBench(driver: 'pglite' | 'pg') {
   const pgDb = driver === 'pg' ? await freshBenchDatabase('batch') : undefined;
-  const database = await openDatabase(pgDb ? { driver: 'pg', url: pgDb.url } : { driver: 'pglite', dataDir: undefined });
+  const database = await openDatabase(
+    pgDb ? { driver: 'pg', url: pgDb.url } : { driver: 'pglite', dataDir: undefined },
+  );
   const hash = await hashPassword(PASSWORD);
   await seedOrganisation(database.db, { ...SIZE, passwordHash: async () => hash });
   await database.db.insert(users).values({ username: 'bench.admin', role: 'admin', password_hash: hash });
@@ -152,7 +159,9 @@ const lines = [
   '',
   '| driver | users in batch | SQL statements | ms |',
   '| --- | ---: | ---: | ---: |',
-  ...(['pglite', 'pg'] as const).flatMap((d) => batches[d].map((b) => `| ${d} | ${b.batch} | ${b.statements} | ${b.ms} |`)),
+  ...(['pglite', 'pg'] as const).flatMap((d) =>
+    batches[d].map((b) => `| ${d} | ${b.batch} | ${b.statements} | ${b.ms} |`),
+  ),
 ];
 const markdown = lines.join('\n');
 console.log(markdown);
