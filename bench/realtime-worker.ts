@@ -11,7 +11,9 @@ interface Session {
 
 const now = () => performance.timeOrigin + performance.now();
 const sockets: WebSocket[] = [];
-let deltas: Record<number, number[]> = {};
+/** Per session: its user and when each delta arrived. */
+let deltas: Record<number, { user: number; times: number[] }> = {};
+let nextSession = 0;
 let snapshotBytes: number[] = [];
 let deltaBytes: number[] = [];
 let otherFrames = 0;
@@ -19,11 +21,12 @@ let otherFrames = 0;
 function open(wsBase: string, s: Session): Promise<boolean> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${wsBase}/ws`, { headers: { authorization: `Bearer ${s.token}` } });
+    const session = nextSession++;
     let settled = false;
     ws.on('message', (data: Buffer) => {
       const text = data.toString();
       if (text.startsWith('{"type":"delta"')) {
-        (deltas[s.user] ??= []).push(now());
+        (deltas[session] ??= { user: s.user, times: [] }).times.push(now());
         deltaBytes.push(data.length);
       } else if (text.startsWith('{"type":"snapshot"')) {
         snapshotBytes.push(data.length);

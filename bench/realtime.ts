@@ -73,13 +73,11 @@ const userRows = await database.db
   .from(users);
 const plain = userRows.filter((u) => u.role === 'user');
 for (const [i, u] of plain.entries()) {
-  await database.db
-    .insert(tasks)
-    .values({
-      project_id: org.projectIds[i % org.projectIds.length]!,
-      title: `Bench ${i}`,
-      assignee_id: u.id,
-    });
+  await database.db.insert(tasks).values({
+    project_id: org.projectIds[i % org.projectIds.length]!,
+    title: `Bench ${i}`,
+    assignee_id: u.id,
+  });
 }
 const taskOf = new Map(
   (await query<{ id: number; assignee_id: number }>(database.db, sql`select id, assignee_id from tasks`)).map(
@@ -171,6 +169,7 @@ const latency: {
   max: number;
 }[] = [];
 let flip = 0;
+const statusOf = new Map<number, string>();
 for (const rate of [1, 10, 200]) {
   await Promise.all(workers.map((w) => ask(w, { cmd: 'reset' })));
   const seconds = rate === 200 ? 5 : 10;
@@ -183,7 +182,9 @@ for (const rate of [1, 10, 200]) {
     const wait = due - now();
     if (wait > 0) await sleep(wait);
     const user = plain[(flip++ * 7) % plain.length]!.id;
-    const status = flip % 2 ? 'done' : 'todo';
+    // Toggle this user's task, so every write changes their document.
+    const status = statusOf.get(user) === 'done' ? 'todo' : 'done';
+    statusOf.set(user, status);
     (sent.get(user) ?? sent.set(user, []).get(user)!).push(now());
     pending.push(writer.query('update tasks set status = $1 where id = $2', [status, taskOf.get(user)]));
   }

@@ -97,7 +97,7 @@ export class Gateway {
           { userId: conn.userId, authSessionId: conn.authSessionId },
           this.#liveTtl(),
         );
-    await store.expireSession(conn.sessionId, this.#liveTtl());
+    await store.expireSessions([conn.sessionId], this.#liveTtl());
     await store.watch([conn.userId], Date.now() + this.#liveTtl() * 1000);
     await hub.add(conn); // subscribed before reading state: nothing published from here on is missed
     if (conn.ws.readyState !== conn.ws.OPEN) return this.#closed(conn);
@@ -120,7 +120,7 @@ export class Gateway {
     if (!conn.sessionId) return;
     // Resumable for SESSION_TTL_SECONDS, on any instance; the leader keeps the document that long.
     await Promise.all([
-      this.store.expireSession(conn.sessionId, this.options.sessionTtlSeconds),
+      this.store.expireSessions([conn.sessionId], this.options.sessionTtlSeconds),
       this.store.watch([conn.userId], Date.now() + this.options.sessionTtlSeconds * 1000),
     ]).catch(() => {});
   }
@@ -141,8 +141,9 @@ export class Gateway {
     if (users.length === 0) return;
     try {
       await this.store.watch(users, now + this.#liveTtl() * 1000);
-      await Promise.all(
-        [...this.hub.all()].map((conn) => this.store.expireSession(conn.sessionId, this.#liveTtl())),
+      await this.store.expireSessions(
+        [...this.hub.all()].map((conn) => conn.sessionId),
+        this.#liveTtl(),
       );
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'realtime: could not refresh sessions');

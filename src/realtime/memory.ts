@@ -93,9 +93,11 @@ export class MemoryStore implements RealtimeStore {
     return { userId: session.userId, authSessionId: session.authSessionId };
   }
 
-  async expireSession(sessionId: string, ttlSeconds: number) {
-    const session = this.#sessions.get(sessionId);
-    if (session) session.expiresAt = Date.now() + ttlSeconds * 1000;
+  async expireSessions(sessionIds: readonly string[], ttlSeconds: number) {
+    for (const id of sessionIds) {
+      const session = this.#sessions.get(id);
+      if (session) session.expiresAt = Date.now() + ttlSeconds * 1000;
+    }
   }
 
   async watch(userIds: readonly number[], untilMs: number) {

@@ -39,8 +39,8 @@ export interface RealtimeStore {
 
   createSession(session: RealtimeSession, ttlSeconds: number): Promise<string>;
   getSession(sessionId: string): Promise<RealtimeSession | undefined>;
-  /** Sets (or refreshes) when the session expires if nobody resumes it. */
-  expireSession(sessionId: string, ttlSeconds: number): Promise<void>;
+  /** Sets (or refreshes) when sessions expire if nobody resumes them (one round trip for all). */
+  expireSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void>;
 
   /** Marks users as having live or resumable sessions until `untilMs`; keeps their documents that long. */
   watch(userIds: readonly number[], untilMs: number): Promise<void>;

@@ -113,8 +113,11 @@ export class RedisStore implements RealtimeStore {
     return userId && authSessionId ? { userId: Number(userId), authSessionId } : undefined;
   }
 
-  async expireSession(sessionId: string, ttlSeconds: number) {
-    await this.redis.expire(this.keys.session(sessionId), ttlSeconds);
+  async expireSessions(sessionIds: readonly string[], ttlSeconds: number) {
+    if (sessionIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of sessionIds) pipeline.expire(this.keys.session(id), ttlSeconds);
+    await pipeline.exec();
   }
 
   async watch(userIds: readonly number[], untilMs: number) {

@@ -84,7 +84,7 @@ describe.each([
     const { store } = make();
     const id = await store.createSession({ userId: 3, authSessionId: 'auth-a' }, 60);
     expect(await store.getSession(id)).toEqual({ userId: 3, authSessionId: 'auth-a' });
-    await store.expireSession(id, 1);
+    await store.expireSessions([id], 1);
     await new Promise((r) => setTimeout(r, 1300));
     expect(await store.getSession(id)).toBeUndefined();
     const now = Date.now();

@@ -22,7 +22,11 @@ export async function openPg(
     pool,
     openListener: () =>
       clientListener(
-        new pg.Client({ connectionString: url, keepAlive: true, application_name: `portal-listener:${process.pid}` }),
+        new pg.Client({
+          connectionString: url,
+          keepAlive: true,
+          application_name: `portal-listener:${process.pid}`,
+        }),
       ),
     close: () => pool.end(),
   };
