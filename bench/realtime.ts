@@ -191,13 +191,15 @@ for (const rate of [1, 10, 200]) {
   await Promise.all(pending);
   await sleep(3000);
   const reports = await Promise.all(
-    workers.map((w) => ask<{ deltas: Record<string, number[]> }>(w, { cmd: 'report' })),
+    workers.map((w) =>
+      ask<{ deltas: Record<string, { user: number; times: number[] }> }>(w, { cmd: 'report' }),
+    ),
   );
   const samples: number[] = [];
   for (const report of reports) {
-    for (const [user, times] of Object.entries(report.deltas)) {
-      const writes = sent.get(Number(user)) ?? [];
-      // Writes to one user are seconds apart at these rates: the k-th delta answers the k-th write.
+    for (const { user, times } of Object.values(report.deltas)) {
+      const writes = sent.get(user) ?? [];
+      // Writes to one user are far apart at these rates: a session's k-th delta answers the k-th write.
       times.forEach((t, k) => writes[k] !== undefined && samples.push(t - writes[k]!));
     }
   }

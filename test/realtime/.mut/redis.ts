@@ -1,0 +1,193 @@
+import type { Redis } from 'ioredis';
+import type { Dashboard } from '/work/main/src/domain/metrics.js';
+import type { RealtimeKeys } from '/work/main/src/realtime/keys.js';
+import type { Bus, ControlFrame, DocState, RealtimeSession, RealtimeStore } from '/work/main/src/realtime/ports.js';
+
+/**
+ * Stores version `expectedSeq + 1` only if `expectedSeq` is still the stored version; in the same
+ * atomic step appends the frame to the capped history (or restarts it for a snapshot) and
+ * publishes it. A stale leader's write fails the compare and changes nothing.
+ */
+const COMMIT = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if current ~= tonumber(ARGV[1]) then return 0 end
+local seq = current + 1
+redis.call('HSET', KEYS[1], 'seq', seq, 'doc', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[7])
+if ARGV[4] == 'snapshot' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6])-1, -1)
+  redis.call('EXPIRE', KEYS[2], ARGV[7])
+end
+redis.call('PUBLISH', ARGV[5], ARGV[3])
+return seq
+`;
+
+export class RedisStore implements RealtimeStore {
+  constructor(
+    readonly redis: Redis,
+    readonly keys: RealtimeKeys,
+    /** How long a document and its history outlive the last session that watched them. */
+    readonly docTtlSeconds: number,
+    readonly historyLimit = 100,
+  ) {
+    redis.defineCommand('portalCommit', { numberOfKeys: 2, lua: COMMIT });
+  }
+
+  async getDocs(userIds: readonly number[]) {
+    const found = new Map<number, DocState>();
+    if (userIds.length === 0) return found;
+    const pipeline = this.redis.pipeline();
+    for (const id of userIds) pipeline.hmget(this.keys.doc(id), 'seq', 'doc');
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([error, value], i) => {
+      const [seq, doc] = (value ?? []) as (string | null)[];
+      if (!error && seq && doc)
+        found.set(userIds[i]!, { seq: Number(seq), doc: JSON.parse(doc) as Dashboard });
+    });
+    return found;
+  }
+
+  async commit(
+    userId: number,
+    expectedSeq: number,
+    doc: Dashboard,
+    frame: string,
+    kind: 'delta' | 'snapshot',
+  ) {
+    const result = await (
+      this.redis as unknown as { portalCommit(...args: (string | number)[]): Promise<number> }
+    ).portalCommit(
+      this.keys.doc(userId),
+      this.keys.history(userId),
+      expectedSeq,
+      JSON.stringify(doc),
+      frame,
+      kind,
+      this.keys.userChannel(userId),
+      this.historyLimit,
+      this.docTtlSeconds,
+    );
+    return result > 0;
+  }
+
+  async history(userId: number, afterSeq: number) {
+    const [[, seqRaw], [, frames]] = (await this.redis
+      .multi()
+      .hget(this.keys.doc(userId), 'seq')
+      .lrange(this.keys.history(userId), 0, -1)
+      .exec()) as [[unknown, string | null], [unknown, string[]]];
+    const current = Number(seqRaw ?? 0);
+    if (afterSeq === current) return [];
+    const oldest = current - frames.length + 1;
+    if (afterSeq > current || frames.length === 0 || oldest > afterSeq + 1) return undefined;
+    return frames.slice(afterSeq + 1 - oldest);
+  }
+
+  async dropDoc(userId: number) {
+    await this.redis.del(this.keys.doc(userId), this.keys.history(userId));
+  }
+
+  async publishControl(userId: number, control: ControlFrame) {
+    await this.redis.publish(this.keys.userChannel(userId), JSON.stringify(control));
+  }
+
+  async createSession(session: RealtimeSession, ttlSeconds: number) {
+    const id = crypto.randomUUID();
+    await this.redis
+      .multi()
+      .hset(this.keys.session(id), 'user_id', session.userId, 'auth_session', session.authSessionId)
+      .expire(this.keys.session(id), ttlSeconds)
+      .exec();
+    return id;
+  }
+
+  async getSession(sessionId: string) {
+    const [userId, authSessionId] = await this.redis.hmget(
+      this.keys.session(sessionId),
+      'user_id',
+      'auth_session',
+    );
+    return userId && authSessionId ? { userId: Number(userId), authSessionId } : undefined;
+  }
+
+  async expireSessions(sessionIds: readonly string[], ttlSeconds: number) {
+    if (sessionIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of sessionIds) pipeline.expire(this.keys.session(id), ttlSeconds);
+    await pipeline.exec();
+  }
+
+  async watch(userIds: readonly number[], untilMs: number) {
+    if (userIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    // GT: never shortens a later expiry set by another instance; still adds new members.
+    pipeline.zadd(this.keys.watched, 'GT', ...userIds.flatMap((id) => [untilMs, String(id)]));
+    for (const id of userIds) {
+      pipeline.expire(this.keys.doc(id), this.docTtlSeconds);
+      pipeline.expire(this.keys.history(id), this.docTtlSeconds);
+    }
+    await pipeline.exec();
+  }
+
+  async watchedUsers(nowMs: number) {
+    const [, [, ids]] = (await this.redis
+      .multi()
+      .zremrangebyscore(this.keys.watched, '-inf', nowMs)
+      .zrange(this.keys.watched, 0, -1)
+      .exec()) as [unknown, [unknown, string[]]];
+    return ids.map(Number);
+  }
+
+  async close() {}
+}
+
+/** Redis pub/sub on its own connection, plain SUBSCRIBE per user channel. */
+export class RedisBus implements Bus {
+  readonly #handlers = new Map<string, (message: string) => void>();
+  readonly #listeners: (() => void)[] = [];
+  #connectedOnce = false;
+
+  constructor(readonly subscriber: Redis) {
+    subscriber.on('message', (channel: string, message: string) => this.#handlers.get(channel)?.(message));
+    subscriber.on('ready', () => {
+      if (!this.#connectedOnce) {
+        this.#connectedOnce = true;
+        return;
+      }
+      // Resubscribe ourselves (autoResubscribe is off) so that we know when it has taken effect.
+      void this.#resubscribe();
+    });
+    if (subscriber.status === 'ready') this.#connectedOnce = true;
+  }
+
+  async #resubscribe() {
+    const channels = [...this.#handlers.keys()];
+    try {
+      if (channels.length > 0) await this.subscriber.subscribe(...channels);
+      for (const listener of this.#listeners) listener();
+    } catch {
+      // The connection dropped again; the next 'ready' retries.
+    }
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void) {
+    this.#handlers.set(channel, onMessage);
+    await this.subscriber.subscribe(channel);
+  }
+
+  async unsubscribe(channel: string) {
+    this.#handlers.delete(channel);
+    await this.subscriber.unsubscribe(channel).catch(() => {});
+  }
+
+  onResubscribed(listener: () => void) {
+    this.#listeners.push(listener);
+  }
+
+  async close() {
+    this.subscriber.disconnect();
+  }
+}
