@@ -26,7 +26,8 @@ function open(wsBase: string, s: Session): Promise<boolean> {
     ws.on('message', (data: Buffer) => {
       const text = data.toString();
       if (text.startsWith('{"type":"delta"')) {
-        (deltas[session] ??= { user: s.user, times: [] }).times.push(now());
+        deltas[session] ??= { user: s.user, times: [] };
+        deltas[session].times.push(now());
         deltaBytes.push(data.length);
       } else if (text.startsWith('{"type":"snapshot"')) {
         snapshotBytes.push(data.length);
