@@ -92,6 +92,7 @@ export async function buildRuntime(
   const nodeWs = createNodeWebSocket({ app });
   // No permessage-deflate (the ws default), and nothing a client sends may exceed 64 KB.
   nodeWs.wss.options.maxPayload = MAX_INCOMING_BYTES;
+  nodeWs.wss.options.perMessageDeflate = false;
   realtime.gateway.register(app, nodeWs.upgradeWebSocket);
   app.use(
     '/assets/*',
