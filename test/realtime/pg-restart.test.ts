@@ -1,0 +1,58 @@
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ADMIN, type Cluster, startCluster } from '../support/cluster.js';
+import { api, LiveClient, signIn } from '../support/live-client.js';
+import { startPrivatePostgres } from '../support/private-pg.js';
+
+/** PostgreSQL restarts under a running cluster: the API and the change feed recover and catch up. */
+describe('PostgreSQL restart', () => {
+  let server: Awaited<ReturnType<typeof startPrivatePostgres>> | undefined;
+  let cluster: Cluster | undefined;
+  afterAll(async () => {
+    await cluster?.stop();
+    server?.stop();
+  });
+
+  it('recovers the feed after a real server restart and delivers changes made right after it', async () => {
+    server = await startPrivatePostgres();
+    cluster = await startCluster(2, { databaseUrl: server.url });
+    const [a, b] = cluster.instances;
+    const admin = await signIn(a!.base, ADMIN.username, ADMIN.password);
+    const user = await api(a!.base, admin, 'POST', '/api/users', {
+      username: 'pia',
+      password: 'a-long-user-password',
+      role: 'user',
+    });
+    const project = await api(a!.base, admin, 'POST', '/api/projects', { name: 'Restart' });
+    const task = await api(a!.base, admin, 'POST', '/api/tasks', {
+      project_id: project.body.id,
+      title: 'Survive',
+      assignee_id: user.body.id,
+    });
+    const token = await signIn(a!.base, 'pia', 'a-long-user-password');
+    const watchers = [
+      await new LiveClient(a!.wsBase, token).connect(),
+      await new LiveClient(b!.wsBase, token).connect(),
+    ];
+    for (const w of watchers) await w.waitFor(() => w.seq > 0);
+
+    server.restart();
+    // Straight after the restart, before the leader has listened again: only the cursor can bring this over.
+    const outside = new pg.Client({ connectionString: server.url });
+    await outside.connect();
+    await outside.query(`update tasks set status = 'done' where id = $1`, [task.body.id]);
+    for (const w of watchers) await w.waitFor(() => (w.doc as any)?.my_tasks?.done === 1, 20_000);
+
+    // Both instances serve the API again, and later changes keep flowing.
+    await outside.query(`update tasks set status = 'blocked' where id = $1`, [task.body.id]);
+    const truth = (await api(b!.base, token, 'GET', '/api/metrics')).body;
+    expect(truth.my_tasks.blocked).toBe(1);
+    for (const w of watchers) {
+      await w.waitFor(() => JSON.stringify(w.doc) === JSON.stringify(truth), 20_000);
+      expect(w.gaps).toEqual([]);
+      w.close();
+    }
+    expect((await api(a!.base, token, 'GET', '/api/me')).status).toBe(200);
+    await outside.end();
+  }, 90_000);
+});
