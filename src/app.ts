@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { registerAssets } from './http/assets.js';
 import { registerAudit } from './http/audit.js';
 import { registerAuth } from './http/auth.js';
 import type { AppDeps, AppEnv } from './http/context.js';
@@ -34,7 +35,23 @@ export function createApp(deps: AppDeps) {
 
   app.use(requestId());
   app.use(requestLog(deps.logger));
-  app.use(secureHeaders());
+  // Strict CSP: scripts and styles only from this origin (no inline scripts), no framing.
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+      referrerPolicy: 'same-origin',
+    }),
+  );
   app.use(
     bodyLimit({
       maxSize: 1024 * 1024,
@@ -54,7 +71,10 @@ export function createApp(deps: AppDeps) {
   registerTasks(app, deps);
   registerMetrics(app, deps);
   registerAudit(app, deps);
-  registerDocs(app);
-  registerPages(app, deps);
+  const assets = deps.assets ?? new Map();
+  const asset = (name: string) => assets.get(name)?.url ?? `/assets/${name}`;
+  registerAssets(app, assets);
+  registerDocs(app, asset);
+  registerPages(app, deps, asset);
   return app;
 }

@@ -61,6 +61,10 @@ async function main() {
 }
 
 main().catch((error) => {
+  if (error instanceof ConfigError) {
+    console.error(`Invalid configuration: ${error.message}`);
+    process.exit(2);
+  }
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { serveStatic } from '@hono/node-server/serve-static';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
@@ -12,6 +11,7 @@ import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import { LoginThrottle } from './domain/auth/throttle.js';
 import { TokenService } from './domain/auth/tokens.js';
+import { buildAssets } from './http/assets.js';
 import { MAX_INCOMING_BYTES } from './realtime/gateway.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
 
@@ -79,6 +79,7 @@ export async function buildRuntime(
     throttle,
     logger,
     revokeRealtime: realtime.revoke,
+    assets: buildAssets(),
     trustProxy: config.trustProxy,
     connectionAddress: (c) => {
       try {
@@ -94,10 +95,6 @@ export async function buildRuntime(
   nodeWs.wss.options.maxPayload = MAX_INCOMING_BYTES;
   nodeWs.wss.options.perMessageDeflate = false;
   realtime.gateway.register(app, nodeWs.upgradeWebSocket);
-  app.use(
-    '/assets/*',
-    serveStatic({ root: './public', rewriteRequestPath: (path) => path.replace(/^\/assets/, '') }),
-  );
   return {
     app,
     database,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { count, sql } from 'drizzle-orm';
+import { ConfigError } from '../config.js';
 import type { Db } from '../db/database.js';
 import { users } from '../db/schema/users.js';
 import { hashPassword, passwordProblem } from './auth/passwords.js';
@@ -26,7 +27,7 @@ export async function bootstrapAdmin(
   const password = admin?.password ?? generated;
   if (admin && password) {
     const problem = passwordProblem(password, admin.username);
-    if (problem) throw new Error(`PORTAL_ADMIN_PASSWORD: ${problem}`);
+    if (problem) throw new ConfigError(`PORTAL_ADMIN_PASSWORD: ${problem}`);
   }
   const hash = password ? await hashPassword(password) : undefined;
   return db.transaction(async (tx) => {

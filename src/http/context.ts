@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js';
 import type { Actor } from '../domain/actor.js';
 import type { LoginThrottle } from '../domain/auth/throttle.js';
 import type { TokenService } from '../domain/auth/tokens.js';
+import type { Asset } from './assets.js';
 import { ApiError } from './errors.js';
 
 /** Long-lived clients and settings, built once at start-up and handed to `createApp`. */
@@ -19,6 +20,8 @@ export interface AppDeps {
   connectionAddress?: (c: Context) => string | undefined;
   /** Closes realtime sockets of a sign-in on every instance (logout, password reset). */
   revokeRealtime?: (userId: number, authSessionId?: string) => Promise<void>;
+  /** Fingerprinted static assets, read once at start-up (src/http/assets.ts). */
+  assets?: Map<string, Asset>;
   /** Extra readiness checks (Redis), by name. */
   readiness?: Record<string, () => Promise<void>>;
 }

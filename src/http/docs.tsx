@@ -1,3 +1,4 @@
+import type { AssetUrl } from '../views/layout.js';
 import type { App } from './context.js';
 
 const INFO = {
@@ -20,7 +21,7 @@ type Operation = {
 };
 
 /** The OpenAPI document (generated from the route schemas) and a page that reads it, no CDN. */
-export function registerDocs(app: App) {
+export function registerDocs(app: App, asset: AssetUrl) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
@@ -51,52 +52,51 @@ export function registerDocs(app: App) {
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{doc.info.title}</title>
-          <style>{`body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-code,pre{font:13px ui-monospace,monospace}pre{background:#f4f4f5;padding:.75rem;overflow:auto;border-radius:6px}
-section{border-top:1px solid #ddd;padding:.5rem 0}.m{display:inline-block;min-width:4.5rem;font-weight:700;text-transform:uppercase}
-@media (prefers-color-scheme:dark){body{background:#111;color:#eee}pre{background:#222}}`}</style>
+          <link rel="stylesheet" href={asset('portal.css')} />
         </head>
         <body>
-          <h1>{doc.info.title}</h1>
-          <p>{doc.info.description}</p>
-          <p>
-            Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a>
-          </p>
-          {operations.map(({ path, method, op }) => (
-            <section id={`${method}-${path}`}>
-              <h2>
-                <span class="m">{method}</span> <code>{path}</code>
-              </h2>
-              <p>{op.summary}</p>
-              {op.description && <p>{op.description}</p>}
-              {op.parameters?.length ? (
-                <ul>
-                  {op.parameters.map((p) => (
-                    <li>
-                      <code>{p.name}</code> ({p.in}
-                      {p.required ? ', required' : ''}) {p.description}
-                    </li>
-                  ))}
-                </ul>
-              ) : null}
-              {op.requestBody?.content?.['application/json'] && (
-                <details>
-                  <summary>Request body</summary>
-                  <pre>{JSON.stringify(op.requestBody.content['application/json'].schema, null, 2)}</pre>
-                </details>
-              )}
-              <p>
-                Responses:{' '}
-                {Object.entries(op.responses ?? {})
-                  .map(([status, r]) => `${status} ${r.description ?? ''}`)
-                  .join(' · ')}
-              </p>
+          <main class="docs">
+            <h1>{doc.info.title}</h1>
+            <p>{doc.info.description}</p>
+            <p>
+              Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a>
+            </p>
+            {operations.map(({ path, method, op }) => (
+              <section id={`${method}-${path}`}>
+                <h2>
+                  <span class="m">{method}</span> <code>{path}</code>
+                </h2>
+                <p>{op.summary}</p>
+                {op.description && <p>{op.description}</p>}
+                {op.parameters?.length ? (
+                  <ul>
+                    {op.parameters.map((p) => (
+                      <li>
+                        <code>{p.name}</code> ({p.in}
+                        {p.required ? ', required' : ''}) {p.description}
+                      </li>
+                    ))}
+                  </ul>
+                ) : null}
+                {op.requestBody?.content?.['application/json'] && (
+                  <details>
+                    <summary>Request body</summary>
+                    <pre>{JSON.stringify(op.requestBody.content['application/json'].schema, null, 2)}</pre>
+                  </details>
+                )}
+                <p>
+                  Responses:{' '}
+                  {Object.entries(op.responses ?? {})
+                    .map(([status, r]) => `${status} ${r.description ?? ''}`)
+                    .join(' · ')}
+                </p>
+              </section>
+            ))}
+            <section>
+              <h2>Schemas</h2>
+              <pre>{JSON.stringify(doc.components?.schemas ?? {}, null, 2)}</pre>
             </section>
-          ))}
-          <section>
-            <h2>Schemas</h2>
-            <pre>{JSON.stringify(doc.components?.schemas ?? {}, null, 2)}</pre>
-          </section>
+          </main>
         </body>
       </html>,
     );

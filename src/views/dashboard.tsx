@@ -1,5 +1,12 @@
 import type { Dashboard } from '../domain/metrics.js';
-import { Layout } from './layout.js';
+import { type AssetUrl, Layout } from './layout.js';
+
+const STATUS_LABELS: Record<string, string> = {
+  todo: 'To do',
+  in_progress: 'In progress',
+  blocked: 'Blocked',
+  done: 'Done',
+};
 
 function Tile(props: { label: string; metric: string; value: number }) {
   return (
@@ -10,50 +17,138 @@ function Tile(props: { label: string; metric: string; value: number }) {
   );
 }
 
-function Counts(props: { title: string; prefix: string; counts: Record<string, number> }) {
+function Counts(props: {
+  title: string;
+  prefix: string;
+  counts: Record<string, number>;
+  labels?: Record<string, string>;
+}) {
   return (
-    <section>
+    <section aria-label={props.title}>
       <h2>{props.title}</h2>
       <div class="tiles">
         {Object.entries(props.counts).map(([key, value]) => (
-          <Tile label={key.replace('_', ' ')} metric={`${props.prefix}.${key}`} value={value} />
+          <Tile label={props.labels?.[key] ?? key} metric={`${props.prefix}.${key}`} value={value} />
         ))}
       </div>
     </section>
   );
 }
 
-/** Server-rendered dashboard; every number carries data-metric (DESIGN §6). */
-export function DashboardPage(props: { user: { username: string; role: string }; doc: Dashboard }) {
+function Chart(props: { id: string; title: string; kind: string; path: string }) {
+  return (
+    <figure class="card">
+      <figcaption id={`${props.id}-title`}>{props.title}</figcaption>
+      <canvas
+        id={props.id}
+        data-chart={props.kind}
+        data-path={props.path}
+        role="img"
+        aria-labelledby={`${props.id}-title`}
+      />
+    </figure>
+  );
+}
+
+/**
+ * The role's dashboard, server-rendered with the current numbers (every one carries
+ * data-metric, DESIGN §6), then kept live by /assets/dashboard.js over the realtime socket.
+ */
+export function DashboardPage(props: {
+  asset: AssetUrl;
+  user: { username: string; role: string };
+  doc: Dashboard;
+}) {
   const { doc } = props;
   return (
-    <Layout title="Dashboard" user={props.user}>
-      <h1>Dashboard</h1>
-      <div class="tiles">
-        <Tile label="My overdue tasks" metric="my_overdue" value={doc.my_overdue} />
+    <Layout
+      title="Dashboard"
+      asset={props.asset}
+      user={props.user}
+      scripts={['chart.js']}
+      modules={['dashboard.js']}
+    >
+      <div data-dashboard data-role={doc.role} data-connection="reconnecting">
+        <p class="connection" role="status" aria-live="polite" data-connection-label>
+          Connecting…
+        </p>
+        <h1>Dashboard</h1>
+        <div class="tiles">
+          <Tile label="My overdue tasks" metric="my_overdue" value={doc.my_overdue} />
+        </div>
+        <Counts title="My tasks" prefix="my_tasks" counts={doc.my_tasks} labels={STATUS_LABELS} />
+        {doc.team_tasks && (
+          <Counts
+            title="My team's tasks"
+            prefix="team_tasks"
+            counts={doc.team_tasks}
+            labels={STATUS_LABELS}
+          />
+        )}
+        {doc.org_tasks && (
+          <Counts
+            title="Organisation tasks"
+            prefix="org_tasks"
+            counts={doc.org_tasks}
+            labels={STATUS_LABELS}
+          />
+        )}
+        {doc.users_by_role && (
+          <Counts title="Active users by role" prefix="users_by_role" counts={doc.users_by_role} />
+        )}
+        <div class="charts">
+          <Chart id="chart-my-tasks" title="My tasks by status" kind="status" path="my_tasks" />
+          {doc.team_tasks && (
+            <Chart id="chart-team" title="Team tasks by status" kind="status" path="team_tasks" />
+          )}
+          {doc.org_tasks && (
+            <Chart id="chart-org" title="Organisation tasks by status" kind="status" path="org_tasks" />
+          )}
+          {doc.projects && (
+            <Chart
+              id="chart-projects"
+              title="Project progress (done / total)"
+              kind="projects"
+              path="projects"
+            />
+          )}
+          {doc.users_by_role && (
+            <Chart id="chart-users" title="Active users by role" kind="roles" path="users_by_role" />
+          )}
+          <Chart
+            id="chart-completed"
+            title="Tasks completed per day, last 14 days"
+            kind="days"
+            path="completed_by_day"
+          />
+        </div>
+        {doc.projects && (
+          <section aria-label="Projects">
+            <h2>Projects</h2>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Project</th>
+                  <th scope="col">Done</th>
+                  <th scope="col">Total</th>
+                </tr>
+              </thead>
+              <tbody data-projects>
+                {Object.entries(doc.projects).map(([id, p]) => (
+                  <tr data-project={id}>
+                    <td>{p.name}</td>
+                    <td data-metric={`projects.${id}.done`}>{p.done}</td>
+                    <td data-metric={`projects.${id}.total`}>{p.total}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        )}
+        <p>
+          API: <a href="/api/docs">/api/docs</a>
+        </p>
       </div>
-      <Counts title="My tasks" prefix="my_tasks" counts={doc.my_tasks} />
-      {doc.team_tasks && <Counts title="Team tasks" prefix="team_tasks" counts={doc.team_tasks} />}
-      {doc.org_tasks && <Counts title="Organisation tasks" prefix="org_tasks" counts={doc.org_tasks} />}
-      {doc.users_by_role && (
-        <Counts title="Active users by role" prefix="users_by_role" counts={doc.users_by_role} />
-      )}
-      {doc.projects && (
-        <section>
-          <h2>Projects</h2>
-          <ul>
-            {Object.entries(doc.projects).map(([id, p]) => (
-              <li>
-                {p.name}: <span data-metric={`projects.${id}.done`}>{p.done}</span> of{' '}
-                <span data-metric={`projects.${id}.total`}>{p.total}</span> done
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
-      <p>
-        API: <a href="/api/docs">/api/docs</a>
-      </p>
     </Layout>
   );
 }

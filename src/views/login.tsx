@@ -1,4 +1,4 @@
-import { Layout } from './layout.js';
+import { type AssetUrl, Layout } from './layout.js';
 
 const MESSAGES: Record<string, string> = {
   invalid: 'Wrong username or password.',
@@ -8,6 +8,7 @@ const MESSAGES: Record<string, string> = {
 };
 
 export function LoginPage(props: {
+  asset: AssetUrl;
   error?: string | undefined;
   retry?: string | undefined;
   next: string;
@@ -15,8 +16,8 @@ export function LoginPage(props: {
 }) {
   const message = props.error ? (MESSAGES[props.error] ?? MESSAGES.invalid) : undefined;
   return (
-    <Layout title="Sign in">
-      <div class="card" style="max-width:24rem;margin:3rem auto">
+    <Layout title="Sign in" asset={props.asset}>
+      <div class="card narrow">
         <h1>Sign in</h1>
         {message && (
           <p class="error" role="alert">
@@ -24,7 +25,7 @@ export function LoginPage(props: {
             {props.error === 'throttled' && props.retry ? ` Try again in ${props.retry} seconds.` : ''}
           </p>
         )}
-        <form method="post" action="/login">
+        <form method="post" action="/login" class="stack">
           <input type="hidden" name="next" value={props.next} />
           <label for="username">Username</label>
           <input
