@@ -62,7 +62,8 @@ export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
       ? undefined
       : query.overdue
         ? and(lt(tasks.due_date, today), ne(tasks.status, 'done'))
-        : sql`not (${tasks.due_date} < ${today} and ${tasks.status} <> 'done') or ${tasks.due_date} is null`,
+        : // Parenthesised: and() does not wrap raw SQL, and a bare OR would escape the scope above.
+          sql`(${tasks.due_date} is null or not (${tasks.due_date} < ${today} and ${tasks.status} <> 'done'))`,
   );
   const order = orderBy(
     query.sort,

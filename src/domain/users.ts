@@ -139,6 +139,8 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
     // A reset password ends the user's other sign-ins: whoever knew the old one is out.
     if (password_hash !== undefined)
       await revokeAllSessions(tx, id, id === actor.id ? actor.sessionId : undefined);
+    // Deactivation ends every sign-in, so reactivating the account later does not revive old tokens.
+    if (patch.active === false) await revokeAllSessions(tx, id);
     return updated!;
   });
   return toUser(row);

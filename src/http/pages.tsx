@@ -1,4 +1,6 @@
+import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
 import { computeDashboard } from '../domain/metrics.js';
+import { AccountPage } from '../views/account.js';
 import { DashboardPage } from '../views/dashboard.js';
 import type { AssetUrl } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
@@ -6,7 +8,7 @@ import { safeNext } from './auth.js';
 import type { App, AppDeps } from './context.js';
 
 /** Server-rendered pages; anonymous visitors go to /login and come back where they wanted. */
-export function registerPages(app: App, { database }: AppDeps, asset: AssetUrl) {
+export function registerPages(app: App, { database, revokeRealtime }: AppDeps, asset: AssetUrl) {
   app.get('/', (c) => c.redirect(c.get('actor') ? '/dashboard' : '/login', 302));
 
   app.get('/login', (c) => {
@@ -28,5 +30,32 @@ export function registerPages(app: App, { database }: AppDeps, asset: AssetUrl) 
     const doc = await computeDashboard(database.db, actor.id);
     if (!doc) return c.redirect('/login', 302);
     return c.html(<DashboardPage asset={asset} user={actor} doc={doc} />);
+  });
+
+  app.get('/account', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    const sessions = await listSessions(database.db, actor.id);
+    return c.html(<AccountPage asset={asset} user={actor} sessions={sessions} current={actor.sessionId} />);
+  });
+
+  // Forms, not fetch: cookie-authenticated, so the identify middleware has checked their Origin.
+  app.post('/account/sessions/:sid/end', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect('/login', 303);
+    const sid = c.req.param('sid');
+    if (/^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(database.db, actor.id, sid))) {
+      await revokeRealtime?.(actor.id, sid);
+    }
+    return c.redirect('/account', 303);
+  });
+
+  app.post('/account/sessions/end-others', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect('/login', 303);
+    const others = (await listSessions(database.db, actor.id)).filter((s) => s.id !== actor.sessionId);
+    await revokeAllSessions(database.db, actor.id, actor.sessionId);
+    for (const s of others) await revokeRealtime?.(actor.id, s.id);
+    return c.redirect('/account', 303);
   });
 }

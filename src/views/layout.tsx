@@ -29,12 +29,14 @@ export function Layout(props: {
       </head>
       <body>
         <header class="top">
-          <strong>Enterprise Portal</strong>
+          <strong>
+            <a href="/dashboard">Enterprise Portal</a>
+          </strong>
           {props.user && (
             <form method="post" action="/logout">
-              <span>
+              <a href="/account">
                 {props.user.username} ({props.user.role})
-              </span>
+              </a>
               <button type="submit">Sign out</button>
             </form>
           )}

@@ -201,6 +201,9 @@ describe.each(['pglite', 'pg', 'neon'] as const)('API contract on %s', (driver) 
       });
       expect(relogin.status).toBe(403);
       expect(relogin.body.error.code).toBe('account_deactivated');
+      // Reactivating the account does not bring the old sign-in back.
+      await w.admin.api.patch(`/api/users/${user.body.id}`, { active: true });
+      expect((await tempo.get('/api/me')).status).toBe(401);
     });
 
     it('deleting a user leaves their tasks unassigned; admins cannot remove themselves', async () => {

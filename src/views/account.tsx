@@ -1,0 +1,104 @@
+import { type AssetUrl, Layout } from './layout.js';
+
+export interface SessionView {
+  id: string;
+  created_at: Date;
+  expires_at: Date;
+  user_agent: string;
+  client_address: string;
+}
+
+/** A short human name for a browser from its User-Agent. */
+function deviceName(userAgent: string): string {
+  if (!userAgent) return 'Unknown client';
+  const browser = /Edg\//.test(userAgent)
+    ? 'Edge'
+    : /Chrom(e|ium)\//.test(userAgent)
+      ? 'Chrome'
+      : /Firefox\//.test(userAgent)
+        ? 'Firefox'
+        : /Safari\//.test(userAgent)
+          ? 'Safari'
+          : userAgent.split(/[ /]/)[0]!;
+  const os = /Android/.test(userAgent)
+    ? 'Android'
+    : /iPhone|iPad/.test(userAgent)
+      ? 'iOS'
+      : /Mac OS X/.test(userAgent)
+        ? 'macOS'
+        : /Windows/.test(userAgent)
+          ? 'Windows'
+          : /Linux/.test(userAgent)
+            ? 'Linux'
+            : '';
+  return os ? `${browser} on ${os}` : browser;
+}
+
+const when = (d: Date) => d.toISOString().slice(0, 16).replace('T', ' ');
+
+/** My sign-ins on every device; end one, or all but this one. */
+export function AccountPage(props: {
+  asset: AssetUrl;
+  user: { username: string; role: string };
+  sessions: SessionView[];
+  current: string;
+}) {
+  return (
+    <Layout title="Account" asset={props.asset} user={props.user}>
+      <h1>Account</h1>
+      <p>
+        <a href="/dashboard">Back to the dashboard</a>
+      </p>
+      <section aria-label="Signed-in devices" class="card">
+        <h2>Where you are signed in</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Device</th>
+              <th scope="col">Address</th>
+              <th scope="col">Signed in (UTC)</th>
+              <th scope="col">Expires (UTC)</th>
+              <th scope="col">
+                <span class="sr-only">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.sessions.map((s) => (
+              <tr data-session={s.id}>
+                <td>
+                  {deviceName(s.user_agent)}
+                  {s.id === props.current ? ' (this device)' : ''}
+                </td>
+                <td>{s.client_address}</td>
+                <td>{when(s.created_at)}</td>
+                <td>{when(s.expires_at)}</td>
+                <td>
+                  {s.id === props.current ? (
+                    <form method="post" action="/logout">
+                      <button type="submit">Sign out</button>
+                    </form>
+                  ) : (
+                    <form method="post" action={`/account/sessions/${s.id}/end`}>
+                      <button
+                        type="submit"
+                        aria-label={`Sign out ${deviceName(s.user_agent)} signed in ${when(s.created_at)}`}
+                      >
+                        Sign out
+                      </button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {props.sessions.length > 1 && (
+          <form method="post" action="/account/sessions/end-others" class="stack">
+            <button type="submit">Sign out everywhere else</button>
+          </form>
+        )}
+      </section>
+    </Layout>
+  );
+}
