@@ -30,6 +30,8 @@ export interface AppEnv {
   Variables: {
     actor: Actor | undefined;
     authVia: 'bearer' | 'cookie' | undefined;
+    /** A token was presented but is expired, revoked or invalid. */
+    staleToken: boolean;
     requestId: string;
   };
 }

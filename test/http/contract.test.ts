@@ -57,6 +57,11 @@ describe.each(['pglite', 'pg', 'neon'] as const)('API contract on %s', (driver) 
       expect(after.status).toBe(401);
       expect(after.body.error.code).toBe('unauthenticated');
       expect((await client(ctx, b.body.token).get('/api/me')).status).toBe(200);
+      // A client still holding the revoked token can sign in again and reach public routes.
+      const again = await first.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
+      expect(again.status).toBe(200);
+      expect((await first.get('/api/openapi.json')).status).toBe(200);
+      expect(after.body.error.message).toMatch(/expired or was revoked/);
     });
 
     it('lists my sessions on every device and ends one of them', async () => {

@@ -20,6 +20,7 @@ export function identify(deps: AppDeps) {
     const token = bearer ?? getCookie(c, SESSION_COOKIE);
     c.set('actor', undefined);
     c.set('authVia', undefined);
+    c.set('staleToken', false);
     if (token) {
       const via = bearer ? 'bearer' : 'cookie';
       if (via === 'cookie' && isUnsafeMethod(c.req.method) && !isSameOrigin(c, deps.trustProxy)) {
@@ -35,9 +36,10 @@ export function identify(deps: AppDeps) {
           sessionId: claims.sessionId,
         });
         c.set('authVia', via);
-      } else if (bearer || header) {
-        // A bearer token that does not (or no longer) work is an error, not an anonymous request.
-        throw new ApiError('unauthenticated', 'Your sign-in has expired or was revoked; sign in again');
+      } else {
+        // Expired, revoked or forged: the caller is anonymous. Public routes still work (signing in
+        // again with a stale token in hand); protected ones answer 401 below.
+        c.set('staleToken', true);
       }
     }
     await next();
@@ -49,7 +51,10 @@ export function requireSignIn(publicPaths: readonly string[]) {
   const open = new Set(publicPaths);
   return createMiddleware<AppEnv>(async (c, next) => {
     if (!open.has(c.req.path) && !c.get('actor')) {
-      throw new ApiError('unauthenticated', 'Sign in first');
+      throw new ApiError(
+        'unauthenticated',
+        c.get('staleToken') ? 'Your sign-in has expired or was revoked; sign in again' : 'Sign in first',
+      );
     }
     await next();
   });
