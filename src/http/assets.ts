@@ -16,6 +16,7 @@ const SOURCES: [name: string, file: string][] = [
   ['htmx.js', 'node_modules/htmx.org/dist/htmx.min.js'],
   ['live-document.js', 'public/js/live-document.js'],
   ['dashboard.js', 'public/js/dashboard.js'],
+  ['live-events.js', 'public/js/live-events.js'],
 ];
 
 const TYPES: Record<string, string> = {

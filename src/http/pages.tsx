@@ -1,6 +1,8 @@
+import { listAudit } from '../domain/audit.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
 import { computeDashboard } from '../domain/metrics.js';
 import { AccountPage } from '../views/account.js';
+import { AuditPage, AuditRows } from '../views/audit.js';
 import { DashboardPage } from '../views/dashboard.js';
 import type { AssetUrl } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
@@ -57,5 +59,20 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     await revokeAllSessions(database.db, actor.id, actor.sessionId);
     for (const s of others) await revokeRealtime?.(actor.id, s.id);
     return c.redirect('/account', 303);
+  });
+
+  // Admins only; for anyone else the page does not exist.
+  app.get('/audit', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    if (actor.role !== 'admin') return c.notFound();
+    const rows = await listAudit(database.db, actor, { limit: 50 });
+    return c.html(<AuditPage asset={asset} user={actor} rows={rows} />);
+  });
+
+  app.get('/audit/rows', async (c) => {
+    const actor = c.get('actor');
+    if (!actor || actor.role !== 'admin') return c.notFound();
+    return c.html(<AuditRows {...(await listAudit(database.db, actor, { limit: 50 }))} />);
   });
 }

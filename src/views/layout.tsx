@@ -18,6 +18,8 @@ export function Layout(props: {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Enterprise Portal</title>
         <link rel="icon" href="data:," />
+        {/* htmx must not inject its indicator <style>: the CSP allows no inline styles. */}
+        <meta name="htmx-config" content='{"includeIndicatorStyles":false}' />
         <link rel="stylesheet" href={props.asset('portal.css')} />
         {/* Deferred: nothing blocks the first paint. */}
         {props.scripts?.map((name) => (
@@ -29,9 +31,12 @@ export function Layout(props: {
       </head>
       <body>
         <header class="top">
-          <strong>
-            <a href="/dashboard">Enterprise Portal</a>
-          </strong>
+          <nav aria-label="Main">
+            <strong>
+              <a href="/dashboard">Enterprise Portal</a>
+            </strong>
+            {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
+          </nav>
           {props.user && (
             <form method="post" action="/logout">
               <a href="/account">
