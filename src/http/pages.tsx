@@ -72,7 +72,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
 
   app.get('/audit/rows', async (c) => {
     const actor = c.get('actor');
-    if (!actor || actor.role !== 'admin') return c.notFound();
+    if (actor?.role !== 'admin') return c.notFound();
     return c.html(<AuditRows {...(await listAudit(database.db, actor, { limit: 50 }))} />);
   });
 }
