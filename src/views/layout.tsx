@@ -35,6 +35,7 @@ export function Layout(props: {
             <strong>
               <a href="/dashboard">Enterprise Portal</a>
             </strong>
+            {props.user && <a href="/tasks">Tasks</a>}
             {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
           </nav>
           {props.user && (
