@@ -188,25 +188,31 @@ export function TasksPage(props: {
           hx-trigger="input changed delay:250ms from:#task-q, change, submit"
           hx-push-url="true"
         >
-          <label for="task-q">Search</label>
-          <input id="task-q" name="q" type="search" value={f.q ?? ''} />
-          <label for="task-status">Status</label>
-          <select id="task-status" name="status">
-            <option value="">Any</option>
-            {STATUSES.map(([value, label]) => (
-              <option value={value} selected={f.status === value}>
-                {label}
-              </option>
-            ))}
-          </select>
-          <label for="task-sort">Sort</label>
-          <select id="task-sort" name="sort">
-            {SORTS.map(([value, label]) => (
-              <option value={value} selected={(f.sort ?? '-created_at') === value}>
-                {label}
-              </option>
-            ))}
-          </select>
+          <div>
+            <label for="task-q">Search</label>
+            <input id="task-q" name="q" type="search" value={f.q ?? ''} />
+          </div>
+          <div>
+            <label for="task-status">Status</label>
+            <select id="task-status" name="status">
+              <option value="">Any</option>
+              {STATUSES.map(([value, label]) => (
+                <option value={value} selected={f.status === value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="task-sort">Sort</label>
+            <select id="task-sort" name="sort">
+              {SORTS.map(([value, label]) => (
+                <option value={value} selected={(f.sort ?? '-created_at') === value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
           <noscript>
             <button type="submit">Apply</button>
           </noscript>
