@@ -17,6 +17,7 @@ import { requestLog } from './http/middleware/request-log.js';
 import { registerPages } from './http/pages.js';
 import { registerProjects } from './http/projects.js';
 import { registerTasks } from './http/tasks.js';
+import { registerUserPages } from './http/user-pages.js';
 import { registerUsers } from './http/users.js';
 import { validationHook } from './http/validation.js';
 
@@ -76,5 +77,6 @@ export function createApp(deps: AppDeps) {
   registerAssets(app, assets);
   registerDocs(app, asset);
   registerPages(app, deps, asset);
+  registerUserPages(app, deps, asset);
   return app;
 }

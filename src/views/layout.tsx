@@ -36,6 +36,7 @@ export function Layout(props: {
               <a href="/dashboard">Enterprise Portal</a>
             </strong>
             {props.user && <a href="/tasks">Tasks</a>}
+            {props.user?.role === 'admin' && <a href="/users">Users</a>}
             {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
           </nav>
           {props.user && (

@@ -1,0 +1,135 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Actor } from '../domain/actor.js';
+import { createUser, deleteUser, listUsers, updateUser } from '../domain/users.js';
+import type { AssetUrl } from '../views/layout.js';
+import { type FieldErrors, UsersPage, UsersSection } from '../views/users.js';
+import type { App, AppDeps, AppEnv } from './context.js';
+import { toApiError } from './error-handler.js';
+import { ApiError } from './errors.js';
+import { DisplayName, IdParam, Password, Role, Username } from './schemas.js';
+import { fieldErrors } from './validation.js';
+
+const NewUserForm = z.object({
+  username: Username,
+  password: Password,
+  role: Role,
+  display_name: DisplayName.optional(),
+});
+
+/**
+ * The admin's user management page. Forms post here (cookie + Origin checked by the identify
+ * middleware); htmx swaps the answered #users section in place, and without JavaScript the
+ * whole page comes back. Rules and their errors are the API's own (src/domain/users.ts).
+ */
+export function registerUserPages(app: App, { database, revokeRealtime }: AppDeps, asset: AssetUrl) {
+  const { db } = database;
+
+  const answer = async (
+    c: Context<AppEnv>,
+    actor: Actor,
+    extra: Partial<Parameters<typeof UsersSection>[0]> = {},
+  ) => {
+    const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
+    const section = { users: list.items, total: list.total, me: actor.id, ...extra };
+    if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
+    return c.html(<UsersPage asset={asset} user={actor} section={section} />);
+  };
+  const admin = (c: Context<AppEnv>) => {
+    const actor = c.get('actor');
+    return actor?.role === 'admin' ? actor : undefined;
+  };
+  const form = async (c: Context<AppEnv>) => {
+    const body = await c.req.parseBody();
+    return Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as Record<
+      string,
+      string
+    >;
+  };
+  const targetId = (c: Context<AppEnv>) => {
+    const parsed = IdParam.safeParse(c.req.param('id'));
+    if (!parsed.success) throw new ApiError('not_found', 'User not found');
+    return parsed.data;
+  };
+  /** Runs an action on one user; a rule it breaks (409, 422) is shown on that user's row. */
+  const act = (
+    path: string,
+    run: (actor: Actor, id: number, fields: Record<string, string>) => Promise<string | undefined>,
+  ) =>
+    app.post(path, async (c) => {
+      const actor = admin(c);
+      if (!actor) return c.notFound();
+      const id = targetId(c);
+      try {
+        const text = await run(actor, id, await form(c));
+        return answer(c, actor, text ? { notice: { text } } : {});
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status >= 500) throw error;
+        const detail = Array.isArray(error.details)
+          ? (error.details as { message: string }[])[0]?.message
+          : undefined;
+        return answer(c, actor, {
+          notice: { userId: id, text: detail ? `${error.message}: ${detail}` : error.message },
+        });
+      }
+    });
+
+  app.get('/users', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    if (actor.role !== 'admin') return c.notFound();
+    return answer(c, actor);
+  });
+
+  app.post('/users/new', async (c) => {
+    const actor = admin(c);
+    if (!actor) return c.notFound();
+    const fields = await form(c);
+    const draft = {
+      username: fields.username ?? '',
+      display_name: fields.display_name ?? '',
+      role: fields.role ?? 'user',
+    };
+    const parsed = NewUserForm.safeParse({ ...fields, display_name: fields.display_name || undefined });
+    const errorsOf = (list: { field: string; message: string }[]): FieldErrors =>
+      Object.fromEntries(list.map((e) => [e.field, e.message]));
+    if (!parsed.success) return answer(c, actor, { errors: errorsOf(fieldErrors(parsed.error)), draft });
+    try {
+      const user = await createUser(db, actor, parsed.data);
+      return answer(c, actor, { notice: { text: `Created ${user.username}.` } });
+    } catch (thrown) {
+      const error = toApiError(thrown);
+      if (!error || error.status >= 500) throw thrown;
+      const details = Array.isArray(error.details)
+        ? (error.details as { field: string; message: string }[])
+        : [];
+      const errors = details.length
+        ? errorsOf(details)
+        : { username: error.code === 'conflict' ? 'is already taken' : error.message };
+      return answer(c, actor, { errors, draft });
+    }
+  });
+
+  act('/users/:id/role', async (actor, id, f) => {
+    const role = Role.safeParse(f.role);
+    if (!role.success) throw new ApiError('validation_failed', 'Pick a role');
+    const user = await updateUser(db, actor, id, { role: role.data });
+    return `${user.username} is now ${user.role}.`;
+  });
+  act('/users/:id/active', async (actor, id, f) => {
+    const user = await updateUser(db, actor, id, { active: f.active === 'true' });
+    return `${user.username} is ${user.active ? 'active again' : 'deactivated and signed out everywhere'}.`;
+  });
+  act('/users/:id/password', async (actor, id, f) => {
+    const password = Password.safeParse(f.password ?? '');
+    if (!password.success)
+      throw new ApiError('validation_failed', 'The new password must be at least 12 characters');
+    const user = await updateUser(db, actor, id, { password: password.data });
+    await revokeRealtime?.(id);
+    return `New password set for ${user.username}; their other sign-ins ended.`;
+  });
+  act('/users/:id/delete', async (actor, id) => {
+    await deleteUser(db, actor, id);
+    return 'User deleted; their tasks are unassigned.';
+  });
+}

@@ -1,0 +1,186 @@
+import type { PublicUser } from '../domain/users.js';
+import { type AssetUrl, Layout } from './layout.js';
+
+export type FieldErrors = Record<string, string>;
+
+const ROLES = ['user', 'manager', 'admin'] as const;
+
+/** Fields of a form that answers with a fresh copy of #users (htmx) or a full page (no JavaScript). */
+const hx = (action: string) => ({
+  method: 'post' as const,
+  action,
+  'hx-post': action,
+  'hx-target': '#users',
+  'hx-swap': 'outerHTML',
+});
+
+function Field(props: {
+  name: string;
+  label: string;
+  type?: string;
+  errors: FieldErrors;
+  value?: string;
+  autocomplete?: string;
+}) {
+  const error = props.errors[props.name];
+  return (
+    <div>
+      <label for={`new-${props.name}`}>{props.label}</label>
+      <input
+        id={`new-${props.name}`}
+        name={props.name}
+        type={props.type ?? 'text'}
+        value={props.value ?? ''}
+        autocomplete={props.autocomplete ?? 'off'}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `new-${props.name}-error` : undefined}
+      />
+      {error && (
+        <p class="error" id={`new-${props.name}-error`}>
+          {props.label} {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The users section: the create form (with inline errors) and the list with its actions. */
+export function UsersSection(props: {
+  users: PublicUser[];
+  total: number;
+  me: number;
+  errors?: FieldErrors;
+  draft?: Record<string, string>;
+  notice?: { userId?: number; text: string };
+}) {
+  const errors = props.errors ?? {};
+  const draft = props.draft ?? {};
+  return (
+    <div id="users">
+      <section class="card" aria-label="New user">
+        <h2>New user</h2>
+        <form {...hx('/users/new')} class="filters">
+          <Field name="username" label="Username" errors={errors} value={draft.username} />
+          <Field name="display_name" label="Display name" errors={errors} value={draft.display_name} />
+          <div>
+            <label for="new-role">Role</label>
+            <select id="new-role" name="role">
+              {ROLES.map((r) => (
+                <option value={r} selected={(draft.role ?? 'user') === r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          </div>
+          <Field
+            name="password"
+            label="Password"
+            type="password"
+            errors={errors}
+            autocomplete="new-password"
+          />
+          <div>
+            <button type="submit">Create user</button>
+          </div>
+        </form>
+      </section>
+      {props.notice && !props.notice.userId && (
+        <p role="status" class="notice">
+          {props.notice.text}
+        </p>
+      )}
+      <table data-users>
+        <caption class="sr-only">{props.total} users</caption>
+        <thead>
+          <tr>
+            <th scope="col">User</th>
+            <th scope="col">Role</th>
+            <th scope="col">Status</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.users.map((u) => (
+            <tr data-user={u.username}>
+              <td>
+                {u.display_name || u.username} <small>({u.username})</small>
+              </td>
+              <td>
+                {u.id === props.me ? (
+                  u.role
+                ) : (
+                  <form {...hx(`/users/${u.id}/role`)}>
+                    <label class="sr-only" for={`role-${u.id}`}>
+                      Role of {u.username}
+                    </label>
+                    <select
+                      id={`role-${u.id}`}
+                      name="role"
+                      hx-post={`/users/${u.id}/role`}
+                      hx-trigger="change"
+                      hx-target="#users"
+                      hx-swap="outerHTML"
+                    >
+                      {ROLES.map((r) => (
+                        <option value={r} selected={u.role === r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  </form>
+                )}
+              </td>
+              <td>{u.active ? 'active' : 'deactivated'}</td>
+              <td class="actions">
+                {u.id !== props.me && (
+                  <>
+                    <form {...hx(`/users/${u.id}/active`)}>
+                      <input type="hidden" name="active" value={u.active ? 'false' : 'true'} />
+                      <button type="submit">{u.active ? 'Deactivate' : 'Reactivate'}</button>
+                    </form>
+                    <form {...hx(`/users/${u.id}/password`)}>
+                      <label class="sr-only" for={`pw-${u.id}`}>
+                        New password for {u.username}
+                      </label>
+                      <input
+                        id={`pw-${u.id}`}
+                        name="password"
+                        type="password"
+                        autocomplete="new-password"
+                        placeholder="New password"
+                      />
+                      <button type="submit">Reset password</button>
+                    </form>
+                    <form {...hx(`/users/${u.id}/delete`)}>
+                      <button type="submit" class="danger">
+                        Delete
+                      </button>
+                    </form>
+                  </>
+                )}
+                {props.notice?.userId === u.id && (
+                  <p role="alert" class="error">
+                    {props.notice.text}
+                  </p>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function UsersPage(props: {
+  asset: AssetUrl;
+  user: { username: string; role: string };
+  section: Parameters<typeof UsersSection>[0];
+}) {
+  return (
+    <Layout title="Users" asset={props.asset} user={props.user} scripts={['htmx.js']}>
+      <h1>Users</h1>
+      <UsersSection {...props.section} />
+    </Layout>
+  );
+}
