@@ -1,0 +1,89 @@
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
+import { api, signIn } from '../support/live-client.js';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const PW = 'a-long-user-password';
+
+interface Violation {
+  id: string;
+  impact: string;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core over every page, light and dark: no serious or critical violations. */
+describe('accessibility (axe-core) in Chromium', () => {
+  let cluster: Cluster;
+  let inst: Instance;
+  let browser: Browser;
+  beforeAll(async () => {
+    cluster = await startCluster(1);
+    inst = cluster.instances[0]!;
+    browser = await launchChromium();
+    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
+    await api(inst.base, admin, 'POST', '/api/users', { username: 'ally', password: PW, role: 'manager' });
+    const ally = await signIn(inst.base, 'ally', PW);
+    const project = await api(inst.base, ally, 'POST', '/api/projects', { name: 'Accessible' });
+    await api(inst.base, ally, 'POST', '/api/tasks', {
+      project_id: project.body.id,
+      title: 'Check contrast',
+      due_date: '2001-01-01',
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  async function audit(page: Page): Promise<Violation[]> {
+    await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(async () => {
+      // biome-ignore lint/suspicious/noExplicitAny: axe is injected at run time
+      const axe = (globalThis as any).axe;
+      return (await axe.run(document, { resultTypes: ['violations'] })).violations;
+    });
+    return (result as Violation[]).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  }
+
+  it('flags a page that is broken on purpose (the check can fail)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.setContent('<html><body><img src="data:,"><button></button></body></html>');
+    expect((await audit(page)).map((v) => v.id)).toEqual(
+      expect.arrayContaining(['image-alt', 'button-name']),
+    );
+    await context.close();
+  });
+
+  it.each(['light', 'dark'] as const)(
+    'finds nothing serious on any page (%s)',
+    { timeout: 90_000 },
+    async (scheme) => {
+      // bypassCSP only so that axe itself can be injected; the pages are unchanged.
+      const context = await browser.newContext({ bypassCSP: true, colorScheme: scheme });
+      const page = await context.newPage();
+      const found: Record<string, string[]> = {};
+      const check = async (path: string) => {
+        await page.goto(`${inst.base}${path}`);
+        await page.waitForLoadState('networkidle').catch(() => {});
+        const violations = await audit(page);
+        if (violations.length)
+          found[path] = violations.map(
+            (v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+          );
+      };
+      await check('/login');
+      await page.fill('#username', ADMIN.username);
+      await page.fill('#password', ADMIN.password);
+      await page.click('button[type=submit]');
+      await page.waitForURL(/dashboard/);
+      for (const path of ['/dashboard', '/tasks', '/users', '/audit', '/account', '/api/docs'])
+        await check(path);
+      await context.close();
+      expect(found).toEqual({});
+    },
+  );
+});
