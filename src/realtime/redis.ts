@@ -25,6 +25,25 @@ redis.call('PUBLISH', ARGV[5], ARGV[3])
 return seq
 `;
 
+/**
+ * Forgets the users whose watch expired (ARGV[1] = now in ms) together with their documents and
+ * histories (KEYS[2i], KEYS[2i+1] for ARGV[i+1]), and answers who is still watched. Nobody maintains
+ * an unwatched user's document, so it must not outlive the watch and be served stale later. Atomic,
+ * so a user watched again meanwhile (a new session) keeps the document it is being sent.
+ */
+const PRUNE = `
+local now = tonumber(ARGV[1])
+for i = 2, #KEYS, 2 do
+  local id = ARGV[i / 2 + 1]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if not score or tonumber(score) <= now then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('DEL', KEYS[i], KEYS[i + 1])
+  end
+end
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+`;
+
 export class RedisStore implements RealtimeStore {
   constructor(
     readonly redis: Redis,
@@ -34,6 +53,7 @@ export class RedisStore implements RealtimeStore {
     readonly historyLimit = 100,
   ) {
     redis.defineCommand('portalCommit', { numberOfKeys: 2, lua: COMMIT });
+    redis.defineCommand('portalPrune', { lua: PRUNE });
   }
 
   async getDocs(userIds: readonly number[]) {
@@ -133,11 +153,16 @@ export class RedisStore implements RealtimeStore {
   }
 
   async watchedUsers(nowMs: number) {
-    const [, [, ids]] = (await this.redis
-      .multi()
-      .zremrangebyscore(this.keys.watched, '-inf', nowMs)
-      .zrange(this.keys.watched, 0, -1)
-      .exec()) as [unknown, [unknown, string[]]];
+    const expired = await this.redis.zrangebyscore(this.keys.watched, '-inf', nowMs);
+    const ids = await (
+      this.redis as unknown as { portalPrune(...args: (string | number)[]): Promise<string[]> }
+    ).portalPrune(
+      1 + 2 * expired.length,
+      this.keys.watched,
+      ...expired.flatMap((id) => [this.keys.doc(Number(id)), this.keys.history(Number(id))]),
+      nowMs,
+      ...expired,
+    );
     return ids.map(Number);
   }
 

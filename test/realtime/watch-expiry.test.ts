@@ -1,0 +1,48 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Dashboard } from '../../src/domain/metrics.js';
+import { realtimeKeys } from '../../src/realtime/keys.js';
+import { MemoryBus, MemoryStore } from '../../src/realtime/memory.js';
+import type { RealtimeStore } from '../../src/realtime/ports.js';
+import { RedisStore } from '../../src/realtime/redis.js';
+import { REDIS_URL, RUN_ID } from '../support/env.js';
+
+const redis = new Redis(REDIS_URL);
+const prefix = `${RUN_ID}:expiry:${Math.random().toString(36).slice(2, 8)}`;
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const doc: Dashboard = {
+  role: 'user',
+  my_tasks: { todo: 1, in_progress: 0, blocked: 0, done: 0 },
+  my_overdue: 0,
+  completed_by_day: {},
+};
+
+/**
+ * Nobody maintains the document of a user nobody watches: when the watch expires, the document
+ * and its history go with it, so a later session can never be sent a stale one.
+ */
+describe.each([
+  ['memory', (): RealtimeStore => new MemoryStore(new MemoryBus(), realtimeKeys('m').userChannel)],
+  ['redis', (): RealtimeStore => new RedisStore(redis, realtimeKeys(prefix), 3600)],
+] as const)('an expired watch (%s)', (_name, make) => {
+  it('drops the document and history; a user still watched keeps theirs', async () => {
+    const store = make();
+    const now = Date.now();
+    await store.commit(1, 0, doc, 'S1', 'snapshot');
+    await store.commit(1, 1, doc, 'D2', 'delta');
+    await store.commit(2, 0, doc, 'S1', 'snapshot');
+    await store.watch([1], now + 100);
+    await store.watch([2], now + 60_000);
+    expect((await store.watchedUsers(now + 1000)).sort()).toEqual([2]);
+    expect([...(await store.getDocs([1, 2])).keys()]).toEqual([2]);
+    expect(await store.history(1, 1)).toBeUndefined();
+    // Watched again (a new session): starts from a fresh document.
+    await store.watch([1], now + 60_000);
+    expect(await store.commit(1, 0, doc, 'S1', 'snapshot')).toBe(true);
+  });
+});
