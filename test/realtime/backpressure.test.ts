@@ -33,16 +33,22 @@ describe('slow consumers', () => {
     );
     const slow = await new LiveClient(inst.wsBase, token).connect();
     await slow.waitFor(() => slow.seq > 0, 10_000);
+    // A second, reading session of the same user paces the flips: each one is seen published.
+    const reader = await new LiveClient(inst.wsBase, token).connect();
+    await reader.waitFor(() => reader.seq > 0, 10_000);
     const socket = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
     socket.pause();
-    // Each role flip re-scopes the document: a full snapshot frame per flip.
-    for (let i = 0; i < 16; i++) {
+    // Each role flip re-scopes the document: a full snapshot frame (about half a megabyte) per flip,
+    // sent to both sessions. 24 of them are far more than socket buffers hold.
+    for (let i = 0; i < 24; i++) {
+      const before = reader.seq;
       await sql.query('update users set role = $1 where id = $2', [
         i % 2 ? 'admin' : 'manager',
         other.body.id,
       ]);
-      await new Promise((r) => setTimeout(r, 150));
+      await reader.waitFor(() => reader.seq > before, 20_000);
     }
+    reader.close();
     socket.resume();
     await slow.waitFor(() => slow.closeCode !== undefined, 40_000);
     expect(slow.closeCode).toBe(4008);
