@@ -68,8 +68,14 @@ export class Engine {
         const today = utcDay();
         const dayChanged = today !== day;
         day = today;
-        if (rows.length > 0 || dayChanged) await this.publish(rows, dayChanged);
-        else await this.publish([], false);
+        try {
+          if (rows.length > 0 || dayChanged) await this.publish(rows, dayChanged);
+          else await this.publish([], false);
+        } catch (error) {
+          feed.rewind(); // else these changes are never published (the sweep retries them)
+          if (dayChanged) day = '';
+          throw error;
+        }
         if (rows.length > 0) await feed.persist();
         if (rows.length >= 5000 || this.#retry.size > 0) again = true;
       } while (again && !signal.aborted && ++passes < 10);

@@ -67,6 +67,12 @@ export class ChangeFeed {
     return fresh;
   }
 
+  /** Forgets what was read since the last persist: a batch that failed to publish is read again. */
+  rewind() {
+    this.#boundary = this.#persisted;
+    this.#seen.clear();
+  }
+
   /** Whether a full page was just read (read again at once). */
   get boundary() {
     return this.#boundary ?? 0;
