@@ -10,7 +10,14 @@ import { clientAddress, isSameOrigin } from './middleware/client.js';
 import { errorResponses, json, jsonBody, security, User } from './schemas.js';
 
 const LoginBody = z
-  .object({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) })
+  .object({
+    username: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((s) => !s.includes('\u0000'), 'must not contain the NUL character'),
+    password: z.string().min(1).max(1024),
+  })
   .strict()
   .openapi('Login');
 

@@ -61,6 +61,8 @@ export function toApiError(error: unknown): ApiError | undefined {
     case '22007':
     case '22008':
     case '22P02':
+    case '22021': // a NUL character in text
+    case '22P05': // a \u0000 escape in jsonb
       return new ApiError('validation_failed', 'A value is out of range or malformed');
     case '40001':
     case '40P01':
@@ -70,17 +72,34 @@ export function toApiError(error: unknown): ApiError | undefined {
   }
 }
 
+/** `insert users`, `update users`, ... : which statement failed, without its column lists. */
+function statementOf(text: string) {
+  const verb = /^\s*(\w+)/.exec(text)?.[1] ?? '';
+  const table = /\b(?:into|update|from)\s+("[^"]+"|\w+)/i.exec(text)?.[1]?.replaceAll('"', '') ?? '';
+  return `${verb} ${table}`.trim();
+}
+
 /**
- * What of an unexpected error may be logged: drizzle puts the bound parameters of a failed query
- * (a password hash, say) in its message, so they are cut off, and only the SQLSTATE is kept.
+ * What of an unexpected error may be logged: drizzle puts the statement and the bound parameters
+ * of a failed query (a password hash, say) in its message, so only the kind of statement, the
+ * database's own message and the SQLSTATE are kept.
  */
 export function loggable(error: unknown) {
   if (!(error instanceof Error)) return { message: String(error).slice(0, 200) };
+  const pg = findPgError(error);
+  const failed = /^Failed query: ([\s\S]*?)(?:\nparams:|$)/.exec(error.message);
   return {
     name: error.name,
-    message: error.message.split('\nparams:')[0]!.slice(0, 500),
-    code: findPgError(error)?.code,
-    stack: error.stack?.split('\n').slice(1, 6).join('\n'),
+    message: failed
+      ? `Failed query: ${statementOf(failed[1]!)}${pg ? `: ${pg.message.slice(0, 300)}` : ''}`
+      : error.message.split('\nparams:')[0]!.slice(0, 500),
+    code: pg?.code,
+    // Only the frames: the stack's first lines repeat the message, with drizzle's `params:` line.
+    stack: error.stack
+      ?.split('\n')
+      .filter((line) => /^\s+at /.test(line))
+      .slice(0, 5)
+      .join('\n'),
   };
 }
 

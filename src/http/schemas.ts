@@ -42,12 +42,25 @@ export function sortParam<const T extends readonly [string, ...string[]]>(fields
     .openapi({ description: `one of ${fields.join(', ')}; prefix with - for descending` });
 }
 
-export const Search = z.string().max(200).optional().openapi({ description: 'case-insensitive substring' });
+/** PostgreSQL text cannot hold U+0000: refused as a bad field rather than failing in the database. */
+const noNul = (s: string) => !s.includes('\u0000');
+const NUL = 'must not contain the NUL character';
+
+export const Search = z
+  .string()
+  .max(200)
+  .refine(noNul, NUL)
+  .optional()
+  .openapi({ description: 'case-insensitive substring' });
 
 export const Role = z.enum(ROLES);
 export const TaskStatus = z.enum(TASK_STATUSES);
 export const TaskPriority = z.enum(TASK_PRIORITIES);
-export const IsoDate = z.iso.date().openapi({ example: '2026-12-31' });
+// PostgreSQL has no year 0000 (1 BC is year 0001 BC), so it is refused here, with the field named.
+export const IsoDate = z.iso
+  .date()
+  .refine((d) => !d.startsWith('0000'), 'is not a valid date')
+  .openapi({ example: '2026-12-31' });
 
 export const Username = z
   .string()
@@ -55,9 +68,9 @@ export const Username = z
   .max(64)
   .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
 export const Password = z.string().min(12, 'must be at least 12 characters').max(1024);
-export const DisplayName = z.string().trim().max(200);
-export const Name = z.string().trim().min(1, 'must not be empty').max(200);
-export const Description = z.string().max(10_000);
+export const DisplayName = z.string().trim().max(200).refine(noNul, NUL);
+export const Name = z.string().trim().min(1, 'must not be empty').max(200).refine(noNul, NUL);
+export const Description = z.string().max(10_000).refine(noNul, NUL);
 
 export const User = z
   .object({
