@@ -143,8 +143,9 @@ export class Hub {
           conn.ws.close(CLOSE.unauthenticated, 'account unavailable');
           return;
         }
-        if (state.seq >= conn.seq && this.send(conn, snapshotFrame(state.seq, state.doc)))
-          conn.seq = state.seq;
+        // An older version than the socket's means the store lost its state (Redis restarted
+        // empty) and started over: its version is the one deltas now continue from.
+        if (this.send(conn, snapshotFrame(state.seq, state.doc))) conn.seq = state.seq;
       }
     } catch (error) {
       this.logger.warn(

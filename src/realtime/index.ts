@@ -31,7 +31,8 @@ export type Realtime = ReturnType<typeof createRealtime>;
 export function createRealtime(options: RealtimeOptions) {
   const { database, redis, logger } = options;
   const keys = realtimeKeys(options.prefix);
-  const docTtl = options.sessionTtlSeconds + Math.ceil((3 * options.heartbeatMs) / 1000) + 60;
+  const liveTtl = options.sessionTtlSeconds + Math.ceil((3 * options.heartbeatMs) / 1000);
+  const docTtl = liveTtl + 60;
   let store: RealtimeStore;
   let bus: MemoryBus | RedisBus;
   let leadership: Leadership;
@@ -56,6 +57,9 @@ export function createRealtime(options: RealtimeOptions) {
     for (let attempt = 0; attempt < 3; attempt++) {
       const stored = (await store.getDocs([userId])).get(userId);
       if (stored) return stored;
+      // The leader maintains watched users' documents only: this one must be watched before it is
+      // computed (a resync after Redis lost everything runs before any heartbeat watches again).
+      await store.watch([userId], Date.now() + liveTtl * 1000);
       const doc = await computeDashboard(database.db, userId);
       if (!doc) return undefined;
       if (await store.commit(userId, 0, doc, snapshotFrame(1, doc), 'snapshot')) return { seq: 1, doc };
