@@ -5,9 +5,17 @@ import { z } from 'zod';
  * A bad value stops start-up with one line naming the variable (see `loadConfig`).
  */
 const flag = z.enum(['0', '1']).transform((v) => v === '1');
+/** Digits only: `z.coerce` would turn ' ' into 0 and accept '0x1F90' or '1e3'. */
+const whole = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(fallback);
 
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: whole(0, 65_535, 3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z
     .string()
@@ -27,20 +35,15 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only, at most 64')
     .default('portal'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  SESSION_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  SESSION_TTL_SECONDS: whole(1, 86_400, 300),
+  HEARTBEAT_INTERVAL_MS: whole(100, 300_000, 15_000),
   /** The realtime leader's safety sweep: reads the change log even without a notification. */
-  REALTIME_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  REALTIME_SWEEP_MS: whole(100, 3_600_000, 30_000),
   PORTAL_ADMIN_USERNAME: z.string().optional(),
   PORTAL_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   PORTAL_DEMO: flag.optional(),
   /** How long a sign-in token lives. */
-  TOKEN_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(30 * 86_400)
-    .default(12 * 3600),
+  TOKEN_TTL_SECONDS: whole(60, 30 * 86_400, 12 * 3600),
   /** Trust `Fly-Client-IP` / `X-Forwarded-For` for the client address (only behind a proxy). */
   TRUST_PROXY: flag.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
