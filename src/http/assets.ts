@@ -17,6 +17,7 @@ const SOURCES: [name: string, file: string][] = [
   ['live-document.js', 'public/js/live-document.js'],
   ['dashboard.js', 'public/js/dashboard.js'],
   ['live-events.js', 'public/js/live-events.js'],
+  ['task-dialog.js', 'public/js/task-dialog.js'],
 ];
 
 const TYPES: Record<string, string> = {

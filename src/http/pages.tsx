@@ -1,18 +1,53 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import type { Actor } from '../domain/actor.js';
 import { listAudit } from '../domain/audit.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
 import { computeDashboard } from '../domain/metrics.js';
-import { listTasks, updateTask } from '../domain/tasks.js';
+import { canManage, getProject, listProjects } from '../domain/projects.js';
+import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks.js';
+import { listUsers } from '../domain/users.js';
 import { AccountPage } from '../views/account.js';
 import { AuditPage, AuditRows } from '../views/audit.js';
 import { DashboardPage } from '../views/dashboard.js';
-import type { AssetUrl } from '../views/layout.js';
+import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
-import { PAGE_SIZE, type TaskFilters, TaskResults, TasksPage } from '../views/tasks.js';
+import {
+  PAGE_SIZE,
+  type TaskFilters,
+  TaskForm,
+  TaskFormPage,
+  type TaskFormProps,
+  TaskResults,
+  TasksPage,
+} from '../views/tasks.js';
 import { safeNext } from './auth.js';
-import type { App, AppDeps } from './context.js';
+import type { App, AppDeps, AppEnv } from './context.js';
+import { toApiError } from './error-handler.js';
 import { ApiError } from './errors.js';
+import { IdParam, IsoDate, Name, TaskPriority, TaskStatus as TaskStatusField } from './schemas.js';
+import { fieldErrors } from './validation.js';
+
+/** A blank select or date means "none". */
+const blankIsNull = <T extends z.ZodTypeAny>(schema: T) =>
+  z.union([z.literal('').transform(() => null), schema]);
+
+/** What the task dialog sends, checked with the API's own field rules (src/http/schemas.ts). */
+const TaskFields = z.object({
+  project_id: z.string().min(1, 'must be chosen').pipe(IdParam),
+  title: Name,
+  assignee_id: blankIsNull(IdParam),
+  status: TaskStatusField,
+  priority: TaskPriority,
+  due_date: blankIsNull(IsoDate),
+});
+const NewTaskForm = TaskFields.partial().required({ project_id: true, title: true });
+const TaskPatchForm = TaskFields.partial();
+const TASK_FIELDS = Object.keys(TaskFields.shape) as (keyof typeof TaskFields.shape)[];
+
+const errorsOf = (list: { field: string; message: string }[]): FieldErrors =>
+  Object.fromEntries(list.map((e) => [e.field, e.message]));
 
 /** Server-rendered pages; anonymous visitors go to /login and come back where they wanted. */
 export function registerPages(app: App, { database, revokeRealtime }: AppDeps, asset: AssetUrl) {
@@ -113,7 +148,160 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
       filtersOf((n) => c.req.query(n)),
     );
     if (c.req.header('hx-request')) return c.html(<TaskResults {...data} />);
-    return c.html(<TasksPage asset={asset} user={actor} results={data} />);
+    // Tasks go into projects the caller manages: no such project, no "New task".
+    const canCreate = (await manageableProjects(actor)).length > 0;
+    return c.html(<TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} />);
+  });
+
+  // --- The create and edit dialogs. The rules are the API's (src/domain/tasks.ts); the forms
+  // only leave out what the caller may not change.
+
+  /** Projects the caller may put tasks into. */
+  const manageableProjects = async (actor: Actor) => {
+    const list = await listProjects(database.db, actor, { limit: 200, sort: 'name' });
+    return list.items.filter((p) => canManage(actor, p));
+  };
+  /** Does the caller manage the project of this task (any field), or may only move it along? */
+  const manages = async (actor: Actor, projectId: number) => {
+    try {
+      return canManage(actor, await getProject(database.db, actor, projectId));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') return false;
+      throw error;
+    }
+  };
+  /** The choices of the full form; a current assignee who has since been deactivated stays listed. */
+  const choices = async (actor: Actor, currentAssignee?: number | null) => {
+    const projects = await manageableProjects(actor);
+    const people = await listUsers(database.db, actor, { limit: 200, sort: 'username' });
+    return {
+      projects: projects.map((p): [string, string] => [String(p.id), p.name]),
+      assignees: people.items
+        .filter((u) => u.active || u.id === currentAssignee)
+        .map((u): [string, string] => [String(u.id), u.display_name || u.username]),
+    };
+  };
+  const formOf = async (c: Context<AppEnv>) => {
+    const body = await c.req.parseBody();
+    return Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as Record<
+      string,
+      string
+    >;
+  };
+  /** Only the task fields the form sent: the assignee's form sends status alone. */
+  const sent = (form: Record<string, string>) =>
+    Object.fromEntries(TASK_FIELDS.filter((k) => form[k] !== undefined).map((k) => [k, form[k]!]));
+  const showForm = (c: Context<AppEnv>, actor: Actor, form: Omit<TaskFormProps, 'inDialog'>) =>
+    c.req.header('hx-request')
+      ? c.html(<TaskForm {...form} inDialog />)
+      : c.html(<TaskFormPage asset={asset} user={actor} form={{ ...form, inDialog: false }} />);
+  /** Done: htmx closes the dialog and refreshes the list; without JavaScript, back to the list. */
+  const done = (c: Context<AppEnv>, text: string) => {
+    if (!c.req.header('hx-request')) return c.redirect('/tasks', 303);
+    // Header values are bytes: anything past ASCII (a title's “quotes”, any script) goes as a JSON escape.
+    const events = JSON.stringify({ 'task-dialog:done': { text }, 'portal:change': null }).replace(
+      /[\u007f-\uffff]/g,
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    c.header('HX-Trigger', events);
+    return c.html('');
+  };
+  /** A refusal from the domain: 422 details inline, a project out of reach on its field, else above the form. */
+  const refusal = (thrown: unknown): FieldErrors => {
+    const error = toApiError(thrown);
+    if (!error || error.status >= 500) throw thrown;
+    if (error.code === 'not_found' && !error.message.startsWith('Project')) throw thrown;
+    const details = Array.isArray(error.details)
+      ? (error.details as { field: string; message: string }[])
+      : [];
+    if (details.length) return errorsOf(details);
+    if (error.code === 'not_found') return { project_id: 'was not found' };
+    return { _form: error.message };
+  };
+  const taskId = (c: Context<AppEnv>) => {
+    const parsed = IdParam.safeParse(c.req.param('id'));
+    if (!parsed.success) throw new ApiError('not_found', 'Task not found');
+    return parsed.data;
+  };
+  const signedIn = (c: Context<AppEnv>) => {
+    const actor = c.get('actor');
+    if (!actor) throw new ApiError('unauthenticated', 'Sign in first');
+    return actor;
+  };
+
+  app.get('/tasks/new', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    // No project to put a task in (a user, a manager without projects): there is no such form.
+    if ((await manageableProjects(actor)).length === 0) return c.notFound();
+    return showForm(c, actor, { mode: 'create', ...(await choices(actor)) });
+  });
+
+  app.post('/tasks/new', async (c) => {
+    const actor = signedIn(c);
+    if (actor.role === 'user') return c.notFound();
+    const form = await formOf(c);
+    const draft = sent(form);
+    const again = async (errors: FieldErrors) =>
+      showForm(c, actor, { mode: 'create', ...(await choices(actor)), errors, draft });
+    const parsed = NewTaskForm.safeParse({ project_id: '', title: '', ...draft });
+    if (!parsed.success) return again(errorsOf(fieldErrors(parsed.error)));
+    try {
+      const task = await createTask(database.db, actor, parsed.data);
+      return done(c, `Created the task “${task.title}”.`);
+    } catch (thrown) {
+      return again(refusal(thrown));
+    }
+  });
+
+  app.get('/tasks/:id/edit', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    const task = await getTask(database.db, actor, taskId(c));
+    if (!(await manages(actor, task.project_id))) {
+      return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [] });
+    }
+    return showForm(c, actor, { mode: 'edit', task, ...(await choices(actor, task.assignee_id)) });
+  });
+
+  app.post('/tasks/:id/edit', async (c) => {
+    const actor = signedIn(c);
+    const task = await getTask(database.db, actor, taskId(c));
+    const full = await manages(actor, task.project_id);
+    const form = await formOf(c);
+    const draft = sent(form);
+    const again = async (errors: FieldErrors) =>
+      full
+        ? showForm(c, actor, {
+            mode: 'edit',
+            task,
+            ...(await choices(actor, task.assignee_id)),
+            errors,
+            draft,
+          })
+        : showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], errors, draft });
+    const parsed = TaskPatchForm.safeParse(draft);
+    if (!parsed.success) return again(errorsOf(fieldErrors(parsed.error)));
+    if (Object.keys(parsed.data).length === 0) return again({ _form: 'Nothing to change' });
+    try {
+      // Whatever was sent goes to the domain, which refuses an assignee anything but the status.
+      const saved = await updateTask(database.db, actor, task.id, parsed.data);
+      return done(c, `Saved the task “${saved.title}”.`);
+    } catch (thrown) {
+      return again(refusal(thrown));
+    }
+  });
+
+  app.post('/tasks/:id/delete', async (c) => {
+    const actor = signedIn(c);
+    const task = await getTask(database.db, actor, taskId(c));
+    try {
+      await deleteTask(database.db, actor, task.id);
+      return done(c, `Deleted the task “${task.title}”.`);
+    } catch (thrown) {
+      const errors = refusal(thrown);
+      return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], errors });
+    }
   });
 
   app.post('/tasks/:id/status', async (c) => {

@@ -35,6 +35,7 @@ export function Layout(props: {
             <strong>
               <a href="/dashboard">Enterprise Portal</a>
             </strong>
+            {props.user && <a href="/projects">Projects</a>}
             {props.user && <a href="/tasks">Tasks</a>}
             {props.user?.role === 'admin' && <a href="/users">Users</a>}
             {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
@@ -51,5 +52,66 @@ export function Layout(props: {
         <main>{props.children}</main>
       </body>
     </html>
+  );
+}
+
+/** Inline errors by field name, as the API's 422 details name them. */
+export type FieldErrors = Record<string, string>;
+
+/**
+ * A labelled form control with its inline error: the error is tied to the control with
+ * aria-invalid and aria-describedby, so a screen reader reads it with the field.
+ */
+export function Field(props: {
+  id: string;
+  name: string;
+  label: string;
+  errors: FieldErrors;
+  value?: string | undefined;
+  type?: string;
+  kind?: 'input' | 'textarea' | 'select';
+  options?: [value: string, label: string][];
+  required?: boolean;
+  autofocus?: boolean;
+  autocomplete?: string;
+}) {
+  const error = props.errors[props.name];
+  const common = {
+    id: props.id,
+    name: props.name,
+    required: props.required,
+    autofocus: props.autofocus,
+    'aria-invalid': error ? ('true' as const) : undefined,
+    'aria-describedby': error ? `${props.id}-error` : undefined,
+  };
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      {props.kind === 'textarea' ? (
+        <textarea {...common} rows={3}>
+          {props.value ?? ''}
+        </textarea>
+      ) : props.kind === 'select' ? (
+        <select {...common}>
+          {(props.options ?? []).map(([value, label]) => (
+            <option value={value} selected={value === (props.value ?? '')}>
+              {label}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          {...common}
+          type={props.type ?? 'text'}
+          value={props.value ?? ''}
+          autocomplete={props.autocomplete ?? 'off'}
+        />
+      )}
+      {error && (
+        <p class="error" id={`${props.id}-error`}>
+          {props.label} {error}
+        </p>
+      )}
+    </div>
   );
 }

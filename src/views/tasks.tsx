@@ -1,5 +1,5 @@
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
-import { type AssetUrl, Layout } from './layout.js';
+import { type AssetUrl, Field, type FieldErrors, Layout } from './layout.js';
 
 export interface TaskView {
   id: number;
@@ -94,6 +94,9 @@ export function TaskResults(props: {
             <th scope="col">Priority</th>
             <th scope="col">Due</th>
             <th scope="col">Status</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -104,6 +107,27 @@ export function TaskResults(props: {
               <td>{t.due_date ?? '—'}</td>
               <td>
                 {props.editable(t) ? <StatusForm task={t} /> : STATUSES.find(([s]) => s === t.status)![1]}
+              </td>
+              <td>
+                <button
+                  type="button"
+                  id={`task-edit-${t.id}`}
+                  class="secondary"
+                  hx-get={`/tasks/${t.id}/edit`}
+                  hx-target="#task-dialog-body"
+                  hx-swap="innerHTML"
+                  // Not the list's own: the answer is the dialog's form, whole.
+                  hx-select="unset"
+                  hx-include="unset"
+                  data-opens-dialog
+                >
+                  Edit<span class="sr-only"> {t.title}</span>
+                </button>
+                <noscript>
+                  <a href={`/tasks/${t.id}/edit`}>
+                    Edit<span class="sr-only"> {t.title}</span>
+                  </a>
+                </noscript>
               </td>
             </tr>
           ))}
@@ -161,6 +185,8 @@ export function TasksPage(props: {
   asset: AssetUrl;
   user: { username: string; role: string };
   results: Parameters<typeof TaskResults>[0];
+  /** May the caller create tasks (they manage at least one project)? */
+  canCreate: boolean;
 }) {
   const f = props.results.filters;
   return (
@@ -169,13 +195,32 @@ export function TasksPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['live-events.js']}
+      modules={['live-events.js', 'task-dialog.js']}
     >
       <div data-live data-connection="reconnecting">
         <p class="connection" role="status" aria-live="polite" data-connection-label>
           Connecting…
         </p>
-        <h1>Tasks</h1>
+        <div class="heading">
+          <h1>Tasks</h1>
+          {props.canCreate && (
+            <>
+              <button
+                type="button"
+                id="task-new"
+                hx-get="/tasks/new"
+                hx-target="#task-dialog-body"
+                data-opens-dialog
+              >
+                New task
+              </button>
+              <noscript>
+                <a href="/tasks/new">New task</a>
+              </noscript>
+            </>
+          )}
+        </div>
+        <p id="task-notice" class="notice" role="status" aria-live="polite" />
         <form
           id="task-filters"
           method="get"
@@ -227,6 +272,179 @@ export function TasksPage(props: {
         >
           <TaskResults {...props.results} />
         </div>
+        {/* Filled by htmx with a TaskForm, opened and closed by /assets/task-dialog.js. */}
+        <dialog id="task-dialog" aria-labelledby="task-dialog-title" class="card">
+          <div id="task-dialog-body" />
+        </dialog>
+      </div>
+    </Layout>
+  );
+}
+
+export type Choices = [value: string, label: string][];
+
+export interface TaskFormProps {
+  /** 'create' a task, 'edit' any field (admin, project owner), or change its 'status' only (assignee). */
+  mode: 'create' | 'edit' | 'status';
+  task?: TaskView | undefined;
+  /** Projects the caller manages, and active users to assign. */
+  projects: Choices;
+  assignees: Choices;
+  errors?: FieldErrors | undefined;
+  draft?: Record<string, string> | undefined;
+  /** In the page's <dialog> (htmx) or on a page of its own (no JavaScript). */
+  inDialog: boolean;
+}
+
+const FORM_FIELDS = ['title', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
+
+const PRIORITIES: Choices = [
+  ['low', 'Low'],
+  ['medium', 'Medium'],
+  ['high', 'High'],
+  ['urgent', 'Urgent'],
+];
+
+/** The create and edit form: only what the caller may change, each error inline next to its field. */
+export function TaskForm(props: TaskFormProps) {
+  const errors = props.errors ?? {};
+  const t = props.task;
+  const value = (name: keyof TaskView, fallback = '') => {
+    const typed = props.draft?.[name];
+    if (typed !== undefined) return typed;
+    const current = t?.[name];
+    return current === null || current === undefined ? fallback : String(current);
+  };
+  const action = props.mode === 'create' ? '/tasks/new' : `/tasks/${t?.id}/edit`;
+  const hx = (to: string) =>
+    props.inDialog ? { 'hx-post': to, 'hx-target': '#task-dialog-body', 'hx-swap': 'innerHTML' } : {};
+  const title =
+    props.mode === 'create' ? 'New task' : props.mode === 'edit' ? 'Edit task' : `Status of “${t?.title}”`;
+  const statuses: Choices = STATUSES.map(([v, l]) => [v, l]);
+  // An error about no field on this form (the form as a whole, or a field it does not show) goes above it.
+  const shown = props.mode === 'status' ? ['status'] : FORM_FIELDS;
+  const general = Object.entries(errors)
+    .filter(([field]) => !shown.includes(field))
+    .map(([field, message]) => (field === '_form' ? message : `${field} ${message}`));
+  return (
+    <div data-task-form={props.mode}>
+      <h2 id="task-dialog-title">{title}</h2>
+      {general.length > 0 && (
+        <p class="error" role="alert" id="tf-form-error">
+          {general.join(' ')}
+        </p>
+      )}
+      <form method="post" action={action} {...hx(action)} class="stack" novalidate>
+        {props.mode === 'status' ? (
+          <Field
+            id="tf-status"
+            name="status"
+            label="Status"
+            kind="select"
+            options={statuses}
+            errors={errors}
+            value={value('status', 'todo')}
+            autofocus
+          />
+        ) : (
+          <>
+            <Field
+              id="tf-title"
+              name="title"
+              label="Title"
+              errors={errors}
+              value={value('title')}
+              required
+              autofocus
+            />
+            <Field
+              id="tf-project_id"
+              name="project_id"
+              label="Project"
+              kind="select"
+              options={props.projects}
+              errors={errors}
+              value={value('project_id', props.projects[0]?.[0] ?? '')}
+            />
+            <Field
+              id="tf-assignee_id"
+              name="assignee_id"
+              label="Assignee"
+              kind="select"
+              options={[['', 'Unassigned'], ...props.assignees]}
+              errors={errors}
+              value={value('assignee_id')}
+            />
+            <Field
+              id="tf-status"
+              name="status"
+              label="Status"
+              kind="select"
+              options={statuses}
+              errors={errors}
+              value={value('status', 'todo')}
+            />
+            <Field
+              id="tf-priority"
+              name="priority"
+              label="Priority"
+              kind="select"
+              options={PRIORITIES}
+              errors={errors}
+              value={value('priority', 'medium')}
+            />
+            <Field
+              id="tf-due_date"
+              name="due_date"
+              label="Due date"
+              type="date"
+              errors={errors}
+              value={value('due_date')}
+            />
+          </>
+        )}
+        <div class="dialog-actions">
+          <button type="submit">{props.mode === 'create' ? 'Create task' : 'Save'}</button>
+          {props.inDialog ? (
+            <button type="button" class="secondary" data-dialog-close>
+              Cancel
+            </button>
+          ) : (
+            <a href="/tasks">Cancel</a>
+          )}
+        </div>
+      </form>
+      {props.mode === 'edit' && t && (
+        <form
+          method="post"
+          action={`/tasks/${t.id}/delete`}
+          {...hx(`/tasks/${t.id}/delete`)}
+          hx-confirm={props.inDialog ? `Delete the task “${t.title}”?` : undefined}
+          class="danger-zone"
+        >
+          <button type="submit" class="danger">
+            Delete task
+          </button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+/** The same form on a page of its own, for browsers without JavaScript. */
+export function TaskFormPage(props: {
+  asset: AssetUrl;
+  user: { username: string; role: string };
+  form: TaskFormProps;
+}) {
+  return (
+    <Layout
+      title={props.form.mode === 'create' ? 'New task' : 'Edit task'}
+      asset={props.asset}
+      user={props.user}
+    >
+      <div class="card narrow">
+        <TaskForm {...props.form} />
       </div>
     </Layout>
   );

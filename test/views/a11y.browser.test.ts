@@ -80,8 +80,30 @@ describe('accessibility (axe-core) in Chromium', () => {
       await page.fill('#password', ADMIN.password);
       await page.click('button[type=submit]');
       await page.waitForURL(/dashboard/);
-      for (const path of ['/dashboard', '/tasks', '/users', '/audit', '/account', '/api/docs'])
+      for (const path of ['/dashboard', '/tasks', '/projects', '/users', '/audit', '/account', '/api/docs'])
         await check(path);
+      // The task dialog, open, with an inline error in it.
+      await page.goto(`${inst.base}/tasks`);
+      await page.click('#task-new');
+      await page.waitForSelector('dialog#task-dialog[open] form');
+      await page.click('#task-dialog >> text=Create task');
+      await page.waitForSelector('#tf-title-error');
+      const inDialog = await audit(page);
+      if (inDialog.length)
+        found['/tasks (dialog)'] = inDialog.map(
+          (v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+        );
+      // And the edit form of a project, open, with an inline error in it.
+      await page.goto(`${inst.base}/projects`);
+      await page.click('tr[data-project] summary');
+      await page.fill('tr[data-project] input[name=name]', '');
+      await page.click('tr[data-project] >> text=Save');
+      await page.waitForSelector('tr[data-project] p.error');
+      const editing = await audit(page);
+      if (editing.length)
+        found['/projects (editing)'] = editing.map(
+          (v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+        );
       await context.close();
       expect(found).toEqual({});
     },
