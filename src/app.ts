@@ -15,6 +15,7 @@ import { registerMetrics } from './http/metrics.js';
 import { identify, requireSignIn } from './http/middleware/auth.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { registerPages } from './http/pages.js';
+import { registerProjectPages } from './http/project-pages.js';
 import { registerProjects } from './http/projects.js';
 import { registerTasks } from './http/tasks.js';
 import { registerUserPages } from './http/user-pages.js';
@@ -28,14 +29,14 @@ const PUBLIC_API = ['/api/auth/login', '/api/openapi.json', '/api/docs'] as cons
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.onError(handleError(deps.logger));
+  app.onError(handleError(deps.logger, deps.metrics));
   app.notFound((c) => {
     const error = new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
     return c.json(error.toBody(), error.status);
   });
 
   app.use(requestId());
-  app.use(requestLog(deps.logger));
+  app.use(requestLog(deps.logger, deps.metrics));
   // Strict CSP: scripts and styles only from this origin (no inline scripts), no framing.
   app.use(
     secureHeaders({
@@ -78,5 +79,6 @@ export function createApp(deps: AppDeps) {
   registerDocs(app, asset);
   registerPages(app, deps, asset);
   registerUserPages(app, deps, asset);
+  registerProjectPages(app, deps, asset);
   return app;
 }

@@ -83,6 +83,12 @@ function databaseTarget(env: Env): DatabaseTarget {
   if (url.startsWith('file://')) return { driver: 'pglite', dataDir: url.slice('file://'.length) };
   if (!url.includes('://')) return { driver: 'pglite', dataDir: url };
   const host = new URL(url).hostname;
+  // A transaction pooler (Neon's `-pooler` host, PgBouncer) cannot LISTEN or keep the leader's
+  // session advisory lock: realtime would silently never lead.
+  if (/-pooler\./.test(host))
+    throw new ConfigError(
+      'DATABASE_URL: use the direct endpoint (host without -pooler); the realtime leader needs LISTEN and a session lock',
+    );
   const driver = env.DATABASE_DRIVER ?? (host.endsWith('.neon.tech') ? 'neon' : 'pg');
   if (driver === 'pglite')
     throw new ConfigError('DATABASE_DRIVER: pglite needs a memory:// or directory DATABASE_URL');

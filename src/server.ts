@@ -12,6 +12,7 @@ import { openDatabase } from './db/open.js';
 import { LoginThrottle } from './domain/auth/throttle.js';
 import { TokenService } from './domain/auth/tokens.js';
 import { buildAssets } from './http/assets.js';
+import { createMetrics } from './observability/metrics.js';
 import { MAX_INCOMING_BYTES } from './realtime/gateway.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
 
@@ -57,7 +58,11 @@ export async function buildRuntime(
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: false })
     : undefined;
-  redis?.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  const metrics = createMetrics();
+  redis?.on('error', (error) => {
+    metrics.errors.inc({ component: 'redis' });
+    logger.warn({ err: error.message }, 'redis error');
+  });
   const tokens = new TokenService(config.jwtSecret ?? embeddedSecret(config), config.tokenTtlSeconds);
   const throttle = new LoginThrottle(
     undefined,
@@ -72,6 +77,7 @@ export async function buildRuntime(
     heartbeatMs: config.heartbeatIntervalMs,
     trustProxy: config.trustProxy,
     sweepMs: config.realtimeSweepMs,
+    metrics,
   });
   const app = createApp({
     database,
@@ -80,6 +86,7 @@ export async function buildRuntime(
     logger,
     revokeRealtime: realtime.revoke,
     assets: buildAssets(),
+    metrics,
     trustProxy: config.trustProxy,
     connectionAddress: (c) => {
       try {

@@ -68,6 +68,7 @@ describe('configuration', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ PORT: '80.5' }, 'PORT'],
     [{ PORT: ' ' }, 'PORT'],
+    [{ DATABASE_URL: 'postgres://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/db' }, 'DATABASE_URL'],
     [{ PORT: '0x1F90' }, 'PORT'],
     [{ PORT: '1e3' }, 'PORT'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],

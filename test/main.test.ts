@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPgDatabase } from './support/pg.js';
 
@@ -33,10 +34,23 @@ const stop = (child: ChildProcess) =>
     child.kill('SIGTERM');
   });
 
+/** A port nobody listens on now (the kernel picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 describe('npm start in embedded mode (zero configuration)', () => {
-  const port = 4700 + Math.floor(Math.random() * 200);
+  let port: number;
   let server: ReturnType<typeof start>;
   beforeAll(async () => {
+    port = await freePort();
     server = start({ DATABASE_URL: 'memory://', PORT: String(port) });
     await server.ready;
   }, 60_000);
@@ -96,9 +110,8 @@ describe('several instances starting at once on one empty PostgreSQL', () => {
       JWT_SECRET: 'x'.repeat(40),
       REDIS_URL: 'redis://127.0.0.1:6379',
     };
-    const servers = [0, 1, 2].map((i) =>
-      start({ ...env, PORT: String(4950 + i + Math.floor(Math.random() * 40)) }),
-    );
+    // PORT=0: each process gets a free port of its own (random picks could collide).
+    const servers = [0, 1, 2].map(() => start({ ...env, PORT: '0' }));
     try {
       await Promise.all(servers.map((s) => s.ready));
       const created = servers.filter((s) => s.out.text.includes('Admin created: chief')).length;

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js';
 import type { Actor } from '../domain/actor.js';
 import type { LoginThrottle } from '../domain/auth/throttle.js';
 import type { TokenService } from '../domain/auth/tokens.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Asset } from './assets.js';
 import { ApiError } from './errors.js';
 
@@ -24,6 +25,8 @@ export interface AppDeps {
   assets?: Map<string, Asset>;
   /** Extra readiness checks (Redis), by name. */
   readiness?: Record<string, () => Promise<void>>;
+  /** Prometheus instruments served at /metrics (one registry per process). */
+  metrics: Metrics;
 }
 
 export interface AppEnv {

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
 import { ApiError } from './errors.js';
 
 /** Constraint names the database may report, and the request field each one is about. */
@@ -25,6 +26,23 @@ function findPgError(error: unknown): PgError | undefined {
   return undefined;
 }
 
+const messagesOf = (error: unknown) =>
+  `${(error as Error)?.message ?? ''} ${((error as { cause?: Error })?.cause as Error)?.message ?? ''}`;
+
+/** A failed query or a lost database connection (drizzle wraps both as "Failed query: …"). */
+function isDatabaseError(error: unknown): boolean {
+  return findPgError(error) !== undefined || /Failed query/.test(messagesOf(error)) || isDatabaseDown(error);
+}
+
+/** The database cannot be reached or is shutting down: the request may succeed if retried. */
+function isDatabaseDown(error: unknown): boolean {
+  const code = findPgError(error)?.code;
+  if (code) return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+  return /Connection terminated|ECONNREFUSED|ECONNRESET|Client has encountered a connection error|timeout exceeded when trying to connect/.test(
+    messagesOf(error),
+  );
+}
+
 /** Every error of the portal becomes the JSON error body here, and only here. */
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
@@ -39,6 +57,15 @@ export function toApiError(error: unknown): ApiError | undefined {
       return new ApiError('bad_request', error.message || 'Bad request');
     return undefined;
   }
+  if (isDatabaseDown(error))
+    return new ApiError(
+      'unavailable',
+      'The database cannot be reached right now; try again in a few seconds',
+      undefined,
+      {
+        'retry-after': '5',
+      },
+    );
   const pg = findPgError(error);
   if (!pg) return undefined;
   switch (pg.code) {
@@ -103,12 +130,17 @@ export function loggable(error: unknown) {
   };
 }
 
-export function handleError(logger: Logger) {
+export function handleError(logger: Logger, metrics?: Metrics) {
   return (error: unknown, c: Context) => {
     const apiError = toApiError(error);
     if (apiError) {
+      if (apiError.code === 'unavailable') {
+        metrics?.errors.inc({ component: 'database' });
+        logger.warn({ err: loggable(error), req_id: c.get('requestId') }, 'database unavailable');
+      }
       return c.json(apiError.toBody(), apiError.status, apiError.headers);
     }
+    metrics?.errors.inc({ component: isDatabaseError(error) ? 'database' : 'http' });
     logger.error({ err: loggable(error), req_id: c.get('requestId') }, 'unhandled error');
     const internal = new ApiError('internal', 'Something went wrong on our side; it has been logged');
     return c.json(internal.toBody(), internal.status);

@@ -1,7 +1,10 @@
+import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database, ListenerConnection } from '../db/database.js';
+import { users } from '../db/schema/index.js';
 import { computeDashboards } from '../domain/metrics.js';
 import { loggable } from '../http/error-handler.js';
+import type { Metrics } from '../observability/metrics.js';
 import { ChangeFeed, type ChangeRow } from './feed.js';
 import { deltaFrame, snapshotFrame } from './frames.js';
 import { diff, type Json } from './merge-patch.js';
@@ -44,12 +47,15 @@ export class Engine {
 
   /** Users whose commit lost a compare-and-set: computed again on the next pass. */
   readonly #retry = new Set<number>();
+  /** Active admins (every change touches their documents); reloaded when a users row changes. */
+  #admins: number[] | undefined;
 
   constructor(
     readonly database: Database,
     readonly store: RealtimeStore,
     readonly logger: Logger,
     readonly options: EngineOptions,
+    readonly metrics?: Metrics,
   ) {}
 
   /** Leads until `signal` aborts (leadership lost or given up). */
@@ -59,6 +65,9 @@ export class Engine {
     let running: Promise<void> | undefined;
     let again = false;
     let day = utcDay();
+    // A full pass looks at every watched user (new ones without a document, expired watches):
+    // on start and on each sweep only. A pass for changes looks at the users they touch.
+    let full = true;
 
     const drain = async () => {
       let passes = 0;
@@ -68,12 +77,15 @@ export class Engine {
         const today = utcDay();
         const dayChanged = today !== day;
         day = today;
+        const thisFull = full || dayChanged;
+        full = false;
         try {
-          if (rows.length > 0 || dayChanged) await this.publish(rows, dayChanged);
-          else await this.publish([], false);
+          if (rows.length > 0 || thisFull || this.#retry.size > 0)
+            await this.publish(rows, dayChanged, thisFull);
         } catch (error) {
           feed.rewind(); // else these changes are never published (the sweep retries them)
           if (dayChanged) day = '';
+          if (thisFull) full = true;
           throw error;
         }
         if (rows.length > 0) await feed.persist();
@@ -89,7 +101,10 @@ export class Engine {
       timer ??= setTimeout(() => {
         timer = undefined;
         running = drain()
-          .catch((error) => this.logger.error({ err: loggable(error) }, 'realtime: batch failed'))
+          .catch((error) => {
+            this.metrics?.errors.inc({ component: 'realtime' });
+            this.logger.error({ err: loggable(error) }, 'realtime: batch failed');
+          })
           .finally(() => {
             running = undefined;
             if (again) schedule();
@@ -98,7 +113,10 @@ export class Engine {
     };
 
     await connection.listen('portal_changes', schedule);
-    const sweep = setInterval(schedule, this.options.sweepMs);
+    const sweep = setInterval(() => {
+      full = true;
+      schedule();
+    }, this.options.sweepMs);
     schedule(); // on start: catch up with whatever happened while nobody listened
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     clearInterval(sweep);
@@ -106,14 +124,30 @@ export class Engine {
     await running;
   };
 
-  /** Recomputes and publishes; with no rows, only watched users without a document (new sessions). */
-  async publish(rows: ChangeRow[], everyone: boolean) {
+  /**
+   * Recomputes and publishes the documents of watched users that `rows` touch (and of users whose
+   * last commit lost its compare-and-set). `full` also looks at every watched user: expired watches
+   * are pruned and a watched user without a document gets one; `everyone` recomputes them all
+   * (the UTC day changed: overdue counts and the 14-day chart move).
+   */
+  async publish(rows: ChangeRow[], everyone: boolean, full = rows.length === 0) {
     const started = performance.now();
     const statementsBefore = this.database.stats.statements;
-    const watched = await this.store.watchedUsers(Date.now());
+    if (!this.#admins || rows.some((r) => r.table_name === 'users')) await this.#loadAdmins();
+    const affected = new Set(rows.flatMap((r) => r.affected_user_ids));
+    if (!full) await this.store.pruneWatches(Date.now());
+    const watched = full
+      ? await this.store.watchedUsers(Date.now())
+      : await this.store.watching(
+          [...new Set([...affected, ...this.#retry, ...(rows.length > 0 ? this.#admins! : [])])],
+          Date.now(),
+        );
     if (watched.length === 0) return;
     const docs = await this.store.getDocs(watched);
-    const affected = new Set(rows.flatMap((r) => r.affected_user_ids));
+    const newest = rows.reduce<number | undefined>(
+      (max, r) => Math.max(max ?? 0, Math.round(r.at_ms)),
+      undefined,
+    );
     const retry = new Set(this.#retry);
     this.#retry.clear();
     const candidates = watched.filter(
@@ -141,12 +175,18 @@ export class Engine {
         if (!previous || previous.doc.role !== doc.role) {
           // New document, or a role change re-scopes it: a snapshot replaces the client's state.
           ok = await this.store.commit(id, seq, doc, snapshotFrame(seq + 1, doc), 'snapshot');
-          if (ok) this.stats.snapshots++;
+          if (ok) {
+            this.stats.snapshots++;
+            this.metrics?.framesPublished.inc({ kind: 'snapshot' });
+          }
         } else {
           const patch = diff(previous.doc as unknown as Json, doc as unknown as Json);
           if (patch === undefined) return;
-          ok = await this.store.commit(id, seq, doc, deltaFrame(seq + 1, patch), 'delta');
-          if (ok) this.stats.deltas++;
+          ok = await this.store.commit(id, seq, doc, deltaFrame(seq + 1, patch, newest), 'delta');
+          if (ok) {
+            this.stats.deltas++;
+            this.metrics?.framesPublished.inc({ kind: 'delta' });
+          }
         }
         if (!ok) this.#retry.add(id); // the version moved meanwhile (a new session's first document)
       }),
@@ -158,5 +198,15 @@ export class Engine {
     if (rows.length > 0)
       this.stats.lastBatchStatements = this.database.stats.statements - statementsBefore + 1;
     this.stats.lagMs = performance.now() - started;
+    this.metrics?.batchDuration.observe(this.stats.lagMs / 1000);
+    if (newest !== undefined) this.metrics?.changeLogLag.set(Math.max(0, Date.now() - newest) / 1000);
+  }
+
+  async #loadAdmins() {
+    const rows = await this.database.db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.role, 'admin'), eq(users.active, true)));
+    this.#admins = rows.map((r) => r.id);
   }
 }

@@ -7,6 +7,8 @@ export interface ChangeRow {
   op: 'insert' | 'update' | 'delete';
   row_id: number;
   affected_user_ids: number[];
+  /** When the change's transaction started (ms since the epoch). */
+  at_ms: number;
   after: Record<string, unknown> | null;
   before: Record<string, unknown> | null;
 }
@@ -47,6 +49,7 @@ export class ChangeFeed {
     const rows = await this.connection.query<ChangeRow & { xmin: string; id: string; tx_id: string }>(
       `with s as (select txid_snapshot_xmin(txid_current_snapshot()) as xmin)
        select s.xmin::text as xmin, c.id::text as id, c.tx_id::text as tx_id, c.table_name, c.op, c.row_id,
+              (extract(epoch from c.at) * 1000)::float8 as at_ms,
               c.affected_user_ids, c.before, c.after
          from s left join lateral (
            select * from change_log where tx_id >= $1 order by tx_id, id limit ${BATCH}
@@ -56,7 +59,7 @@ export class ChangeFeed {
     const xmin = Number(rows[0]?.xmin ?? boundary);
     const changes = rows
       .filter((r) => r.id !== null)
-      .map((r) => ({ ...r, id: Number(r.id), tx_id: Number(r.tx_id) }));
+      .map((r) => ({ ...r, id: Number(r.id), tx_id: Number(r.tx_id), at_ms: Number(r.at_ms) }));
     const full = changes.length >= BATCH;
     // A full page may stop inside a transaction: resume at its id (repeats are dropped below).
     const next = full ? changes[changes.length - 1]!.tx_id : Math.max(boundary, xmin);

@@ -8,7 +8,15 @@ export const helloFrame = (sessionId: string, resumed: boolean, heartbeatMs: num
 export const snapshotFrame = (seq: number, doc: Dashboard) =>
   JSON.stringify({ type: 'snapshot', seq, data: doc });
 
-export const deltaFrame = (seq: number, patch: Json) => JSON.stringify({ type: 'delta', seq, patch });
+/** `at`: when the newest change behind this delta was made (ms since the epoch), when known. */
+export const deltaFrame = (seq: number, patch: Json, at?: number) =>
+  JSON.stringify(at === undefined ? { type: 'delta', seq, patch } : { type: 'delta', seq, at, patch });
+
+/** The `at` of a delta frame, without parsing its body. */
+export function frameAt(text: string): number | undefined {
+  const match = /^\{"type":"delta","seq":\d+,"at":(\d+)/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
 
 /** The type and seq of a frame without parsing its body again. */
 export function frameHead(text: string): { type: string; seq: number } | undefined {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { frameHead, snapshotFrame } from './frames.js';
+import type { Metrics } from '../observability/metrics.js';
+import { frameAt, frameHead, snapshotFrame } from './frames.js';
 import type { RealtimeKeys } from './keys.js';
 import type { Bus, ControlFrame, DocState, RealtimeStore } from './ports.js';
 
@@ -37,6 +38,7 @@ export class Hub {
     readonly documentOf: (userId: number) => Promise<DocState | undefined>,
     readonly logger: Logger,
     readonly maxBufferedBytes = 1 << 20,
+    readonly metrics?: Metrics,
   ) {
     // Messages published while the bus was reconnecting are lost: bring every socket up to date.
     bus.onResubscribed(() => void this.catchUpAll());
@@ -93,6 +95,7 @@ export class Hub {
       return false;
     }
     conn.ws.send(text);
+    this.metrics?.framesDelivered.inc();
     return true;
   }
 
@@ -104,6 +107,8 @@ export class Hub {
       return;
     }
     for (const conn of set) this.#deliver(conn, message);
+    const at = frameAt(message);
+    if (at !== undefined) this.metrics?.deliveryLatency.observe(Math.max(0, Date.now() - at) / 1000);
   }
 
   #deliver(conn: Connection, frame: string) {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { computeDashboard } from '../domain/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
 import { snapshotFrame } from './frames.js';
 import { Gateway } from './gateway.js';
@@ -23,6 +24,7 @@ export interface RealtimeOptions {
   trustProxy: boolean;
   coalesceMs?: number;
   sweepMs?: number;
+  metrics?: Metrics;
 }
 
 export type Realtime = ReturnType<typeof createRealtime>;
@@ -43,7 +45,7 @@ export function createRealtime(options: RealtimeOptions) {
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
     });
-    subscriber.on('error', () => {});
+    subscriber.on('error', () => options.metrics?.errors.inc({ component: 'redis' }));
     bus = new RedisBus(subscriber);
     leadership = new AdvisoryLockLeadership(database, logger);
   } else {
@@ -67,11 +69,18 @@ export function createRealtime(options: RealtimeOptions) {
     return (await store.getDocs([userId])).get(userId);
   };
 
-  const engine = new Engine(database, store, logger, {
-    coalesceMs: options.coalesceMs ?? 15,
-    sweepMs: options.sweepMs ?? 30_000,
-  });
-  const hub = new Hub(store, bus, keys, documentOf, logger);
+  const engine = new Engine(
+    database,
+    store,
+    logger,
+    {
+      coalesceMs: options.coalesceMs ?? 15,
+      sweepMs: options.sweepMs ?? 30_000,
+    },
+    options.metrics,
+  );
+  const hub = new Hub(store, bus, keys, documentOf, logger, undefined, options.metrics);
+  options.metrics?.observe({ sessions: () => hub.connections, leader: () => leadership.isLeader });
   const gateway = new Gateway(hub, store, logger, {
     heartbeatMs: options.heartbeatMs,
     sessionTtlSeconds: options.sessionTtlSeconds,

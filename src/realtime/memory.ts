@@ -104,16 +104,22 @@ export class MemoryStore implements RealtimeStore {
     for (const id of userIds) this.#watched.set(id, Math.max(untilMs, this.#watched.get(id) ?? 0));
   }
 
-  async watchedUsers(nowMs: number) {
-    const live: number[] = [];
+  async pruneWatches(nowMs: number) {
     for (const [id, until] of this.#watched) {
-      if (until > nowMs) live.push(id);
-      else {
+      if (until <= nowMs) {
         this.#watched.delete(id);
         await this.dropDoc(id);
       }
     }
-    return live;
+  }
+
+  async watchedUsers(nowMs: number) {
+    await this.pruneWatches(nowMs);
+    return [...this.#watched.keys()];
+  }
+
+  async watching(userIds: readonly number[], nowMs: number) {
+    return userIds.filter((id) => (this.#watched.get(id) ?? 0) > nowMs);
   }
 
   async close() {}

@@ -46,6 +46,10 @@ export interface RealtimeStore {
   watch(userIds: readonly number[], untilMs: number): Promise<void>;
   /** Users with live or resumable sessions now: the only ones whose documents the leader maintains. */
   watchedUsers(nowMs: number): Promise<number[]>;
+  /** Forgets users whose watch expired, with their documents and histories (never served stale later). */
+  pruneWatches(nowMs: number): Promise<void>;
+  /** Which of `userIds` are watched now: what a batch costs grows with the users it touches, not with the watched. */
+  watching(userIds: readonly number[], nowMs: number): Promise<number[]>;
   close(): Promise<void>;
 }
 

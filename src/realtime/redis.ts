@@ -27,7 +27,7 @@ return seq
 
 /**
  * Forgets the users whose watch expired (ARGV[1] = now in ms) together with their documents and
- * histories (KEYS[2i], KEYS[2i+1] for ARGV[i+1]), and answers who is still watched. Nobody maintains
+ * histories (KEYS[2i], KEYS[2i+1] for ARGV[i+1]). Nobody maintains
  * an unwatched user's document, so it must not outlive the watch and be served stale later. Atomic,
  * so a user watched again meanwhile (a new session) keeps the document it is being sent.
  */
@@ -41,7 +41,7 @@ for i = 2, #KEYS, 2 do
     redis.call('DEL', KEYS[i], KEYS[i + 1])
   end
 end
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+return 0
 `;
 
 export class RedisStore implements RealtimeStore {
@@ -152,10 +152,12 @@ export class RedisStore implements RealtimeStore {
     await pipeline.exec();
   }
 
-  async watchedUsers(nowMs: number) {
-    const expired = await this.redis.zrangebyscore(this.keys.watched, '-inf', nowMs);
-    const ids = await (
-      this.redis as unknown as { portalPrune(...args: (string | number)[]): Promise<string[]> }
+  async pruneWatches(nowMs: number) {
+    // Bounded per call: a backlog of expired watches is worked off over the next batches.
+    const expired = await this.redis.zrangebyscore(this.keys.watched, '-inf', nowMs, 'LIMIT', 0, 2000);
+    if (expired.length === 0) return;
+    await (
+      this.redis as unknown as { portalPrune(...args: (string | number)[]): Promise<number> }
     ).portalPrune(
       1 + 2 * expired.length,
       this.keys.watched,
@@ -163,7 +165,17 @@ export class RedisStore implements RealtimeStore {
       nowMs,
       ...expired,
     );
-    return ids.map(Number);
+  }
+
+  async watchedUsers(nowMs: number) {
+    await this.pruneWatches(nowMs);
+    return (await this.redis.zrangebyscore(this.keys.watched, `(${nowMs}`, '+inf')).map(Number);
+  }
+
+  async watching(userIds: readonly number[], nowMs: number) {
+    if (userIds.length === 0) return [];
+    const scores = await this.redis.zmscore(this.keys.watched, ...userIds.map(String));
+    return userIds.filter((_, i) => scores[i] !== null && Number(scores[i]) > nowMs);
   }
 
   async close() {}

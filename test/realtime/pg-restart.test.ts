@@ -54,5 +54,21 @@ describe('PostgreSQL restart', () => {
     }
     expect((await api(a!.base, token, 'GET', '/api/me')).status).toBe(200);
     await outside.end();
+
+    // While it is down, the API says so (503, the JSON error body, Retry-After), never a 500.
+    server.down();
+    const down = await fetch(`${a!.base}/api/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('5');
+    expect((await down.json()).error.code).toBe('unavailable');
+    expect((await fetch(`${b!.base}/readyz`)).status).toBe(503);
+    server.start();
+    for (let i = 0; ; i++) {
+      const res = await api(b!.base, token, 'GET', '/api/tasks');
+      if (res.status === 200) break;
+      expect(res.status).toBe(503);
+      if (i > 100) throw new Error('the API did not come back');
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }, 90_000);
 });

@@ -270,6 +270,10 @@ describe.each([
     await store.watch([4], now + 500);
     await store.watch([4], now + 5000); // extended
     const sorted = async (at: number) => (await other.watchedUsers(at)).sort((a, b) => a - b);
+    // Asking about a few users answers for those only, in the order asked, without pruning.
+    expect(await store.watching([], now)).toEqual([]);
+    expect(await store.watching([4, 9, 3, 1], now + 1000)).toEqual([4, 1]);
+    expect(await other.watching([3, 2], now)).toEqual([3, 2]);
     expect(await sorted(now)).toEqual([1, 2, 3, 4]);
     expect(await sorted(now + 1000)).toEqual([1, 2, 4]);
     expect(await sorted(now + 10_000)).toEqual([1, 2]);

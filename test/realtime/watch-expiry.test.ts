@@ -45,4 +45,16 @@ describe.each([
     await store.watch([1], now + 60_000);
     expect(await store.commit(1, 0, doc, 'S1', 'snapshot')).toBe(true);
   });
+
+  it('is pruned by a batch that only asks about the users it touches', async () => {
+    const store = make();
+    const now = Date.now();
+    await store.commit(5, 0, doc, 'S1', 'snapshot');
+    await store.commit(6, 0, doc, 'S1', 'snapshot');
+    await store.watch([5], now + 100);
+    await store.watch([6], now + 60_000);
+    await store.pruneWatches(now + 1000);
+    expect([...(await store.getDocs([5, 6])).keys()]).toEqual([6]);
+    expect(await store.watching([5, 6], now + 1000)).toEqual([6]);
+  });
 });

@@ -5,6 +5,7 @@ import type { Database } from '../../src/db/database.js';
 import { openDatabase } from '../../src/db/open.js';
 import { LoginThrottle, type ThrottleLimits } from '../../src/domain/auth/throttle.js';
 import { TokenService } from '../../src/domain/auth/tokens.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { startNeonRelay } from './neon-relay.js';
 import { freshPgDatabase } from './pg.js';
 
@@ -56,6 +57,7 @@ export async function startTestApp(
     throttle: new LoginThrottle(options.limits),
     logger,
     trustProxy: options.trustProxy ?? true,
+    metrics: createMetrics(),
   });
   return {
     app,

@@ -36,6 +36,9 @@ export async function startPrivatePostgres() {
     url: `postgres://postgres@127.0.0.1:${port}/portal`,
     /** A real restart: every connection is cut, the server comes back on the same port. */
     restart: () => ctl('-m', 'fast', '-o', options, 'restart'),
+    /** Down (fast shutdown: every connection cut) until `start`. */
+    down: () => ctl('-m', 'fast', 'stop'),
+    start: () => ctl('-o', options, 'start'),
     stop() {
       try {
         ctl('-m', 'immediate', 'stop');

@@ -1,21 +1,27 @@
 import { createMiddleware } from 'hono/factory';
+import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
+import type { Metrics } from '../../observability/metrics.js';
 import type { AppEnv } from '../context.js';
 
 /**
  * One log line per request: id, method, path (never the query string, headers or body, which
  * may hold credentials), status, time and the signed-in user.
  */
-export function requestLog(logger: Logger) {
+export function requestLog(logger: Logger, metrics: Metrics) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
     await next();
+    const seconds = (performance.now() - started) / 1000;
+    // The route's pattern (`/api/tasks/:id`), never the raw path: one series per route.
+    const route = c.res.status === 404 && !c.get('actor') ? 'unmatched' : routePath(c, -1) || 'unmatched';
+    metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
     logger.info({
       req_id: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(seconds * 10_000) / 10,
       user_id: c.get('actor')?.id,
     });
   });

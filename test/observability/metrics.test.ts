@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
+import { api, LiveClient, signIn } from '../support/live-client.js';
+
+const PW = 'a-long-user-password';
+
+/** One sample of a Prometheus text exposition (`name{labels} value`), summed over matching series. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-z_:]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const set = match[2] ?? '';
+    if (!Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) continue;
+    total += Number(match[3]);
+    found = true;
+  }
+  if (!found) throw new Error(`no sample ${name} ${JSON.stringify(labels)}`);
+  return total;
+}
+
+const scrape = async (inst: Instance) => {
+  const res = await fetch(`${inst.base}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+  return res.text();
+};
+
+/**
+ * What an operator watches (issue 5): /metrics on two real instances behind one PostgreSQL and
+ * one Redis, and /healthz, /readyz. Numbers must move with what really happened.
+ */
+describe('operator endpoints on real instances', () => {
+  let cluster: Cluster;
+  let a: Instance;
+  let b: Instance;
+  let admin: string;
+  const sockets: LiveClient[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster(2);
+    [a, b] = cluster.instances as [Instance, Instance];
+    admin = await signIn(a.base, ADMIN.username, ADMIN.password);
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of sockets) s.ws?.terminate();
+    await cluster?.stop();
+  });
+
+  it('answers /healthz and /readyz with the state of the database and Redis', async () => {
+    expect(await (await fetch(`${a.base}/healthz`)).json()).toEqual({ ok: true });
+    const ready = await fetch(`${b.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ok: true, checks: { database: 'ok', redis: 'ok' } });
+  });
+
+  it('counts HTTP requests by route pattern and status, never by raw path', async () => {
+    const project = await api(a.base, admin, 'POST', '/api/projects', { name: 'Observed' });
+    for (const id of [project.body.id, 999_999]) await api(a.base, admin, 'GET', `/api/projects/${id}`);
+    const text = await scrape(a);
+    const route = { method: 'GET', route: '/api/projects/:id' };
+    expect(sample(text, 'portal_http_request_duration_seconds_count', { ...route, status: '200' })).toBe(1);
+    expect(sample(text, 'portal_http_request_duration_seconds_count', { ...route, status: '404' })).toBe(1);
+    expect(text).not.toContain('/api/projects/999999');
+    // Nothing secret reaches the exposition.
+    expect(text).not.toContain(ADMIN.password);
+    expect(text).not.toContain(admin);
+  });
+
+  it('reports exactly one leader, live sessions, and deltas published, delivered and timed', async () => {
+    const leaders = await Promise.all(
+      [a, b].map(async (i) => sample(await scrape(i), 'portal_realtime_leader')),
+    );
+    expect([...leaders].sort()).toEqual([0, 1]);
+    const leader = leaders[0] === 1 ? a : b;
+
+    const created = await api(a.base, admin, 'POST', '/api/users', {
+      username: 'olga',
+      password: PW,
+      role: 'user',
+    });
+    const olga = await signIn(b.base, 'olga', PW);
+    const before = sample(await scrape(b), 'portal_realtime_sessions');
+    for (let i = 0; i < 3; i++) {
+      const s = await new LiveClient(b.wsBase, olga).connect();
+      await s.waitFor(() => s.frames.length >= 2);
+      sockets.push(s);
+    }
+    expect(sample(await scrape(b), 'portal_realtime_sessions')).toBe(before + 3);
+    const deliveredBefore = sample(await scrape(b), 'portal_realtime_frames_delivered_total');
+
+    const project = await api(a.base, admin, 'POST', '/api/projects', { name: 'Live' });
+    await api(a.base, admin, 'POST', '/api/tasks', {
+      project_id: project.body.id,
+      title: 'Count me',
+      assignee_id: created.body.id,
+    });
+    for (const s of sockets) await s.waitFor(() => s.deltas().length === 1);
+
+    const text = await scrape(b);
+    expect(sample(text, 'portal_realtime_frames_delivered_total')).toBe(deliveredBefore + 3);
+    // One delta reached this instance for olga: its latency was observed once, and was plausible.
+    expect(sample(text, 'portal_realtime_commit_to_delivery_seconds_count')).toBeGreaterThanOrEqual(1);
+    const slow = sample(text, 'portal_realtime_commit_to_delivery_seconds_bucket', { le: '+Inf' });
+    const fast = sample(text, 'portal_realtime_commit_to_delivery_seconds_bucket', { le: '5' });
+    expect(fast).toBe(slow);
+    // The frame carries when its change was made (what the histogram measures from).
+    expect(typeof (sockets[0]!.deltas()[0] as { at?: unknown }).at).toBe('number');
+
+    const leaderText = await scrape(leader);
+    expect(
+      sample(leaderText, 'portal_realtime_frames_published_total', { kind: 'delta' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sample(leaderText, 'portal_realtime_batch_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(sample(leaderText, 'portal_realtime_change_log_lag_seconds')).toBeLessThan(5);
+  });
+});
