@@ -24,6 +24,16 @@ const envSchema = z.object({
       message: 'must be postgres://…, memory://, file://… or a directory path',
     })
     .optional(),
+  /**
+   * A direct connection for the realtime leader (LISTEN and a session advisory lock) when
+   * DATABASE_URL goes through a transaction pooler (Neon's `-pooler` endpoint, PgBouncer).
+   */
+  DATABASE_LISTEN_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be postgres://…')
+    .optional(),
+  /** Connections in each instance's pool (plus one for the listener). */
+  DATABASE_POOL_MAX: whole(1, 500, 10),
   /** Forces a driver when the URL alone cannot tell (a Neon endpoint behind a custom host name). */
   DATABASE_DRIVER: z.enum(['pglite', 'pg', 'neon']).optional(),
   REDIS_URL: z
@@ -53,7 +63,14 @@ export type Env = z.infer<typeof envSchema>;
 
 export type DatabaseTarget =
   | { driver: 'pglite'; dataDir: string | undefined } // undefined: in memory
-  | { driver: 'pg' | 'neon'; url: string };
+  | {
+      driver: 'pg' | 'neon';
+      url: string;
+      /** Where the listener connects (LISTEN, leader lock); default `url`. */
+      listenUrl?: string;
+      /** Pool size; default 10. */
+      poolMax?: number;
+    };
 
 export interface Config {
   port: number;
@@ -84,15 +101,19 @@ function databaseTarget(env: Env): DatabaseTarget {
   if (!url.includes('://')) return { driver: 'pglite', dataDir: url };
   const host = new URL(url).hostname;
   // A transaction pooler (Neon's `-pooler` host, PgBouncer) cannot LISTEN or keep the leader's
-  // session advisory lock: realtime would silently never lead.
-  if (/-pooler\./.test(host))
+  // session advisory lock: realtime would silently never lead. It is fine for everything else.
+  const pooler = (u: string) => /-pooler\./.test(new URL(u).hostname);
+  const listenUrl = env.DATABASE_LISTEN_URL ?? url;
+  if (pooler(listenUrl))
     throw new ConfigError(
-      'DATABASE_URL: use the direct endpoint (host without -pooler); the realtime leader needs LISTEN and a session lock',
+      env.DATABASE_LISTEN_URL
+        ? 'DATABASE_LISTEN_URL: must be a direct endpoint (host without -pooler)'
+        : 'DATABASE_URL: a -pooler host needs DATABASE_LISTEN_URL set to the direct endpoint (the realtime leader needs LISTEN and a session lock)',
     );
   const driver = env.DATABASE_DRIVER ?? (host.endsWith('.neon.tech') ? 'neon' : 'pg');
   if (driver === 'pglite')
     throw new ConfigError('DATABASE_DRIVER: pglite needs a memory:// or directory DATABASE_URL');
-  return { driver, url };
+  return { driver, url, listenUrl, poolMax: env.DATABASE_POOL_MAX };
 }
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {

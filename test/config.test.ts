@@ -26,9 +26,21 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x' }).database).toEqual({
       driver: 'pg',
       url: 'postgres://u@db:5432/x',
+      listenUrl: 'postgres://u@db:5432/x',
+      poolMax: 10,
     });
     const neon = 'postgresql://u:p@ep-cool-1.eu-central-1.aws.neon.tech/db';
-    expect(loadConfig({ DATABASE_URL: neon }).database).toEqual({ driver: 'neon', url: neon });
+    expect(loadConfig({ DATABASE_URL: neon }).database).toEqual({
+      driver: 'neon',
+      url: neon,
+      listenUrl: neon,
+      poolMax: 10,
+    });
+    // A pooler for the pool, the direct endpoint for the leader's LISTEN and lock.
+    const pooled = 'postgresql://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/db';
+    expect(
+      loadConfig({ DATABASE_URL: pooled, DATABASE_LISTEN_URL: neon, DATABASE_POOL_MAX: '3' }).database,
+    ).toEqual({ driver: 'neon', url: pooled, listenUrl: neon, poolMax: 3 });
     expect(loadConfig({ DATABASE_URL: 'postgres://u@db/x', DATABASE_DRIVER: 'neon' }).database.driver).toBe(
       'neon',
     );
@@ -69,6 +81,15 @@ describe('configuration', () => {
     [{ PORT: '80.5' }, 'PORT'],
     [{ PORT: ' ' }, 'PORT'],
     [{ DATABASE_URL: 'postgres://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/db' }, 'DATABASE_URL'],
+    [
+      {
+        DATABASE_URL: 'postgres://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/db',
+        DATABASE_LISTEN_URL: 'postgres://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/db',
+      },
+      'DATABASE_LISTEN_URL',
+    ],
+    [{ DATABASE_URL: 'postgres://u@db/x', DATABASE_LISTEN_URL: 'redis://r' }, 'DATABASE_LISTEN_URL'],
+    [{ DATABASE_URL: 'postgres://u@db/x', DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
     [{ PORT: '0x1F90' }, 'PORT'],
     [{ PORT: '1e3' }, 'PORT'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],

@@ -13,10 +13,10 @@ export async function openDatabase(
     database = await openPglite(target.dataDir);
   } else if (target.driver === 'pg') {
     const { openPg } = await import('./drivers/pg.js');
-    database = await openPg(target.url);
+    database = await openPg(target.url, { max: target.poolMax, listenUrl: target.listenUrl });
   } else {
     const { openNeon } = await import('./drivers/neon.js');
-    database = await openNeon(target.url, options);
+    database = await openNeon(target.url, { ...options, max: target.poolMax, listenUrl: target.listenUrl });
   }
   try {
     await migrate(database.db);

@@ -7,6 +7,8 @@ import { type ClientLike, clientListener } from './pg-listener.js';
 
 export interface NeonOptions {
   max?: number;
+  /** A direct (unpooled) endpoint for LISTEN and the leader lock, when `url` is a pooler. */
+  listenUrl?: string;
   /**
    * A WebSocket-to-TCP proxy in front of a plain PostgreSQL (Neon's local-development
    * set-up, `host:port/path`). Without it the driver speaks to Neon's own endpoint over TLS.
@@ -34,8 +36,9 @@ export async function openNeon(url: string, options: NeonOptions = {}): Promise<
     db,
     stats,
     pool,
-    // LISTEN needs a direct (unpooled) endpoint: give the Neon URL without "-pooler".
-    openListener: () => clientListener(new Client({ connectionString: url }) as unknown as ClientLike),
+    // LISTEN needs a direct (unpooled) endpoint (config refuses a "-pooler" one here).
+    openListener: () =>
+      clientListener(new Client({ connectionString: options.listenUrl ?? url }) as unknown as ClientLike),
     close: () => pool.end(),
   };
 }

@@ -7,7 +7,7 @@ import { clientListener } from './pg-listener.js';
 /** Any PostgreSQL over TCP with node-postgres. */
 export async function openPg(
   url: string,
-  options: { max?: number } = {},
+  options: { max?: number; listenUrl?: string } = {},
 ): Promise<Database & { pool: pg.Pool }> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: 'portal' });
   // An idle client losing its server (restart, failover) must not crash the process.
@@ -23,7 +23,7 @@ export async function openPg(
     openListener: () =>
       clientListener(
         new pg.Client({
-          connectionString: url,
+          connectionString: options.listenUrl ?? url,
           keepAlive: true,
           application_name: `portal-listener:${process.pid}`,
         }),
