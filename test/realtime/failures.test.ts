@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { PG_ADMIN_URL } from '../support/env.js';
 import { api, LiveClient, signIn } from '../support/live-client.js';
+import { freePort } from '../support/net.js';
 
 /**
  * The realtime feed under failure, with real portal processes, PostgreSQL and Redis: a silent
@@ -138,15 +139,6 @@ async function expectConverged(tabs: LiveClient[], base: string, token: string, 
   }
   expect(new Set(tabs.map((t) => t.seq)).size).toBe(1);
   return truth.body;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Sends inline commands to a Redis server; resolves with their (one-line) replies. */
