@@ -1,15 +1,4 @@
-/**
- * `npm run bench:realtime`: what one portal instance holds and how fast changes reach clients,
- * against real PostgreSQL and Redis. The server runs as its own process (`src/main.ts`); the
- * sessions are held by separate load-generator processes (bench/realtime-worker.ts) that report
- * back over IPC. Prints markdown and writes it into docs/benchmarks.md (section bench-realtime).
- *
- * Environment: BENCH_USERS (default 200), BENCH_SESSIONS (default 1000,5000,10000),
- * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_REDIS_URL.
- */
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -22,7 +11,18 @@ import type { ChangeRow } from '../src/realtime/feed.js';
 import { realtimeKeys } from '../src/realtime/keys.js';
 import { MemoryBus, MemoryStore } from '../src/realtime/memory.js';
 import type { Command, Report, Session } from './realtime-worker.js';
-import { freshBenchDatabase, machine, PG_ADMIN_URL, writeSection } from './support.js';
+import {
+  ask,
+  cpuMs,
+  freePort,
+  freshBenchDatabase,
+  machine,
+  PG_ADMIN_URL,
+  pct,
+  rssKb,
+  spawnNode,
+  writeSection,
+} from './support.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const STEPS = (process.env.BENCH_SESSIONS ?? '1000,5000,10000').split(',').map(Number);
@@ -40,56 +40,9 @@ const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (message: string) =>
   console.error(`[${((now() - benchStart) / 1000).toFixed(0).padStart(4)} s] ${message}`);
-const pct = (values: number[], p: number) => {
-  const sorted = Float64Array.from(values).sort();
-  return sorted.length
-    ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
-    : Number.NaN;
-};
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a');
-
-/** Node with the file-descriptor limit raised to the hard limit (10,000 sockets need more than 1,024). */
-function node(args: string[], env: Record<string, string>, ipc: boolean): ChildProcess {
-  const command = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "${process.execPath}" --import tsx ${args.join(' ')}`;
-  return spawn('bash', ['-c', command], {
-    env: { ...process.env, ...env },
-    stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-const rssKb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-/** User + system CPU time of a process in ms (0 once it is gone). */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-function ask<T>(worker: ChildProcess, message: Command): Promise<T> {
-  return new Promise((resolve) => {
-    worker.once('message', (reply) => resolve(reply as T));
-    worker.send(message);
-  });
-}
 
 const benchStart = now();
 const started = new Date();
@@ -105,7 +58,7 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const wsBase = `ws://127.0.0.1:${port}`;
   const prefix = `bench-rt-${Date.now().toString(36)}`;
-  const server = node(
+  const server = spawnNode(
     ['src/main.ts'],
     {
       DATABASE_URL: fresh.url,
@@ -203,7 +156,7 @@ async function main() {
   for (let i = 0; i < plain.length; i += 8)
     await Promise.all(plain.slice(i, i + 8).map((u) => signIn(u.id, u.username, PASSWORD)));
 
-  const workers = Array.from({ length: WORKERS }, () => node(['bench/realtime-worker.ts'], {}, true));
+  const workers = Array.from({ length: WORKERS }, () => spawnNode(['bench/realtime-worker.ts'], {}, true));
   cleanup.push(() => {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
   });
@@ -463,6 +416,7 @@ async function main() {
     const rows: ChangeRow[] = ids.map((id, i) => ({
       id: i,
       tx_id: 1,
+      at_ms: Date.now(),
       table_name: 'tasks',
       op: 'update',
       row_id: taskOf.get(id)!,

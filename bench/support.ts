@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -80,4 +81,56 @@ export function writeSection(name: string, body: string) {
       ? text.slice(0, i) + block + text.slice(j + end.length)
       : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, text);
+}
+
+/** Node (with tsx) with the file-descriptor limit raised to the hard limit: thousands of sockets need more than 1,024. */
+export function spawnNode(args: string[], env: Record<string, string>, ipc: boolean): ChildProcess {
+  const command = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "${process.execPath}" --import tsx ${args.join(' ')}`;
+  return spawn('bash', ['-c', command], {
+    env: { ...process.env, ...env },
+    stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** One request to a load-generator process over IPC, and its one reply. */
+export function ask<T>(worker: ChildProcess, message: unknown): Promise<T> {
+  return new Promise((resolve) => {
+    worker.once('message', (reply) => resolve(reply as T));
+    worker.send(message as object);
+  });
+}
+
+/** The p-th percentile (nearest rank) of `values`. */
+export function pct(values: number[], p: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted.length
+    ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+    : Number.NaN;
+}
+
+/** Resident memory of a process, in KB. */
+export const rssKb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+
+const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+/** User + system CPU time of a process in ms (0 once it is gone). */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
 }
