@@ -47,6 +47,8 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_TTL_SECONDS: whole(1, 86_400, 300),
   HEARTBEAT_INTERVAL_MS: whole(100, 300_000, 15_000),
+  /** Days the change log (the realtime feed and the audit trail) keeps a change; 0: forever. */
+  CHANGE_LOG_RETENTION_DAYS: whole(0, 36_500, 0),
   /** The realtime leader's safety sweep: reads the change log even without a notification. */
   REALTIME_SWEEP_MS: whole(100, 3_600_000, 30_000),
   PORTAL_ADMIN_USERNAME: z.string().optional(),
@@ -84,6 +86,7 @@ export interface Config {
   sessionTtlSeconds: number;
   heartbeatIntervalMs: number;
   realtimeSweepMs: number;
+  changeLogRetentionDays: number;
   tokenTtlSeconds: number;
   admin: { username: string; password: string | undefined } | undefined;
   demo: boolean;
@@ -156,6 +159,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     realtimeSweepMs: env.REALTIME_SWEEP_MS,
+    changeLogRetentionDays: env.CHANGE_LOG_RETENTION_DAYS,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
     admin: adminName ? { username: adminName, password: env.PORTAL_ADMIN_PASSWORD } : undefined,
     demo: env.PORTAL_DEMO ?? embedded,

@@ -15,6 +15,8 @@ export interface EngineOptions {
   coalesceMs: number;
   /** The safety sweep: reads the log even without a notification. */
   sweepMs: number;
+  /** On each sweep, changes older than this many days are deleted (0: kept forever). */
+  retentionDays?: number;
 }
 
 export interface EngineStats {
@@ -89,6 +91,10 @@ export class Engine {
           throw error;
         }
         if (rows.length > 0) await feed.persist();
+        if (thisFull && this.options.retentionDays) {
+          const removed = await feed.prune(this.options.retentionDays);
+          if (removed > 0) this.logger.info({ removed }, 'realtime: change log pruned');
+        }
         if (rows.length >= 5000 || this.#retry.size > 0) again = true;
       } while (again && !signal.aborted && ++passes < 10);
     };

@@ -70,6 +70,25 @@ export class ChangeFeed {
     return fresh;
   }
 
+  /**
+   * Deletes up to `limit` changes older than `days` that every reader is past (below the
+   * persisted boundary). Answers how many went; the BRIN index on `at` keeps this cheap.
+   */
+  async prune(days: number, limit = 10_000): Promise<number> {
+    await this.#load();
+    const [row] = await this.connection.query<{ n: string }>(
+      `with gone as (
+         delete from change_log where id in (
+           select id from change_log
+            where at < now() - make_interval(days => $1::int) and tx_id < $2::bigint
+            limit ${limit})
+         returning 1)
+       select count(*)::text as n from gone`,
+      [days, this.#persisted ?? 0],
+    );
+    return Number(row?.n ?? 0);
+  }
+
   /** Forgets what was read since the last persist: a batch that failed to publish is read again. */
   rewind() {
     this.#boundary = this.#persisted;

@@ -24,6 +24,7 @@ export interface RealtimeOptions {
   trustProxy: boolean;
   coalesceMs?: number;
   sweepMs?: number;
+  retentionDays?: number;
   metrics?: Metrics;
 }
 
@@ -76,6 +77,7 @@ export function createRealtime(options: RealtimeOptions) {
     {
       coalesceMs: options.coalesceMs ?? 15,
       sweepMs: options.sweepMs ?? 30_000,
+      retentionDays: options.retentionDays ?? 0,
     },
     options.metrics,
   );

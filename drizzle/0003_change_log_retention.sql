@@ -1,0 +1,1 @@
+CREATE INDEX "change_log_at_brin" ON "change_log" USING brin ("at");
