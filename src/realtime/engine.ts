@@ -92,7 +92,13 @@ export class Engine {
         }
         if (rows.length > 0) await feed.persist();
         if (thisFull && this.options.retentionDays) {
-          const removed = await feed.prune(this.options.retentionDays);
+          // Up to 10 × 10,000 per sweep (3,300 changes/s at the default 30 s), in short statements.
+          let removed = 0;
+          for (let round = 0, n = -1; round < 10 && n !== 0 && !signal.aborted; round++) {
+            n = await feed.prune(this.options.retentionDays);
+            removed += n;
+            if (n < 10_000) break;
+          }
           if (removed > 0) this.logger.info({ removed }, 'realtime: change log pruned');
         }
         if (rows.length >= 5000 || this.#retry.size > 0) again = true;
