@@ -26,6 +26,7 @@ import { safeNext } from './auth.js';
 import type { App, AppDeps, AppEnv } from './context.js';
 import { toApiError } from './error-handler.js';
 import { ApiError } from './errors.js';
+import { formFields } from './forms.js';
 import { IdParam, IsoDate, Name, TaskPriority, TaskStatus as TaskStatusField } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -181,13 +182,6 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
         .map((u): [string, string] => [String(u.id), u.display_name || u.username]),
     };
   };
-  const formOf = async (c: Context<AppEnv>) => {
-    const body = await c.req.parseBody();
-    return Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as Record<
-      string,
-      string
-    >;
-  };
   /** Only the task fields the form sent: the assignee's form sends status alone. */
   const sent = (form: Record<string, string>) =>
     Object.fromEntries(TASK_FIELDS.filter((k) => form[k] !== undefined).map((k) => [k, form[k]!]));
@@ -240,7 +234,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
   app.post('/tasks/new', async (c) => {
     const actor = signedIn(c);
     if (actor.role === 'user') return c.notFound();
-    const form = await formOf(c);
+    const form = await formFields(c);
     const draft = sent(form);
     const again = async (errors: FieldErrors) =>
       showForm(c, actor, { mode: 'create', ...(await choices(actor)), errors, draft });
@@ -268,7 +262,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     const actor = signedIn(c);
     const task = await getTask(database.db, actor, taskId(c));
     const full = await manages(actor, task.project_id);
-    const form = await formOf(c);
+    const form = await formFields(c);
     const draft = sent(form);
     const again = async (errors: FieldErrors) =>
       full

@@ -8,6 +8,7 @@ import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from '../vie
 import type { App, AppDeps, AppEnv } from './context.js';
 import { toApiError } from './error-handler.js';
 import { ApiError } from './errors.js';
+import { formFields } from './forms.js';
 import { Description, IdParam, Name } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -56,13 +57,6 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     const actor = c.get('actor');
     return actor && actor.role !== 'user' ? actor : undefined;
   };
-  const form = async (c: Context<AppEnv>) => {
-    const body = await c.req.parseBody();
-    return Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as Record<
-      string,
-      string
-    >;
-  };
   const draftOf = (f: Record<string, string>) => {
     const draft: Record<string, string> = { name: f.name ?? '', description: f.description ?? '' };
     if (f.owner_id !== undefined) draft.owner_id = f.owner_id;
@@ -92,7 +86,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   app.post('/projects/new', async (c) => {
     const actor = manager(c);
     if (!actor) return c.notFound();
-    const fields = await form(c);
+    const fields = await formFields(c);
     const draft = draftOf(fields);
     const parsed = parse(fields);
     if (!parsed.success) return answer(c, actor, { errors: errorsOf(fieldErrors(parsed.error)), draft });
@@ -115,7 +109,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     const actor = manager(c);
     if (!actor) return c.notFound();
     const id = targetId(c);
-    const fields = await form(c);
+    const fields = await formFields(c);
     const draft = draftOf(fields);
     const parsed = parse(fields);
     if (!parsed.success)

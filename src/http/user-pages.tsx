@@ -7,6 +7,7 @@ import { type FieldErrors, UsersPage, UsersSection } from '../views/users.js';
 import type { App, AppDeps, AppEnv } from './context.js';
 import { toApiError } from './error-handler.js';
 import { ApiError } from './errors.js';
+import { formFields } from './forms.js';
 import { DisplayName, IdParam, Password, Role, Username } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -39,13 +40,6 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     const actor = c.get('actor');
     return actor?.role === 'admin' ? actor : undefined;
   };
-  const form = async (c: Context<AppEnv>) => {
-    const body = await c.req.parseBody();
-    return Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as Record<
-      string,
-      string
-    >;
-  };
   const targetId = (c: Context<AppEnv>) => {
     const parsed = IdParam.safeParse(c.req.param('id'));
     if (!parsed.success) throw new ApiError('not_found', 'User not found');
@@ -61,7 +55,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       if (!actor) return c.notFound();
       const id = targetId(c);
       try {
-        const text = await run(actor, id, await form(c));
+        const text = await run(actor, id, await formFields(c));
         return answer(c, actor, text ? { notice: { text } } : {});
       } catch (error) {
         if (!(error instanceof ApiError) || error.status >= 500) throw error;
@@ -84,7 +78,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
   app.post('/users/new', async (c) => {
     const actor = admin(c);
     if (!actor) return c.notFound();
-    const fields = await form(c);
+    const fields = await formFields(c);
     const draft = {
       username: fields.username ?? '',
       display_name: fields.display_name ?? '',
