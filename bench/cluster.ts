@@ -14,7 +14,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { openDatabase } from '../src/db/open.js';
 import { seedOrganisation } from '../src/db/seed/organisation.js';
@@ -23,11 +22,13 @@ import type { Report, Session } from './cluster-worker.js';
 import {
   ask,
   cpuMs,
+  dropRedisPrefix,
   freePort,
   freshBenchDatabase,
   machine,
   pct,
   rssKb,
+  runBench,
   spawnNode,
   writeSection,
 } from './support.js';
@@ -414,19 +415,7 @@ async function main() {
   writeSection('bench-cluster', markdown);
 
   for (const w of workers) w.send({ cmd: 'close' });
-  const redis = new Redis(REDIS_URL);
-  let scan = '0';
-  do {
-    const [next, found] = await redis.scan(scan, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (found.length) await redis.del(...found);
-    scan = next;
-  } while (scan !== '0');
-  redis.disconnect();
+  await dropRedisPrefix(REDIS_URL, prefix);
 }
 
-try {
-  await main();
-} finally {
-  for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => {});
-}
-process.exit(0);
+await runBench(main, cleanup);

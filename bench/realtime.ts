@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
 import { openDatabase } from '../src/db/open.js';
@@ -14,12 +13,14 @@ import type { Command, Report, Session } from './realtime-worker.js';
 import {
   ask,
   cpuMs,
+  dropRedisPrefix,
   freePort,
   freshBenchDatabase,
   machine,
   PG_ADMIN_URL,
   pct,
   rssKb,
+  runBench,
   spawnNode,
   writeSection,
 } from './support.js';
@@ -638,19 +639,7 @@ async function main() {
   writeSection('bench-realtime', markdown);
 
   // Redis keys of this run.
-  const redis = new Redis(REDIS_URL);
-  let scan = '0';
-  do {
-    const [next, found] = await redis.scan(scan, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (found.length) await redis.del(...found);
-    scan = next;
-  } while (scan !== '0');
-  redis.disconnect();
+  await dropRedisPrefix(REDIS_URL, prefix);
 }
 
-try {
-  await main();
-} finally {
-  for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => {});
-}
-process.exit(0);
+await runBench(main, cleanup);

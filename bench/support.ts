@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -133,4 +134,26 @@ export function cpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Deletes every Redis key of one benchmark run. */
+export async function dropRedisPrefix(url: string, prefix: string) {
+  const redis = new Redis(url);
+  let scan = '0';
+  do {
+    const [next, found] = await redis.scan(scan, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (found.length) await redis.del(...found);
+    scan = next;
+  } while (scan !== '0');
+  redis.disconnect();
+}
+
+/** Runs a benchmark, then its clean-up steps in reverse order whatever happened, then exits. */
+export async function runBench(main: () => Promise<void>, cleanup: (() => unknown)[]) {
+  try {
+    await main();
+  } finally {
+    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => {});
+  }
+  process.exit(0);
 }
