@@ -1,4 +1,10 @@
-import { type Browser, chromium } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core';
 
 /** Debian's Chromium, headless, with nothing reaching outside this machine. */
 export function launchChromium(): Promise<Browser> {
@@ -14,4 +20,64 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Reports into `problems` what a page should never do: log a console error, throw an uncaught
+ * error, or make a request anywhere but `origin` (e.g. `http://127.0.0.1:3000`), its WebSocket
+ * twin (`ws://127.0.0.1:3000`) or a `data:` URL.
+ */
+export function watchPage(page: Page, origin: string, problems: string[]): void {
+  const http = new URL(origin).origin;
+  const ws = http.replace(/^http/, 'ws');
+  // Followed by '/', so that port 3000 does not also admit port 30001.
+  const allowed = (url: string) =>
+    url.startsWith(`${http}/`) || url.startsWith(`${ws}/`) || url.startsWith('data:');
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+  page.on('request', (r) => {
+    if (!allowed(r.url())) problems.push(`left the origin: ${r.url()}`);
+  });
+  // WebSockets are not requests to Playwright: they have an event of their own.
+  page.on('websocket', (s) => {
+    if (!allowed(s.url())) problems.push(`left the origin: ${s.url()}`);
+  });
+}
+
+export interface DeviceOptions extends BrowserContextOptions {
+  /** Says yes to every `confirm()` (otherwise Playwright dismisses it). */
+  acceptDialogs?: boolean;
+}
+
+/** A browser context (a device) each of whose pages is watched with {@link watchPage}. */
+export async function openDevice(
+  browser: Browser,
+  origin: string,
+  problems: string[],
+  options: DeviceOptions = {},
+): Promise<BrowserContext> {
+  const { acceptDialogs = false, ...contextOptions } = options;
+  const context = await browser.newContext(contextOptions);
+  context.on('page', (page) => {
+    watchPage(page, origin, problems);
+    if (acceptDialogs) page.on('dialog', (d) => void d.accept());
+  });
+  return context;
+}
+
+/** Signs in through the login form and waits until the browser has arrived at `next`. */
+export async function signInWithForm(
+  page: Page,
+  origin: string,
+  username: string,
+  password: string,
+  next = '/dashboard',
+): Promise<void> {
+  await page.goto(`${origin}/login?next=${encodeURIComponent(next)}`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${origin}${next}`);
 }

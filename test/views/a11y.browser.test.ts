@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
@@ -76,10 +76,7 @@ describe('accessibility (axe-core) in Chromium', () => {
           );
       };
       await check('/login');
-      await page.fill('#username', ADMIN.username);
-      await page.fill('#password', ADMIN.password);
-      await page.click('button[type=submit]');
-      await page.waitForURL(/dashboard/);
+      await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password);
       for (const path of ['/dashboard', '/tasks', '/projects', '/users', '/audit', '/account', '/api/docs'])
         await check(path);
       // The task dialog, open, with an inline error in it.

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
@@ -25,10 +25,7 @@ describe('account page in Chromium', () => {
 
   async function signInOn(context: BrowserContext): Promise<Page> {
     const page = await context.newPage();
-    await page.goto(`${inst.base}/login?next=/dashboard`);
-    await page.fill('#username', 'otto');
-    await page.fill('#password', PW);
-    await page.click('button[type=submit]');
+    await signInWithForm(page, inst.base, 'otto', PW);
     await page.waitForSelector('[data-connection="live"]');
     return page;
   }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
@@ -51,33 +51,12 @@ describe('dashboards in Chromium', () => {
     await cluster?.stop();
   });
 
-  /** A browser context (a device) that reports console errors and any request leaving the portal. */
-  async function device(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    context.on('page', (page) => watch(page));
-    return context;
-  }
-  function watch(page: Page) {
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-    page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-    page.on('request', (r) => {
-      if (
-        !r.url().startsWith(inst.base) &&
-        !r.url().startsWith(inst.wsBase) &&
-        !r.url().startsWith('data:')
-      ) {
-        problems.push(`left the origin: ${r.url()}`);
-      }
-    });
-  }
+  const device = () => openDevice(browser, inst.base, problems);
   async function signInAs(context: BrowserContext, username: string, password: string): Promise<Page> {
     const page = await context.newPage();
     await page.goto(`${inst.base}/dashboard`);
     expect(new URL(page.url()).pathname).toBe('/login');
-    await page.fill('#username', username);
-    await page.fill('#password', password);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${inst.base}/dashboard`);
+    await signInWithForm(page, inst.base, username, password);
     await page.waitForSelector('[data-connection="live"]');
     return page;
   }

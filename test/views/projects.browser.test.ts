@@ -1,6 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { type DeviceOptions, launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
@@ -53,33 +53,12 @@ describe('projects page in Chromium', () => {
     await cluster?.stop();
   });
 
-  /** A device that reports console errors, page errors and any request leaving the portal. */
-  async function device(options: { javaScriptEnabled?: boolean } = {}): Promise<BrowserContext> {
-    const context = await browser.newContext(options);
-    context.on('page', (page) => {
-      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-      page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-      page.on('request', (r) => {
-        if (
-          !r.url().startsWith(inst.base) &&
-          !r.url().startsWith(inst.wsBase) &&
-          !r.url().startsWith('data:')
-        )
-          problems.push(`left the origin: ${r.url()}`);
-      });
-      // Deleting asks first; the person says yes.
-      page.on('dialog', (d) => void d.accept());
-    });
-    return context;
-  }
   /** Signs in and reaches the projects page through the navigation. */
-  async function projectsAs(username: string, password = PW, options = {}): Promise<Page> {
-    const page = await (await device(options)).newPage();
-    await page.goto(`${inst.base}/login`);
-    await page.fill('#username', username);
-    await page.fill('#password', password);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${inst.base}/dashboard`);
+  async function projectsAs(username: string, password = PW, options: DeviceOptions = {}): Promise<Page> {
+    // Deleting asks first; the person says yes.
+    const device = await openDevice(browser, inst.base, problems, { ...options, acceptDialogs: true });
+    const page = await device.newPage();
+    await signInWithForm(page, inst.base, username, password);
     await page.click('nav[aria-label=Main] >> text=Projects');
     await page.waitForURL(`${inst.base}/projects`);
     return page;

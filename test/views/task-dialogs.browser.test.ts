@@ -1,6 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
@@ -47,30 +47,10 @@ describe('task dialogs in Chromium', () => {
   });
 
   /** A device that reports console errors, page errors and any request leaving the portal. */
-  async function device(): Promise<BrowserContext> {
-    const context = await browser.newContext();
-    context.on('page', (page) => {
-      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-      page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-      page.on('request', (r) => {
-        if (
-          !r.url().startsWith(inst.base) &&
-          !r.url().startsWith(inst.wsBase) &&
-          !r.url().startsWith('data:')
-        )
-          problems.push(`left the origin: ${r.url()}`);
-      });
-      page.on('dialog', (d) => void d.accept());
-    });
-    return context;
-  }
+  const device = () => openDevice(browser, inst.base, problems, { acceptDialogs: true });
   async function open(username: string, path = '/tasks'): Promise<Page> {
     const page = await (await device()).newPage();
-    await page.goto(`${inst.base}/login?next=${path}`);
-    await page.fill('#username', username);
-    await page.fill('#password', PW);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${inst.base}${path}`);
+    await signInWithForm(page, inst.base, username, PW, path);
     await page.waitForSelector('[data-connection="live"]');
     return page;
   }
@@ -315,11 +295,7 @@ describe('task dialogs in Chromium', () => {
   it('falls back to pages of their own without JavaScript', { timeout: 60_000 }, async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
-    await page.goto(`${inst.base}/login?next=/tasks`);
-    await page.fill('#username', 'mark');
-    await page.fill('#password', PW);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${inst.base}/tasks`);
+    await signInWithForm(page, inst.base, 'mark', PW, '/tasks');
     await page.click('a[href="/tasks/new"]');
     await page.waitForURL(`${inst.base}/tasks/new`);
     await page.click('text=Create task');

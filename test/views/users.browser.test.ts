@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
@@ -15,14 +15,8 @@ describe('users page in Chromium', () => {
     cluster = await startCluster(1);
     inst = cluster.instances[0]!;
     browser = await launchChromium();
-    page = await (await browser.newContext()).newPage();
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    await page.goto(`${inst.base}/login?next=/users`);
-    await page.fill('#username', ADMIN.username);
-    await page.fill('#password', ADMIN.password);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${inst.base}/users`);
+    page = await (await openDevice(browser, inst.base, problems)).newPage();
+    await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password, '/users');
   }, 90_000);
   afterAll(async () => {
     await browser?.close();
@@ -88,7 +82,7 @@ describe('users page in Chromium', () => {
     ).toBe(200);
   });
 
-  it('is not there for other roles, and raised no console errors', async () => {
+  it('is not there for other roles, and raised no console errors or requests outside the portal', async () => {
     const nobody = await (await browser.newContext()).newPage();
     await nobody.goto(`${inst.base}/users`);
     expect(new URL(nobody.url()).pathname).toBe('/login');
