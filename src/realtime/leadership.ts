@@ -72,8 +72,10 @@ export class AdvisoryLockLeadership implements Leadership {
         await connection?.close();
       }
       if (this.#stopped) break;
+      // 0.2–0.4 s, doubling up to 2–4 s: a follower that lost its connection must be back in
+      // line quickly, or a leader dying meanwhile would leave nobody to take over.
       await new Promise((r) => setTimeout(r, backoff + Math.random() * backoff));
-      backoff = Math.min(backoff * 2, 5000);
+      backoff = Math.min(backoff * 2, 2000);
     }
   }
 

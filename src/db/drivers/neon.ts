@@ -26,7 +26,7 @@ export async function openNeon(url: string, options: NeonOptions = {}): Promise<
     neonConfig.pipelineConnect = false;
     neonConfig.pipelineTLS = false;
   }
-  const pool = new Pool({ connectionString: url, max: options.max ?? 10 });
+  const pool = new Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 5000 });
   pool.on('error', () => {});
   await pool.query('select 1');
   const { stats, logger } = statementCounter();
@@ -38,7 +38,12 @@ export async function openNeon(url: string, options: NeonOptions = {}): Promise<
     pool,
     // LISTEN needs a direct (unpooled) endpoint (config refuses a "-pooler" one here).
     openListener: () =>
-      clientListener(new Client({ connectionString: options.listenUrl ?? url }) as unknown as ClientLike),
+      clientListener(
+        new Client({
+          connectionString: options.listenUrl ?? url,
+          connectionTimeoutMillis: 10_000,
+        }) as unknown as ClientLike,
+      ),
     close: () => pool.end(),
   };
 }

@@ -9,7 +9,13 @@ export async function openPg(
   url: string,
   options: { max?: number; listenUrl?: string } = {},
 ): Promise<Database & { pool: pg.Pool }> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, application_name: 'portal' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    application_name: 'portal',
+    // An unreachable server fails the request (503) instead of holding it forever.
+    connectionTimeoutMillis: 5000,
+  });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', () => {});
   await pool.query('select 1');
@@ -25,6 +31,7 @@ export async function openPg(
         new pg.Client({
           connectionString: options.listenUrl ?? url,
           keepAlive: true,
+          connectionTimeoutMillis: 10_000,
           application_name: `portal-listener:${process.pid}`,
         }),
       ),
