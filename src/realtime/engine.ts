@@ -130,7 +130,13 @@ export class Engine {
       schedule();
     }, this.options.sweepMs);
     schedule(); // on start: catch up with whatever happened while nobody listened
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    // The connection may have been lost while listen() was answering: an already-aborted signal
+    // fires no 'abort' event, and waiting for one would keep this instance out of every later
+    // election (seen under load in failures.test.ts).
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
     clearInterval(sweep);
     if (timer) clearTimeout(timer);
     await running;
