@@ -264,6 +264,23 @@ describe('realtime sessions across two instances', () => {
     expect(again.gaps).toEqual([]);
   });
 
+  it('keeps a connected session resumable and its user watched long past the TTL', async () => {
+    const quinn = await person('quinn');
+    const tab = await live(a, quinn.token);
+    const watched = realtimeKeys(cluster.prefix).watched;
+    // Live TTL here: 2 s + 3 heartbeats of 2 s = 8 s; hold the socket well past it.
+    await new Promise((r) => setTimeout(r, 11_000));
+    expect(Number(await redis.zscore(watched, String(quinn.id)))).toBeGreaterThan(Date.now());
+    // Still watched, so the leader still computes quinn's document: the change arrives live.
+    await task(quinn.id, { status: 'blocked' }, b);
+    await tab.waitFor(() => (tab.doc as Doc).my_tasks.blocked === 1);
+    // And the session outlived its first TTL many times over: a drop resumes it elsewhere.
+    tab.close();
+    await tab.waitFor(() => tab.closeCode !== undefined);
+    const again = await live(b, quinn.token, { sessionId: tab.sessionId!, lastSeq: tab.seq });
+    expect(again.frames[0]).toMatchObject({ type: 'hello', resumed: true, session_id: tab.sessionId });
+  }, 30_000);
+
   it("never resumes another user's session: the intruder gets a new session of their own", async () => {
     const ola = await person('ola');
     const pia = await person('pia');
