@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, signInWithForm } from '../support/browser.js';
+import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
@@ -11,6 +11,7 @@ describe('account page in Chromium', () => {
   let cluster: Cluster;
   let inst: Instance;
   let browser: Browser;
+  const problems: string[] = [];
   beforeAll(async () => {
     cluster = await startCluster(1);
     inst = cluster.instances[0]!;
@@ -33,10 +34,10 @@ describe('account page in Chromium', () => {
   it('lists both devices and signs the other one out, closing its live dashboard', {
     timeout: 60_000,
   }, async () => {
-    const laptop = await browser.newContext({
+    const laptop = await openDevice(browser, inst.base, problems, {
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36',
     });
-    const phone = await browser.newContext({
+    const phone = await openDevice(browser, inst.base, problems, {
       userAgent:
         'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile/15E148 Safari/604.1',
     });
@@ -58,7 +59,7 @@ describe('account page in Chromium', () => {
     await mine.goto(`${inst.base}/dashboard`);
     await mine.waitForSelector('[data-connection="live"]');
 
-    const third = await browser.newContext();
+    const third = await openDevice(browser, inst.base, problems);
     await signInOn(third);
     await mine.goto(`${inst.base}/account`);
     expect(await rows.count()).toBe(2);
@@ -66,5 +67,7 @@ describe('account page in Chromium', () => {
     await mine.waitForURL(`${inst.base}/account`);
     expect(await rows.count()).toBe(1);
     for (const context of [laptop, phone, third]) await context.close();
+    // Signed out under their feet, no device logged an error or reached outside the portal.
+    expect(problems).toEqual([]);
   });
 });

@@ -293,7 +293,7 @@ describe('task dialogs in Chromium', () => {
   });
 
   it('falls back to pages of their own without JavaScript', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
+    const context = await openDevice(browser, inst.base, problems, { javaScriptEnabled: false });
     const page = await context.newPage();
     await signInWithForm(page, inst.base, 'mark', PW, '/tasks');
     await page.click('a[href="/tasks/new"]');

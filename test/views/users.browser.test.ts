@@ -83,7 +83,7 @@ describe('users page in Chromium', () => {
   });
 
   it('is not there for other roles, and raised no console errors or requests outside the portal', async () => {
-    const nobody = await (await browser.newContext()).newPage();
+    const nobody = await (await openDevice(browser, inst.base, problems)).newPage();
     await nobody.goto(`${inst.base}/users`);
     expect(new URL(nobody.url()).pathname).toBe('/login');
     expect(problems).toEqual([]);
