@@ -29,6 +29,7 @@ export const CLOSE = { draining: 4000, unauthenticated: 4401, forbidden: 4403, s
  */
 export class Hub {
   readonly #users = new Map<number, Set<Connection>>();
+  readonly #subscribing = new Map<number, Promise<void>>();
 
   constructor(
     readonly store: RealtimeStore,
@@ -58,17 +59,26 @@ export class Hub {
     for (const set of this.#users.values()) yield* set;
   }
 
+  /** Resolves once the socket's user channel is subscribed: nothing published later is missed. */
   async add(conn: Connection) {
     let set = this.#users.get(conn.userId);
     if (!set) {
       set = new Set();
       this.#users.set(conn.userId, set);
       set.add(conn);
-      await this.bus.subscribe(this.keys.userChannel(conn.userId), (message) =>
+      const subscribed = this.bus.subscribe(this.keys.userChannel(conn.userId), (message) =>
         this.#onMessage(conn.userId, message),
       );
+      this.#subscribing.set(conn.userId, subscribed);
+      try {
+        await subscribed;
+      } finally {
+        this.#subscribing.delete(conn.userId);
+      }
     } else {
       set.add(conn);
+      // A second tab opening while the first one's subscription is on its way waits for it too.
+      await this.#subscribing.get(conn.userId);
     }
   }
 
