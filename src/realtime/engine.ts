@@ -6,7 +6,7 @@ import { computeDashboards } from '../domain/metrics.js';
 import { loggable } from '../http/error-handler.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ChangeFeed, type ChangeRow } from './feed.js';
-import { deltaFrame, snapshotFrame } from './frames.js';
+import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';
 import { diff, type Json } from './merge-patch.js';
 import type { RealtimeStore } from './ports.js';
 
@@ -192,7 +192,8 @@ export class Engine {
         let ok: boolean;
         if (!previous || previous.doc.role !== doc.role) {
           // New document, or a role change re-scopes it: a snapshot replaces the client's state.
-          ok = await this.store.commit(id, seq, doc, snapshotFrame(seq + 1, doc), 'snapshot');
+          const next = previous ? seq + 1 : firstSeq();
+          ok = await this.store.commit(id, seq, doc, snapshotFrame(next, doc), 'snapshot', next);
           if (ok) {
             this.stats.snapshots++;
             this.metrics?.framesPublished.inc({ kind: 'snapshot' });

@@ -1,6 +1,15 @@
 import type { Dashboard } from '../domain/metrics.js';
 import type { Json } from './merge-patch.js';
 
+/**
+ * The version a user's new document starts at. Not 1: a document can be lost (Redis restarted
+ * or evicted it) while sessions that saw its versions survive, and a new sequence starting low
+ * would let their `last_seq` match versions of a different history. Microseconds since the
+ * epoch start above every earlier version (unless one history grew by more than 1,000 versions
+ * per millisecond of its life) and stay below 2^53 until the year 2255.
+ */
+export const firstSeq = () => Date.now() * 1000;
+
 /** Server-to-client frames (DESIGN §5), serialised once per user. */
 export const helloFrame = (sessionId: string, resumed: boolean, heartbeatMs: number) =>
   JSON.stringify({ type: 'hello', session_id: sessionId, resumed, heartbeat_ms: heartbeatMs });

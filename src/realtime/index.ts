@@ -4,7 +4,7 @@ import type { Database } from '../db/database.js';
 import { computeDashboard } from '../domain/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
-import { snapshotFrame } from './frames.js';
+import { firstSeq, snapshotFrame } from './frames.js';
 import { Gateway } from './gateway.js';
 import { Hub } from './hub.js';
 import { realtimeKeys } from './keys.js';
@@ -65,7 +65,8 @@ export function createRealtime(options: RealtimeOptions) {
       await store.watch([userId], Date.now() + liveTtl * 1000);
       const doc = await computeDashboard(database.db, userId);
       if (!doc) return undefined;
-      if (await store.commit(userId, 0, doc, snapshotFrame(1, doc), 'snapshot')) return { seq: 1, doc };
+      const seq = firstSeq();
+      if (await store.commit(userId, 0, doc, snapshotFrame(seq, doc), 'snapshot', seq)) return { seq, doc };
     }
     return (await store.getDocs([userId])).get(userId);
   };

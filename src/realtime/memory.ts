@@ -49,9 +49,9 @@ export class MemoryStore implements RealtimeStore {
     doc: Dashboard,
     frame: string,
     kind: 'delta' | 'snapshot',
+    seq = expectedSeq + 1,
   ) {
     if ((this.#docs.get(userId)?.seq ?? 0) !== expectedSeq) return false;
-    const seq = expectedSeq + 1;
     this.#docs.set(userId, { seq, doc });
     const history = kind === 'snapshot' ? [] : (this.#history.get(userId) ?? []);
     if (kind === 'delta') history.push({ seq, frame });

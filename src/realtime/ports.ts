@@ -20,9 +20,10 @@ export interface RealtimeSession {
 export interface RealtimeStore {
   getDocs(userIds: readonly number[]): Promise<Map<number, DocState>>;
   /**
-   * Stores `doc` as version `expectedSeq + 1` if the stored version is still `expectedSeq`
-   * (0: none stored), appends `frame` to the history (or, for a snapshot frame, restarts the
-   * history) and publishes it on the user's channel. False when the version moved meanwhile.
+   * Stores `doc` as version `seq` (default `expectedSeq + 1`; a new document starts at
+   * `firstSeq()`) if the stored version is still `expectedSeq` (0: none stored), appends `frame`
+   * to the history (or, for a snapshot frame, restarts the history) and publishes it on the
+   * user's channel. False when the version moved meanwhile.
    */
   commit(
     userId: number,
@@ -30,6 +31,7 @@ export interface RealtimeStore {
     doc: Dashboard,
     frame: string,
     kind: 'delta' | 'snapshot',
+    seq?: number,
   ): Promise<boolean>;
   /** Delta frames after `afterSeq`, in order, when the history still holds every one of them. */
   history(userId: number, afterSeq: number): Promise<string[] | undefined>;

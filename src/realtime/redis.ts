@@ -11,8 +11,8 @@ import type { Bus, ControlFrame, DocState, RealtimeSession, RealtimeStore } from
 const COMMIT = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if current ~= tonumber(ARGV[1]) then return 0 end
-local seq = current + 1
-redis.call('HSET', KEYS[1], 'seq', seq, 'doc', ARGV[2])
+-- The new version as given (a string: Lua would write a large number in exponent notation).
+redis.call('HSET', KEYS[1], 'seq', ARGV[8], 'doc', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 if ARGV[4] == 'snapshot' then
   redis.call('DEL', KEYS[2])
@@ -22,7 +22,7 @@ else
   redis.call('EXPIRE', KEYS[2], ARGV[7])
 end
 redis.call('PUBLISH', ARGV[5], ARGV[3])
-return seq
+return 1
 `;
 
 /**
@@ -76,6 +76,7 @@ export class RedisStore implements RealtimeStore {
     doc: Dashboard,
     frame: string,
     kind: 'delta' | 'snapshot',
+    seq = expectedSeq + 1,
   ) {
     const result = await (
       this.redis as unknown as { portalCommit(...args: (string | number)[]): Promise<number> }
@@ -89,6 +90,7 @@ export class RedisStore implements RealtimeStore {
       this.keys.userChannel(userId),
       this.historyLimit,
       this.docTtlSeconds,
+      String(seq),
     );
     return result > 0;
   }

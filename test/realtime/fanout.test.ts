@@ -29,7 +29,11 @@ describe('fan-out across instances (real PostgreSQL, Redis, two processes)', () 
     const adminB = await new LiveClient(b.wsBase, admin).connect();
     const other = await new LiveClient(a.wsBase, bystanderToken).connect();
     expect(tabA.frames[0]).toMatchObject({ type: 'hello', resumed: false });
-    expect(tabA.frames[1]).toMatchObject({ type: 'snapshot', seq: 1 });
+    expect(tabA.frames[1]).toMatchObject({ type: 'snapshot' });
+    // Both tabs share the user's one version sequence (it starts at firstSeq(), not at 1).
+    await tabB.waitFor(() => tabB.seq > 0);
+    expect(tabB.seq).toBe(tabA.seq);
+    expect(Number.isSafeInteger(tabA.seq)).toBe(true);
 
     const task = await api(b.base, admin, 'POST', '/api/tasks', {
       project_id: project.body.id,

@@ -281,6 +281,37 @@ describe('realtime sessions across two instances', () => {
     expect(again.frames[0]).toMatchObject({ type: 'hello', resumed: true, session_id: tab.sessionId });
   }, 30_000);
 
+  it('never replays another history: a document lost from Redis (its sessions kept) restarts above the old versions', async () => {
+    const roz = await person('roz');
+    const first = await live(a, roz.token);
+    const work = await task(roz.id);
+    for (const status of ['in_progress', 'blocked']) {
+      await api(a.base, roz.token, 'PATCH', `/api/tasks/${work}`, { status });
+      await first.waitFor(() => (first.doc as Doc).my_tasks[status] === 1);
+    }
+    const { sessionId, seq } = { sessionId: first.sessionId!, seq: first.seq };
+    first.close();
+    await first.waitFor(() => first.closeCode !== undefined);
+    // Redis evicts the document and its history (memory pressure), not the session.
+    const keys = realtimeKeys(cluster.prefix);
+    await redis.del(keys.doc(roz.id), keys.history(roz.id));
+    expect(await redis.exists(keys.session(sessionId))).toBe(1);
+    // Changes go on: the leader starts a new document, then deltas on top of it.
+    for (const status of ['done', 'todo', 'in_progress']) {
+      await api(b.base, roz.token, 'PATCH', `/api/tasks/${work}`, { status });
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const truth = await metrics(roz.token);
+    const again = await live(b, roz.token, { sessionId, lastSeq: seq });
+    expect(again.frames[0]).toMatchObject({ type: 'hello', resumed: true, session_id: sessionId });
+    // Not the new history's deltas applied to the old document: a snapshot of the current one.
+    await again.waitFor(() => again.frames.length >= 2);
+    expect(again.frames[1]!.type).toBe('snapshot');
+    expect(again.frames[1]!.seq!).toBeGreaterThan(seq);
+    await again.waitFor(() => JSON.stringify(again.doc) === JSON.stringify(truth));
+    expect(again.gaps).toEqual([]);
+  });
+
   it("never resumes another user's session: the intruder gets a new session of their own", async () => {
     const ola = await person('ola');
     const pia = await person('pia');
