@@ -1,4 +1,4 @@
-import { and, eq, ilike, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, ilike, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
@@ -159,4 +159,34 @@ export async function deleteTask(db: Db, actor: Actor, id: number) {
       throw forbidden('Only the project owner or an admin can delete tasks');
     await tx.delete(tasks).where(eq(tasks.id, id));
   });
+}
+
+/**
+ * Project and assignee names for tasks the caller already sees (from `listTasks`): whoever sees
+ * a task may see its project's name and its assignee's name (DESIGN §4). Two small queries.
+ */
+export async function taskLabels(
+  db: Db,
+  items: readonly { project_id: number; assignee_id: number | null }[],
+) {
+  const projectIds = [...new Set(items.map((t) => t.project_id))];
+  const userIds = [...new Set(items.flatMap((t) => (t.assignee_id === null ? [] : [t.assignee_id])))];
+  const [projectRows, userRows] = await Promise.all([
+    projectIds.length
+      ? db
+          .select({ id: projects.id, name: projects.name })
+          .from(projects)
+          .where(inArray(projects.id, projectIds))
+      : [],
+    userIds.length
+      ? db
+          .select({ id: users.id, username: users.username, display_name: users.display_name })
+          .from(users)
+          .where(inArray(users.id, userIds))
+      : [],
+  ]);
+  return {
+    project: new Map(projectRows.map((p) => [p.id, p.name])),
+    assignee: new Map(userRows.map((u) => [u.id, u.display_name || u.username])),
+  };
 }

@@ -6,7 +6,7 @@ import { listAudit } from '../domain/audit.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
 import { computeDashboard } from '../domain/metrics.js';
 import { canManage, getProject, listProjects } from '../domain/projects.js';
-import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks.js';
+import { createTask, deleteTask, getTask, listTasks, taskLabels, updateTask } from '../domain/tasks.js';
 import { listUsers } from '../domain/users.js';
 import { AccountPage } from '../views/account.js';
 import { AuditPage, AuditRows } from '../views/audit.js';
@@ -137,8 +137,14 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
       offset: filters.offset,
       limit: PAGE_SIZE,
     });
+    const labels = await taskLabels(database.db, page.items);
+    const items = page.items.map((t) => ({
+      ...t,
+      project_name: labels.project.get(t.project_id),
+      assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
+    }));
     // Every task a caller can see, they may move along (admin, project owner, assignee); the API enforces it.
-    return { ...page, filters, editable: () => true };
+    return { ...page, items, filters, editable: () => true };
   };
 
   app.get('/tasks', async (c) => {

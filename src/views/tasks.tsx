@@ -9,6 +9,9 @@ export interface TaskView {
   assignee_id: number | null;
   due_date: string | null;
   project_id: number;
+  /** Names to show; the ids are what the forms use. */
+  project_name?: string | undefined;
+  assignee_name?: string | undefined;
 }
 
 export interface TaskFilters {
@@ -91,6 +94,8 @@ export function TaskResults(props: {
         <thead>
           <tr>
             <th scope="col">Task</th>
+            <th scope="col">Project</th>
+            <th scope="col">Assignee</th>
             <th scope="col">Priority</th>
             <th scope="col">Due</th>
             <th scope="col">Status</th>
@@ -103,6 +108,8 @@ export function TaskResults(props: {
           {props.items.map((t) => (
             <tr data-task={t.id}>
               <td>{t.title}</td>
+              <td>{t.project_name ?? '—'}</td>
+              <td>{t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}</td>
               <td>{t.priority}</td>
               <td>{t.due_date ?? '—'}</td>
               <td>

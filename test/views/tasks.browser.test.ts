@@ -56,6 +56,12 @@ describe('tasks page in Chromium', () => {
   it('pages, searches and filters without reloading', { timeout: 60_000 }, async () => {
     const page = await open('tia');
     expect(await summary(page)).toBe('Showing 1–20 of 25');
+    // Each row says which project the task is in and who has it, by name.
+    const headers = await page.locator('[data-task-list] thead th').allTextContents();
+    expect(headers.slice(0, 3)).toEqual(['Task', 'Project', 'Assignee']);
+    const first = page.locator(`tr[data-task="${firstTask}"] td`);
+    expect(await first.nth(1).textContent()).toBe('Board');
+    expect(await first.nth(2).textContent()).toBe('tia');
     await page.click('text=Next');
     await page.waitForFunction(
       () => document.querySelector('#task-results > p')?.textContent === 'Showing 21–25 of 25',
