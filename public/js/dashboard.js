@@ -65,12 +65,24 @@ function renderCharts(doc) {
     document.querySelectorAll('canvas[data-chart]')
   )) {
     const data = chartData(canvas, doc);
+    // A ring of zeros draws nothing but its legend: say so in words instead.
+    const ring = canvas.dataset.chart === 'status' || canvas.dataset.chart === 'roles';
+    const empty = ring && data.datasets.every((set) => set.data.every((n) => !n));
+    const note = /** @type {HTMLElement | null} */ (
+      document.querySelector(`[data-chart-empty="${canvas.id}"]`)
+    );
+    if (note) note.hidden = !empty;
+    // After Chart.js, which sets the canvas's display itself when it creates a chart.
+    const show = () => {
+      canvas.style.display = empty ? 'none' : 'block';
+    };
     const existing = charts.get(canvas);
     if (existing) {
       // Update in place: same chart object, new numbers, no animation, no flicker.
       existing.data.labels = data.labels;
       for (const [i, set] of existing.data.datasets.entries()) set.data = data.datasets[i]?.data ?? [];
       existing.update('none');
+      show();
       continue;
     }
     const kind = canvas.dataset.chart;
@@ -88,6 +100,7 @@ function renderCharts(doc) {
         },
       }),
     );
+    show();
   }
 }
 

@@ -35,7 +35,7 @@ function Counts(props: {
   );
 }
 
-function Chart(props: { id: string; title: string; kind: string; path: string }) {
+function Chart(props: { id: string; title: string; kind: string; path: string; empty?: string }) {
   return (
     <figure class="card">
       <figcaption id={`${props.id}-title`}>{props.title}</figcaption>
@@ -46,6 +46,10 @@ function Chart(props: { id: string; title: string; kind: string; path: string })
         role="img"
         aria-labelledby={`${props.id}-title`}
       />
+      {/* Shown by dashboard.js instead of an empty ring while every count is zero. */}
+      <p class="chart-empty" data-chart-empty={props.id} hidden>
+        {props.empty ?? 'Nothing to show yet.'}
+      </p>
     </figure>
   );
 }
@@ -97,7 +101,13 @@ export function DashboardPage(props: {
           <Counts title="Active users by role" prefix="users_by_role" counts={doc.users_by_role} />
         )}
         <div class="charts">
-          <Chart id="chart-my-tasks" title="My tasks by status" kind="status" path="my_tasks" />
+          <Chart
+            id="chart-my-tasks"
+            title="My tasks by status"
+            kind="status"
+            path="my_tasks"
+            empty="No tasks are assigned to you."
+          />
           {doc.team_tasks && (
             <Chart id="chart-team" title="Team tasks by status" kind="status" path="team_tasks" />
           )}

@@ -77,6 +77,24 @@ describe('dashboards in Chromium', () => {
     expect(await adminPage.locator('[data-metric^="org_tasks."]').count()).toBe(4);
     expect(await adminPage.locator('[data-metric^="users_by_role."]').count()).toBe(3);
     expect(await metric(adminPage, 'users_by_role.manager')).toBe('1');
+    // The admin has no tasks: words instead of an empty ring.
+    await adminPage.waitForSelector('[data-chart-empty="chart-my-tasks"]:not([hidden])');
+    expect(await adminPage.isHidden('#chart-my-tasks')).toBe(true);
+    expect(await adminPage.isVisible('#chart-org')).toBe(true);
+    // A task of their own arrives live: the ring comes back in place of the words.
+    const me = (await api(inst.base, admin, 'GET', '/api/me')).body.id as number;
+    const own = await api(inst.base, admin, 'POST', '/api/tasks', {
+      project_id: ids.project,
+      title: 'Admin work',
+      assignee_id: me,
+    });
+    await adminPage.waitForSelector('[data-chart-empty="chart-my-tasks"]', {
+      state: 'hidden',
+      timeout: 2000,
+    });
+    expect(await adminPage.isVisible('#chart-my-tasks')).toBe(true);
+    expect((await adminPage.locator('#chart-my-tasks').boundingBox())!.height).toBeGreaterThan(50);
+    await api(inst.base, admin, 'DELETE', `/api/tasks/${own.body.id}`);
     await context.close();
 
     const managerContext = await device();
@@ -89,6 +107,8 @@ describe('dashboards in Chromium', () => {
     const userContext = await device();
     const userPage = await signInAs(userContext, 'ulla', PW);
     expect(await metric(userPage, 'my_tasks.todo')).toBe('1');
+    expect(await userPage.isVisible('#chart-my-tasks')).toBe(true);
+    expect(await userPage.isHidden('[data-chart-empty="chart-my-tasks"]')).toBe(true);
     expect(await userPage.locator('[data-metric^="team_tasks."], [data-metric^="projects."]').count()).toBe(
       0,
     );
