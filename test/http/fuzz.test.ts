@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
-import type { Reply } from '../support/client.js';
+import { expectErrorBody } from '../support/errors.js';
 import { makeWorld, type World } from '../support/world.js';
 
 /**
@@ -12,24 +12,6 @@ import { makeWorld, type World } from '../support/world.js';
  */
 
 const RUNS = 150;
-
-function expectErrorShape(res: Reply, label: string) {
-  const where = `${label} -> ${res.status} ${res.text.slice(0, 300)}`;
-  expect(res.status, where).toBeGreaterThanOrEqual(400);
-  expect(res.status, where).toBeLessThan(500);
-  expect(Object.keys(res.body ?? {}), where).toEqual(['error']);
-  const { error } = res.body;
-  expect(
-    Object.keys(error).every((k) => ['code', 'message', 'details'].includes(k)),
-    where,
-  ).toBe(true);
-  expect(error.code, where).toMatch(/^[a-z]+(_[a-z]+)*$/);
-  expect(typeof error.message, where).toBe('string');
-  if (res.status === 422) {
-    expect(Array.isArray(error.details), where).toBe(true);
-    for (const d of error.details) expect(typeof d.field, where).toBe('string');
-  }
-}
 
 /** Text of every kind: graphemes from all of unicode, control characters (NUL too), lone surrogates. */
 const text = (constraints: { minLength?: number; maxLength: number }) =>
@@ -188,7 +170,7 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         const label = `${role} ${method} ${path} ${body.slice(0, 200)}`;
         expect(res.status, label).toBeLessThan(500);
-        if (res.status >= 300) expectErrorShape(res, label);
+        if (res.status >= 300) expectErrorBody(res, undefined, label);
         else
           expect(
             Object.keys(res.body).filter((k) => k.startsWith('password')),
