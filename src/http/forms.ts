@@ -1,4 +1,7 @@
 import type { Context } from 'hono';
+import type { FieldErrors } from '../views/layout.js';
+import { toApiError } from './error-handler.js';
+import type { ApiError } from './errors.js';
 
 /** The text fields of a posted form (files and repeated fields dropped): what the page routes read. */
 export async function formFields(c: Context): Promise<Record<string, string>> {
@@ -7,4 +10,19 @@ export async function formFields(c: Context): Promise<Record<string, string>> {
     string,
     string
   >;
+}
+
+/** Field → message, as the forms show them next to each field. */
+export const formErrors = (list: readonly { field: string; message: string }[]): FieldErrors =>
+  Object.fromEntries(list.map((e) => [e.field, e.message]));
+
+/**
+ * A rule the domain refused, for a page to show the person: the error (a 4xx) and, when it names
+ * fields (422 details), those as inline errors. Anything else is rethrown: a 5xx stays a 5xx.
+ */
+export function refusalOf(thrown: unknown): { error: ApiError; errors: FieldErrors | undefined } {
+  const error = toApiError(thrown);
+  if (!error || error.status >= 500) throw thrown;
+  const details = Array.isArray(error.details) ? (error.details as { field: string; message: string }[]) : [];
+  return { error, errors: details.length ? formErrors(details) : undefined };
 }

@@ -24,9 +24,8 @@ import {
 } from '../views/tasks.js';
 import { safeNext } from './auth.js';
 import type { App, AppDeps, AppEnv } from './context.js';
-import { toApiError } from './error-handler.js';
 import { ApiError } from './errors.js';
-import { formFields } from './forms.js';
+import { formErrors, formFields, refusalOf } from './forms.js';
 import { IdParam, IsoDate, Name, TaskPriority, TaskStatus as TaskStatusField } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -46,9 +45,6 @@ const TaskFields = z.object({
 const NewTaskForm = TaskFields.partial().required({ project_id: true, title: true });
 const TaskPatchForm = TaskFields.partial();
 const TASK_FIELDS = Object.keys(TaskFields.shape) as (keyof typeof TaskFields.shape)[];
-
-const errorsOf = (list: { field: string; message: string }[]): FieldErrors =>
-  Object.fromEntries(list.map((e) => [e.field, e.message]));
 
 /** Server-rendered pages; anonymous visitors go to /login and come back where they wanted. */
 export function registerPages(app: App, { database, revokeRealtime }: AppDeps, asset: AssetUrl) {
@@ -208,13 +204,9 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
   };
   /** A refusal from the domain: 422 details inline, a project out of reach on its field, else above the form. */
   const refusal = (thrown: unknown): FieldErrors => {
-    const error = toApiError(thrown);
-    if (!error || error.status >= 500) throw thrown;
+    const { error, errors } = refusalOf(thrown);
     if (error.code === 'not_found' && !error.message.startsWith('Project')) throw thrown;
-    const details = Array.isArray(error.details)
-      ? (error.details as { field: string; message: string }[])
-      : [];
-    if (details.length) return errorsOf(details);
+    if (errors) return errors;
     if (error.code === 'not_found') return { project_id: 'was not found' };
     return { _form: error.message };
   };
@@ -245,7 +237,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     const again = async (errors: FieldErrors) =>
       showForm(c, actor, { mode: 'create', ...(await choices(actor)), errors, draft });
     const parsed = NewTaskForm.safeParse({ project_id: '', title: '', ...draft });
-    if (!parsed.success) return again(errorsOf(fieldErrors(parsed.error)));
+    if (!parsed.success) return again(formErrors(fieldErrors(parsed.error)));
     try {
       const task = await createTask(database.db, actor, parsed.data);
       return done(c, `Created the task “${task.title}”.`);
@@ -281,7 +273,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
           })
         : showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], errors, draft });
     const parsed = TaskPatchForm.safeParse(draft);
-    if (!parsed.success) return again(errorsOf(fieldErrors(parsed.error)));
+    if (!parsed.success) return again(formErrors(fieldErrors(parsed.error)));
     if (Object.keys(parsed.data).length === 0) return again({ _form: 'Nothing to change' });
     try {
       // Whatever was sent goes to the domain, which refuses an assignee anything but the status.

@@ -3,12 +3,11 @@ import type { Context } from 'hono';
 import type { Actor } from '../domain/actor.js';
 import { canManage, createProject, deleteProject, listProjects, updateProject } from '../domain/projects.js';
 import { listUsers } from '../domain/users.js';
-import type { AssetUrl, FieldErrors } from '../views/layout.js';
+import type { AssetUrl } from '../views/layout.js';
 import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from '../views/projects.js';
 import type { App, AppDeps, AppEnv } from './context.js';
-import { toApiError } from './error-handler.js';
 import { ApiError } from './errors.js';
-import { formFields } from './forms.js';
+import { formErrors, formFields, refusalOf } from './forms.js';
 import { Description, IdParam, Name } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -18,9 +17,6 @@ const ProjectForm = z.object({
   description: Description,
   owner_id: IdParam.optional(),
 });
-
-const errorsOf = (list: { field: string; message: string }[]): FieldErrors =>
-  Object.fromEntries(list.map((e) => [e.field, e.message]));
 
 /**
  * The projects page: everyone sees the projects they may see (the API's scope); admins and
@@ -69,12 +65,9 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
    * "Not found" stays a 404, so a project out of scope does not leak.
    */
   const refused = (thrown: unknown) => {
-    const error = toApiError(thrown);
-    if (!error || error.status >= 500 || error.code === 'not_found') throw thrown;
-    const details = Array.isArray(error.details)
-      ? (error.details as { field: string; message: string }[])
-      : [];
-    return { error, errors: details.length ? errorsOf(details) : undefined };
+    const refusal = refusalOf(thrown);
+    if (refusal.error.code === 'not_found') throw thrown;
+    return refusal;
   };
 
   app.get('/projects', async (c) => {
@@ -89,7 +82,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     const fields = await formFields(c);
     const draft = draftOf(fields);
     const parsed = parse(fields);
-    if (!parsed.success) return answer(c, actor, { errors: errorsOf(fieldErrors(parsed.error)), draft });
+    if (!parsed.success) return answer(c, actor, { errors: formErrors(fieldErrors(parsed.error)), draft });
     try {
       const project = await createProject(db, actor, parsed.data);
       return answer(c, actor, { notice: { text: `Created the project “${project.name}”.` } });
@@ -113,7 +106,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     const draft = draftOf(fields);
     const parsed = parse(fields);
     if (!parsed.success)
-      return answer(c, actor, { editing: { id, errors: errorsOf(fieldErrors(parsed.error)), draft } });
+      return answer(c, actor, { editing: { id, errors: formErrors(fieldErrors(parsed.error)), draft } });
     try {
       const project = await updateProject(db, actor, id, parsed.data);
       return answer(c, actor, { notice: { text: `Saved the project “${project.name}”.` } });

@@ -3,11 +3,10 @@ import type { Context } from 'hono';
 import type { Actor } from '../domain/actor.js';
 import { createUser, deleteUser, listUsers, updateUser } from '../domain/users.js';
 import type { AssetUrl } from '../views/layout.js';
-import { type FieldErrors, UsersPage, UsersSection } from '../views/users.js';
+import { UsersPage, UsersSection } from '../views/users.js';
 import type { App, AppDeps, AppEnv } from './context.js';
-import { toApiError } from './error-handler.js';
 import { ApiError } from './errors.js';
-import { formFields } from './forms.js';
+import { formErrors, formFields, refusalOf } from './forms.js';
 import { DisplayName, IdParam, Password, Role, Username } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -85,22 +84,16 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       role: fields.role ?? 'user',
     };
     const parsed = NewUserForm.safeParse({ ...fields, display_name: fields.display_name || undefined });
-    const errorsOf = (list: { field: string; message: string }[]): FieldErrors =>
-      Object.fromEntries(list.map((e) => [e.field, e.message]));
-    if (!parsed.success) return answer(c, actor, { errors: errorsOf(fieldErrors(parsed.error)), draft });
+    if (!parsed.success) return answer(c, actor, { errors: formErrors(fieldErrors(parsed.error)), draft });
     try {
       const user = await createUser(db, actor, parsed.data);
       return answer(c, actor, { notice: { text: `Created ${user.username}.` } });
     } catch (thrown) {
-      const error = toApiError(thrown);
-      if (!error || error.status >= 500) throw thrown;
-      const details = Array.isArray(error.details)
-        ? (error.details as { field: string; message: string }[])
-        : [];
-      const errors = details.length
-        ? errorsOf(details)
-        : { username: error.code === 'conflict' ? 'is already taken' : error.message };
-      return answer(c, actor, { errors, draft });
+      const { error, errors } = refusalOf(thrown);
+      return answer(c, actor, {
+        errors: errors ?? { username: error.code === 'conflict' ? 'is already taken' : error.message },
+        draft,
+      });
     }
   });
 

@@ -1,7 +1,5 @@
 import type { PublicUser } from '../domain/users.js';
-import { type AssetUrl, Layout } from './layout.js';
-
-export type FieldErrors = Record<string, string>;
+import { type AssetUrl, Field, type FieldErrors, Layout } from './layout.js';
 
 const ROLES = ['user', 'manager', 'admin'] as const;
 
@@ -13,36 +11,6 @@ const hx = (action: string) => ({
   'hx-target': '#users',
   'hx-swap': 'outerHTML',
 });
-
-function Field(props: {
-  name: string;
-  label: string;
-  type?: string;
-  errors: FieldErrors;
-  value?: string;
-  autocomplete?: string;
-}) {
-  const error = props.errors[props.name];
-  return (
-    <div>
-      <label for={`new-${props.name}`}>{props.label}</label>
-      <input
-        id={`new-${props.name}`}
-        name={props.name}
-        type={props.type ?? 'text'}
-        value={props.value ?? ''}
-        autocomplete={props.autocomplete ?? 'off'}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={error ? `new-${props.name}-error` : undefined}
-      />
-      {error && (
-        <p class="error" id={`new-${props.name}-error`}>
-          {props.label} {error}
-        </p>
-      )}
-    </div>
-  );
-}
 
 /** The users section: the create form (with inline errors) and the list with its actions. */
 export function UsersSection(props: {
@@ -60,19 +28,25 @@ export function UsersSection(props: {
       <section class="card" aria-label="New user">
         <h2>New user</h2>
         <form {...hx('/users/new')} class="filters">
-          <Field name="username" label="Username" errors={errors} value={draft.username} />
-          <Field name="display_name" label="Display name" errors={errors} value={draft.display_name} />
-          <div>
-            <label for="new-role">Role</label>
-            <select id="new-role" name="role">
-              {ROLES.map((r) => (
-                <option value={r} selected={(draft.role ?? 'user') === r}>
-                  {r}
-                </option>
-              ))}
-            </select>
-          </div>
+          <Field id="new-username" name="username" label="Username" errors={errors} value={draft.username} />
           <Field
+            id="new-display_name"
+            name="display_name"
+            label="Display name"
+            errors={errors}
+            value={draft.display_name}
+          />
+          <Field
+            id="new-role"
+            name="role"
+            label="Role"
+            kind="select"
+            options={ROLES.map((r) => [r, r])}
+            errors={errors}
+            value={draft.role ?? 'user'}
+          />
+          <Field
+            id="new-password"
             name="password"
             label="Password"
             type="password"
