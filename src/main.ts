@@ -6,16 +6,7 @@ import { buildRuntime } from './server.js';
 
 /** The process entry: configuration, database, first admin and demo data, then the HTTP server. */
 async function main() {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`Invalid configuration: ${error.message}`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfig(); // a ConfigError ends the process below, with exit code 2
   const runtime = await buildRuntime(config);
   const boot = await bootstrapAdmin(runtime.database.db, config.admin);
   const demo = boot.wasEmpty && config.demo ? await seedDemo(runtime.database.db) : undefined;

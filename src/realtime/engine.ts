@@ -5,7 +5,7 @@ import { users } from '../db/schema/index.js';
 import { computeDashboards } from '../domain/metrics.js';
 import { loggable } from '../http/error-handler.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ChangeFeed, type ChangeRow } from './feed.js';
+import { ChangeFeed, type ChangeRow, PRUNE_LIMIT } from './feed.js';
 import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';
 import { diff, type Json } from './merge-patch.js';
 import type { RealtimeStore } from './ports.js';
@@ -92,12 +92,12 @@ export class Engine {
         }
         if (rows.length > 0) await feed.persist();
         if (thisFull && this.options.retentionDays) {
-          // Up to 10 × 10,000 per sweep (3,300 changes/s at the default 30 s), in short statements.
+          // Up to 10 × PRUNE_LIMIT per sweep (3,300 changes/s at the default 30 s), in short statements.
           let removed = 0;
-          for (let round = 0, n = -1; round < 10 && n !== 0 && !signal.aborted; round++) {
-            n = await feed.prune(this.options.retentionDays);
+          for (let round = 0; round < 10; round++) {
+            const n = await feed.prune(this.options.retentionDays);
             removed += n;
-            if (n < 10_000) break;
+            if (n < PRUNE_LIMIT || signal.aborted) break;
           }
           if (removed > 0) this.logger.info({ removed }, 'realtime: change log pruned');
         }

@@ -15,6 +15,8 @@ export interface ChangeRow {
 
 const CURSOR = 'dashboards';
 const BATCH = 5000;
+/** Changes deleted per retention statement. */
+export const PRUNE_LIMIT = 10_000;
 
 /**
  * Reads the change log past a persisted cursor. The cursor is a *transaction boundary*, not a
@@ -74,7 +76,7 @@ export class ChangeFeed {
    * Deletes up to `limit` changes older than `days` that every reader is past (below the
    * persisted boundary). Answers how many went; the BRIN index on `at` keeps this cheap.
    */
-  async prune(days: number, limit = 10_000): Promise<number> {
+  async prune(days: number, limit = PRUNE_LIMIT): Promise<number> {
     await this.#load();
     const [row] = await this.connection.query<{ n: string }>(
       `with gone as (

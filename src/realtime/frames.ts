@@ -21,14 +21,21 @@ export const snapshotFrame = (seq: number, doc: Dashboard) =>
 export const deltaFrame = (seq: number, patch: Json, at?: number) =>
   JSON.stringify(at === undefined ? { type: 'delta', seq, patch } : { type: 'delta', seq, at, patch });
 
-/** The `at` of a delta frame, without parsing its body. */
-export function frameAt(text: string): number | undefined {
-  const match = /^\{"type":"delta","seq":\d+,"at":(\d+)/.exec(text);
-  return match ? Number(match[1]) : undefined;
+export interface FrameHead {
+  type: string;
+  seq: number;
+  /** A delta's `at`, when it has one. */
+  at: number | undefined;
 }
 
-/** The type and seq of a frame without parsing its body again. */
-export function frameHead(text: string): { type: string; seq: number } | undefined {
-  const match = /^\{"type":"(\w+)"(?:,"seq":(\d+))?/.exec(text);
-  return match ? { type: match[1]!, seq: Number(match[2] ?? 0) } : undefined;
+/** The type, seq and `at` of a frame without parsing its body again. */
+export function frameHead(text: string): FrameHead | undefined {
+  const match = /^\{"type":"(\w+)"(?:,"seq":(\d+))?(?:,"at":(\d+))?/.exec(text);
+  return match
+    ? {
+        type: match[1]!,
+        seq: Number(match[2] ?? 0),
+        at: match[3] === undefined ? undefined : Number(match[3]),
+      }
+    : undefined;
 }

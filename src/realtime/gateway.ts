@@ -11,8 +11,14 @@ import type { RealtimeStore } from './ports.js';
 export interface GatewayOptions {
   heartbeatMs: number;
   sessionTtlSeconds: number;
+  /** How long a live session's keys last between refreshes (see `liveTtlSeconds`). */
+  liveTtlSeconds: number;
   trustProxy: boolean;
 }
+
+/** A live session must outlive a missed heartbeat or two before it starts counting down. */
+export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =>
+  sessionTtlSeconds + Math.ceil((3 * heartbeatMs) / 1000);
 
 /** Largest frame a client may send; the protocol has nothing for clients to say beyond keep-alive. */
 export const MAX_INCOMING_BYTES = 64 * 1024;
@@ -96,10 +102,10 @@ export class Gateway {
       ? requestedId!
       : await store.createSession(
           { userId: conn.userId, authSessionId: conn.authSessionId },
-          this.#liveTtl(),
+          this.options.liveTtlSeconds,
         );
-    await store.expireSessions([conn.sessionId], this.#liveTtl());
-    await store.watch([conn.userId], Date.now() + this.#liveTtl() * 1000);
+    await store.expireSessions([conn.sessionId], this.options.liveTtlSeconds);
+    await store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000);
     await hub.add(conn); // subscribed before reading state: nothing published from here on is missed
     if (conn.ws.readyState !== conn.ws.OPEN) return this.#closed(conn);
     hub.send(conn, helloFrame(conn.sessionId, resumed, options.heartbeatMs));
@@ -126,11 +132,6 @@ export class Gateway {
     ]).catch(() => {});
   }
 
-  /** A live session must outlive a missed heartbeat or two before it starts counting down. */
-  #liveTtl() {
-    return this.options.sessionTtlSeconds + Math.ceil((3 * this.options.heartbeatMs) / 1000);
-  }
-
   async #beat() {
     const now = Date.now();
     const limit = 2 * this.options.heartbeatMs;
@@ -138,17 +139,17 @@ export class Gateway {
       if (now - conn.lastSeen > limit) conn.ws.terminate();
       else conn.ws.ping();
     }
-    // Sessions, watches and documents live #liveTtl (five minutes and more by default): refreshing
+    // Sessions, watches and documents live liveTtlSeconds (five minutes and more by default): refreshing
     // them every third of that, not on every beat, keeps them alive with 1/8 of the Redis commands
     // (what sets Redis's load per million sessions, docs/ARCHITECTURE.md).
-    if (now - this.#refreshedAt < (this.#liveTtl() * 1000) / 3) return;
+    if (now - this.#refreshedAt < (this.options.liveTtlSeconds * 1000) / 3) return;
     const users = this.hub.userIds;
     if (users.length === 0) return;
     try {
-      await this.store.watch(users, now + this.#liveTtl() * 1000);
+      await this.store.watch(users, now + this.options.liveTtlSeconds * 1000);
       await this.store.expireSessions(
         [...this.hub.all()].map((conn) => conn.sessionId),
-        this.#liveTtl(),
+        this.options.liveTtlSeconds,
       );
       this.#refreshedAt = now;
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Metrics } from '../observability/metrics.js';
-import { frameAt, frameHead, snapshotFrame } from './frames.js';
+import { type FrameHead, frameHead, snapshotFrame } from './frames.js';
 import type { RealtimeKeys } from './keys.js';
 import type { Bus, ControlFrame, DocState, RealtimeStore } from './ports.js';
 
@@ -116,17 +116,18 @@ export class Hub {
       this.#control(set, JSON.parse(message) as ControlFrame);
       return;
     }
-    for (const conn of set) this.#deliver(conn, message);
-    const at = frameAt(message);
-    if (at !== undefined) this.metrics?.deliveryLatency.observe(Math.max(0, Date.now() - at) / 1000);
+    // Read once per message, not once per socket.
+    const head = frameHead(message);
+    for (const conn of set) this.#deliver(conn, message, head);
+    if (head?.at !== undefined)
+      this.metrics?.deliveryLatency.observe(Math.max(0, Date.now() - head.at) / 1000);
   }
 
-  #deliver(conn: Connection, frame: string) {
+  #deliver(conn: Connection, frame: string, head: FrameHead | undefined = frameHead(frame)) {
     if (!conn.ready) {
       conn.pending.push(frame);
       return;
     }
-    const head = frameHead(frame);
     if (!head || head.seq <= conn.seq) return; // already covered by its snapshot or replay
     if (head.type === 'snapshot' || head.seq === conn.seq + 1) {
       if (this.send(conn, frame)) conn.seq = head.seq;

@@ -5,7 +5,7 @@ import { computeDashboard } from '../domain/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
 import { firstSeq, snapshotFrame } from './frames.js';
-import { Gateway } from './gateway.js';
+import { Gateway, liveTtlSeconds } from './gateway.js';
 import { Hub } from './hub.js';
 import { realtimeKeys } from './keys.js';
 import { AdvisoryLockLeadership, EmbeddedLeadership, type Leadership } from './leadership.js';
@@ -34,7 +34,7 @@ export type Realtime = ReturnType<typeof createRealtime>;
 export function createRealtime(options: RealtimeOptions) {
   const { database, redis, logger } = options;
   const keys = realtimeKeys(options.prefix);
-  const liveTtl = options.sessionTtlSeconds + Math.ceil((3 * options.heartbeatMs) / 1000);
+  const liveTtl = liveTtlSeconds(options.sessionTtlSeconds, options.heartbeatMs);
   const docTtl = liveTtl + 60;
   let store: RealtimeStore;
   let bus: MemoryBus | RedisBus;
@@ -87,6 +87,7 @@ export function createRealtime(options: RealtimeOptions) {
   const gateway = new Gateway(hub, store, logger, {
     heartbeatMs: options.heartbeatMs,
     sessionTtlSeconds: options.sessionTtlSeconds,
+    liveTtlSeconds: liveTtl,
     trustProxy: options.trustProxy,
   });
 
