@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import type { FieldErrors } from '../views/layout.js';
 import { toApiError } from './error-handler.js';
-import type { ApiError } from './errors.js';
+import { ApiError } from './errors.js';
+import { IdParam } from './schemas.js';
 
 /** The text fields of a posted form (files and repeated fields dropped): what the page routes read. */
 export async function formFields(c: Context): Promise<Record<string, string>> {
@@ -25,4 +26,11 @@ export function refusalOf(thrown: unknown): { error: ApiError; errors: FieldErro
   if (!error || error.status >= 500) throw thrown;
   const details = Array.isArray(error.details) ? (error.details as { field: string; message: string }[]) : [];
   return { error, errors: details.length ? formErrors(details) : undefined };
+}
+
+/** The `:id` of a page route; an id that cannot exist answers 404 like a missing one. */
+export function pathId(c: Context, what: 'Task' | 'User' | 'Project'): number {
+  const parsed = IdParam.safeParse(c.req.param('id'));
+  if (!parsed.success) throw new ApiError('not_found', `${what} not found`);
+  return parsed.data;
 }

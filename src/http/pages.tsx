@@ -25,7 +25,7 @@ import {
 import { safeNext } from './auth.js';
 import type { App, AppDeps, AppEnv } from './context.js';
 import { ApiError } from './errors.js';
-import { formErrors, formFields, refusalOf } from './forms.js';
+import { formErrors, formFields, pathId, refusalOf } from './forms.js';
 import { IdParam, IsoDate, Name, TaskPriority, TaskStatus as TaskStatusField } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -92,9 +92,8 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
   app.post('/account/sessions/end-others', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect('/login', 303);
-    const others = (await listSessions(database.db, actor.id)).filter((s) => s.id !== actor.sessionId);
-    await revokeAllSessions(database.db, actor.id, actor.sessionId);
-    for (const s of others) await revokeRealtime?.(actor.id, s.id);
+    const ended = await revokeAllSessions(database.db, actor.id, actor.sessionId);
+    for (const id of ended) await revokeRealtime?.(actor.id, id);
     return c.redirect('/account', 303);
   });
 
@@ -139,8 +138,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
       project_name: labels.project.get(t.project_id),
       assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
     }));
-    // Every task a caller can see, they may move along (admin, project owner, assignee); the API enforces it.
-    return { ...page, items, filters, editable: () => true };
+    return { ...page, items, filters };
   };
 
   app.get('/tasks', async (c) => {
@@ -152,7 +150,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     );
     if (c.req.header('hx-request')) return c.html(<TaskResults {...data} />);
     // Tasks go into projects the caller manages: no such project, no "New task".
-    const canCreate = (await manageableProjects(actor)).length > 0;
+    const canCreate = actor.role !== 'user' && (await manageableProjects(actor)).length > 0;
     return c.html(<TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} />);
   });
 
@@ -174,9 +172,15 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     }
   };
   /** The choices of the full form; a current assignee who has since been deactivated stays listed. */
-  const choices = async (actor: Actor, currentAssignee?: number | null) => {
-    const projects = await manageableProjects(actor);
-    const people = await listUsers(database.db, actor, { limit: 200, sort: 'username' });
+  const choices = async (
+    actor: Actor,
+    currentAssignee?: number | null,
+    known?: Awaited<ReturnType<typeof manageableProjects>>,
+  ) => {
+    const [projects, people] = await Promise.all([
+      known ?? manageableProjects(actor),
+      listUsers(database.db, actor, { limit: 200, sort: 'username' }),
+    ]);
     return {
       projects: projects.map((p): [string, string] => [String(p.id), p.name]),
       assignees: people.items
@@ -210,11 +214,6 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     if (error.code === 'not_found') return { project_id: 'was not found' };
     return { _form: error.message };
   };
-  const taskId = (c: Context<AppEnv>) => {
-    const parsed = IdParam.safeParse(c.req.param('id'));
-    if (!parsed.success) throw new ApiError('not_found', 'Task not found');
-    return parsed.data;
-  };
   const signedIn = (c: Context<AppEnv>) => {
     const actor = c.get('actor');
     if (!actor) throw new ApiError('unauthenticated', 'Sign in first');
@@ -225,8 +224,9 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
     // No project to put a task in (a user, a manager without projects): there is no such form.
-    if ((await manageableProjects(actor)).length === 0) return c.notFound();
-    return showForm(c, actor, { mode: 'create', ...(await choices(actor)) });
+    const projects = await manageableProjects(actor);
+    if (projects.length === 0) return c.notFound();
+    return showForm(c, actor, { mode: 'create', ...(await choices(actor, undefined, projects)) });
   });
 
   app.post('/tasks/new', async (c) => {
@@ -249,7 +249,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
   app.get('/tasks/:id/edit', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    const task = await getTask(database.db, actor, taskId(c));
+    const task = await getTask(database.db, actor, pathId(c, 'Task'));
     if (!(await manages(actor, task.project_id))) {
       return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [] });
     }
@@ -258,7 +258,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
 
   app.post('/tasks/:id/edit', async (c) => {
     const actor = signedIn(c);
-    const task = await getTask(database.db, actor, taskId(c));
+    const task = await getTask(database.db, actor, pathId(c, 'Task'));
     const full = await manages(actor, task.project_id);
     const form = await formFields(c);
     const draft = sent(form);
@@ -286,7 +286,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
 
   app.post('/tasks/:id/delete', async (c) => {
     const actor = signedIn(c);
-    const task = await getTask(database.db, actor, taskId(c));
+    const task = await getTask(database.db, actor, pathId(c, 'Task'));
     try {
       await deleteTask(database.db, actor, task.id);
       return done(c, `Deleted the task “${task.title}”.`);

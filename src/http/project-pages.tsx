@@ -6,8 +6,7 @@ import { listUsers } from '../domain/users.js';
 import type { AssetUrl } from '../views/layout.js';
 import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from '../views/projects.js';
 import type { App, AppDeps, AppEnv } from './context.js';
-import { ApiError } from './errors.js';
-import { formErrors, formFields, refusalOf } from './forms.js';
+import { formErrors, formFields, pathId, refusalOf } from './forms.js';
 import { Description, IdParam, Name } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
@@ -92,16 +91,10 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     }
   });
 
-  const targetId = (c: Context<AppEnv>) => {
-    const parsed = IdParam.safeParse(c.req.param('id'));
-    if (!parsed.success) throw new ApiError('not_found', 'Project not found');
-    return parsed.data;
-  };
-
   app.post('/projects/:id/edit', async (c) => {
     const actor = manager(c);
     if (!actor) return c.notFound();
-    const id = targetId(c);
+    const id = pathId(c, 'Project');
     const fields = await formFields(c);
     const draft = draftOf(fields);
     const parsed = parse(fields);
@@ -120,7 +113,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   app.post('/projects/:id/delete', async (c) => {
     const actor = manager(c);
     if (!actor) return c.notFound();
-    const id = targetId(c);
+    const id = pathId(c, 'Project');
     try {
       await deleteProject(db, actor, id);
       return answer(c, actor, { notice: { text: 'Project deleted, with its tasks.' } });

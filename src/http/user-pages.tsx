@@ -6,8 +6,8 @@ import type { AssetUrl } from '../views/layout.js';
 import { UsersPage, UsersSection } from '../views/users.js';
 import type { App, AppDeps, AppEnv } from './context.js';
 import { ApiError } from './errors.js';
-import { formErrors, formFields, refusalOf } from './forms.js';
-import { DisplayName, IdParam, Password, Role, Username } from './schemas.js';
+import { formErrors, formFields, pathId, refusalOf } from './forms.js';
+import { DisplayName, Password, Role, Username } from './schemas.js';
 import { fieldErrors } from './validation.js';
 
 const NewUserForm = z.object({
@@ -39,11 +39,6 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     const actor = c.get('actor');
     return actor?.role === 'admin' ? actor : undefined;
   };
-  const targetId = (c: Context<AppEnv>) => {
-    const parsed = IdParam.safeParse(c.req.param('id'));
-    if (!parsed.success) throw new ApiError('not_found', 'User not found');
-    return parsed.data;
-  };
   /** Runs an action on one user; a rule it breaks (409, 422) is shown on that user's row. */
   const act = (
     path: string,
@@ -52,7 +47,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     app.post(path, async (c) => {
       const actor = admin(c);
       if (!actor) return c.notFound();
-      const id = targetId(c);
+      const id = pathId(c, 'User');
       try {
         const text = await run(actor, id, await formFields(c));
         return answer(c, actor, text ? { notice: { text } } : {});

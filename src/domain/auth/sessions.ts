@@ -57,8 +57,9 @@ export async function revokeSession(db: Db, userId: number, sessionId: string): 
 }
 
 /** Ends every session of a user, but for `keep` (the caller's own, when they act on themself). */
-export async function revokeAllSessions(db: Db, userId: number, keep?: string): Promise<void> {
-  await db
+/** Ends every live sign-in of a user (but `keep`); answers the ids it ended. */
+export async function revokeAllSessions(db: Db, userId: number, keep?: string): Promise<string[]> {
+  const ended = await db
     .update(authSessions)
     .set({ revoked_at: new Date() })
     .where(
@@ -67,7 +68,9 @@ export async function revokeAllSessions(db: Db, userId: number, keep?: string): 
         isNull(authSessions.revoked_at),
         keep ? ne(authSessions.id, keep) : undefined,
       ),
-    );
+    )
+    .returning({ id: authSessions.id });
+  return ended.map((s) => s.id);
 }
 
 export async function listSessions(db: Db, userId: number) {

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { routePath } from 'hono/route';
+import { matchedRoutes } from 'hono/route';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AppEnv } from '../context.js';
@@ -13,8 +13,10 @@ export function requestLog(logger: Logger, metrics: Metrics) {
     const started = performance.now();
     await next();
     const seconds = (performance.now() - started) / 1000;
-    // The route's pattern (`/api/tasks/:id`), never the raw path: one series per route.
-    const route = c.res.status === 404 && !c.get('actor') ? 'unmatched' : routePath(c, -1) || 'unmatched';
+    // The route's pattern (`/api/tasks/:id`), never the raw path: one series per route. When only
+    // middleware (`app.use`, method ALL) matched, no route did.
+    const last = matchedRoutes(c).at(-1);
+    const route = last && last.method !== 'ALL' ? last.path : 'unmatched';
     metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
     logger.info({
       req_id: c.get('requestId'),
