@@ -6,6 +6,7 @@
  * document (snapshot + merge patches) so the run can compare it with the database at the end.
  */
 import WebSocket from 'ws';
+import { TASK_STATUSES } from '../src/db/schema/enums.js';
 import { apply, type Json } from '../src/realtime/merge-patch.js';
 
 export interface Session {
@@ -35,7 +36,7 @@ export interface Report {
   states: [user: number, status: string | null][];
 }
 
-export const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;
+const STATUSES = TASK_STATUSES;
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5000;
 

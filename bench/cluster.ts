@@ -16,6 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { openDatabase } from '../src/db/open.js';
+import { TASK_STATUSES } from '../src/db/schema/enums.js';
 import { seedOrganisation } from '../src/db/seed/organisation.js';
 import { hashPassword } from '../src/domain/auth/passwords.js';
 import type { Report, Session } from './cluster-worker.js';
@@ -29,7 +30,9 @@ import {
   pct,
   rssKb,
   runBench,
+  signIn,
   spawnNode,
+  startServer,
   writeSection,
 } from './support.js';
 
@@ -42,7 +45,7 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WORKERS = 2;
 const PASSWORD = 'bench-password-2026';
 const ADMIN = { username: 'chief', password: 'bench-cluster-password-2026' };
-const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;
+const STATUSES = TASK_STATUSES;
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,28 +56,11 @@ const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const cleanup: (() => unknown)[] = [];
 
-interface Server {
-  base: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-async function startInstance(env: Record<string, string>): Promise<Server> {
+async function startInstance(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawnNode(['src/main.ts'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, false);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const child = await startServer(env, port);
   cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`instance exited: ${output}`);
-    if (i > 600) throw new Error(`instance did not start: ${output}`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return { base, child, output: () => output };
-    } catch {}
-    await sleep(100);
-  }
+  return { base: `http://127.0.0.1:${port}`, child };
 }
 
 /** Each user's task status as last written (every task starts as todo), and the next user to write. */
@@ -194,13 +180,7 @@ async function main() {
   for (let i = 0; i < plain.length; i += 8) {
     await Promise.all(
       plain.slice(i, i + 8).map(async (u, j) => {
-        const res = await fetch(`${bases[(i + j) % bases.length]}/api/auth/login`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: u.username, password: PASSWORD }),
-        });
-        if (res.status !== 200) throw new Error(`sign-in ${u.username}: ${res.status}`);
-        tokens.set(u.id, ((await res.json()) as { token: string }).token);
+        tokens.set(u.id, await signIn(bases[(i + j) % bases.length]!, u.username, PASSWORD));
       }),
     );
   }

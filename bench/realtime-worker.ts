@@ -4,6 +4,7 @@
  * delta a plain user receives, which task status it reports and when it arrived.
  */
 import WebSocket from 'ws';
+import { TASK_STATUSES } from '../src/db/schema/enums.js';
 
 export type Kind = 'user' | 'manager' | 'admin';
 export interface Session {
@@ -28,7 +29,7 @@ export interface Report {
   other: number;
 }
 
-export const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;
+const STATUSES = TASK_STATUSES;
 
 const now = () => performance.timeOrigin + performance.now();
 const sockets: WebSocket[] = [];

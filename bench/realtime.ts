@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import pg from 'pg';
 import pino from 'pino';
 import { openDatabase } from '../src/db/open.js';
+import { TASK_STATUSES } from '../src/db/schema/enums.js';
 import { seedOrganisation } from '../src/db/seed/organisation.js';
 import { hashPassword } from '../src/domain/auth/passwords.js';
 import { Engine } from '../src/realtime/engine.js';
@@ -21,7 +22,9 @@ import {
   pct,
   rssKb,
   runBench,
+  signIn,
   spawnNode,
+  startServer,
   writeSection,
 } from './support.js';
 
@@ -32,8 +35,8 @@ const WORKERS = 2;
 const BACKGROUND_TASKS = 2000;
 const PASSWORD = 'bench-password-2026';
 const ADMIN = { username: 'chief', password: 'bench-realtime-password-2026' };
-/** Same order as bench/realtime-worker.ts (not imported: that module runs on import). */
-const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;
+/** Same order as bench/realtime-worker.ts (both take it from the schema). */
+const STATUSES = TASK_STATUSES;
 /** PostgreSQL 15 may hold a backend's statistics back up to 10 s (PGSTAT_IDLE_INTERVAL). */
 const STATS_SETTLE_MS = 10_500;
 
@@ -59,8 +62,7 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const wsBase = `ws://127.0.0.1:${port}`;
   const prefix = `bench-rt-${Date.now().toString(36)}`;
-  const server = spawnNode(
-    ['src/main.ts'],
+  const server = await startServer(
     {
       DATABASE_URL: fresh.url,
       REDIS_URL,
@@ -68,28 +70,13 @@ async function main() {
       JWT_SECRET: 'bench-realtime-secret-bench-realtime-secret',
       PORTAL_ADMIN_USERNAME: ADMIN.username,
       PORTAL_ADMIN_PASSWORD: ADMIN.password,
-      PORTAL_DEMO: '0',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
       HEARTBEAT_INTERVAL_MS: '15000',
       // No safety sweep during the run: every change-log read counted below answers a write.
       REALTIME_SWEEP_MS: '600000',
     },
-    false,
+    port,
   );
-  let serverOutput = '';
-  server.stdout!.on('data', (d) => (serverOutput += d));
-  server.stderr!.on('data', (d) => (serverOutput += d));
   cleanup.push(() => server.exitCode === null && server.kill('SIGKILL'));
-  for (let i = 0; ; i++) {
-    if (server.exitCode !== null) throw new Error(`server exited: ${serverOutput}`);
-    if (i > 600) throw new Error(`server did not start: ${serverOutput}`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {}
-    await sleep(100);
-  }
   const serverPid = server.pid!; // bash exec'd node: same process
   if (!readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').includes('src/main.ts'))
     throw new Error('server pid is not the node process');
@@ -143,19 +130,13 @@ async function main() {
 
   log('signing in…');
   const tokens = new Map<number, string>();
-  const signIn = async (id: number, username: string, password: string) => {
-    const res = await fetch(`${base}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password }),
-    });
-    if (res.status !== 200) throw new Error(`sign-in ${username}: ${res.status} ${await res.text()}`);
-    tokens.set(id, ((await res.json()) as { token: string }).token);
+  const signInAs = async (id: number, username: string, password: string) => {
+    tokens.set(id, await signIn(base, username, password));
   };
-  await signIn(admin.id, ADMIN.username, ADMIN.password);
-  await signIn(manager.id, manager.username, PASSWORD);
+  await signInAs(admin.id, ADMIN.username, ADMIN.password);
+  await signInAs(manager.id, manager.username, PASSWORD);
   for (let i = 0; i < plain.length; i += 8)
-    await Promise.all(plain.slice(i, i + 8).map((u) => signIn(u.id, u.username, PASSWORD)));
+    await Promise.all(plain.slice(i, i + 8).map((u) => signInAs(u.id, u.username, PASSWORD)));
 
   const workers = Array.from({ length: WORKERS }, () => spawnNode(['bench/realtime-worker.ts'], {}, true));
   cleanup.push(() => {
@@ -227,7 +208,6 @@ async function main() {
     );
     return Number(rows[0]!.n);
   };
-  /** CPU ms of the server process and of its PostgreSQL backends (those alive at both reads). */
   /** PostgreSQL backends of the benchmark database whose application_name matches. */
   const backendsOf = async (pattern: string) =>
     (

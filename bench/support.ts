@@ -1,6 +1,5 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -34,19 +33,16 @@ export async function freshBenchDatabase(label: string) {
 
 export const tempDir = (label: string) => mkdtempSync(join(tmpdir(), `portal-bench-${label}-`));
 
-/** Starts `src/main.ts` as its own process (the load generator must not share its event loop). */
+/**
+ * Starts `src/main.ts` as its own process (the load generator must not share its event loop),
+ * with the raised open-files limit of `spawnNode`; resolves once `/healthz` answers.
+ */
 export async function startServer(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'warn',
-      PORTAL_DEMO: '0',
-      ...env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnNode(
+    ['src/main.ts'],
+    { LOG_LEVEL: 'warn', PORTAL_DEMO: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    false,
+  );
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
@@ -93,16 +89,8 @@ export function spawnNode(args: string[], env: Record<string, string>, ipc: bool
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { signIn } from '../test/support/live-client.js';
+export { freePort } from '../test/support/net.js';
 
 /** One request to a load-generator process over IPC, and its one reply. */
 export function ask<T>(worker: ChildProcess, message: unknown): Promise<T> {

@@ -130,8 +130,6 @@ export function readUsersFile(path: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-export const sleepMs = (ms: number) => sleep(ms / 1000);
-
 /**
  * The accounts to hold sessions for (in `setup()`): the first `max` lines of USERS_FILE when one
  * was read, else active users of `role` matching USER_QUERY, listed by the admin account.

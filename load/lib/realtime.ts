@@ -105,8 +105,6 @@ export class Tab {
   seq: number | undefined;
   doc: Json | undefined;
   phase: Phase = 'idle';
-  /** Resumes that answered `resumed: true` (the storm script reads it). */
-  resumes = 0;
 
   private ws: WebSocket | undefined;
   private attempt: Attempt | undefined;
@@ -225,7 +223,6 @@ export class Tab {
           attempt.resumedOk = ok;
           this.record(ok);
           if (ok) {
-            this.resumes++;
             rt.resumeTime.add(at - attempt.startedAt);
             this.ready(); // the missed deltas (or a snapshot) follow
           }

@@ -30,8 +30,21 @@ describe.each(['pglite', 'pg', 'neon'] as const)('listener connection on %s', (d
   });
 
   it('holds the leader lock and reads the change log through it', async () => {
-    const [lock] = await listener.query<{ ok: boolean }>('select pg_try_advisory_lock(424242) as ok');
-    expect(lock!.ok).toBe(true);
+    const tryLock = async (on: ListenerConnection) =>
+      (await on.query<{ ok: boolean }>('select pg_try_advisory_lock(424242) as ok'))[0]!.ok;
+    expect(await tryLock(listener)).toBe(true);
+    // On a server, another instance's listener is refused while this one holds it (PGlite has one
+    // session: embedded mode is always its own leader and never asks).
+    if (driver !== 'pglite') {
+      const other = await ctx.database.openListener();
+      try {
+        expect(await tryLock(other)).toBe(false);
+        await listener.query('select pg_advisory_unlock(424242)');
+        expect(await tryLock(other)).toBe(true);
+      } finally {
+        await other.close();
+      }
+    }
     const rows = await listener.query<{ n: string }>('select count(*)::text as n from change_log');
     expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(3);
   });
