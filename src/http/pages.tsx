@@ -23,7 +23,7 @@ import {
   TasksPage,
 } from '../views/tasks.js';
 import { safeNext } from './auth.js';
-import type { App, AppDeps, AppEnv } from './context.js';
+import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
 import { IdParam, IsoDate, Name, TaskPriority, TaskStatus as TaskStatusField } from './schemas.js';
@@ -214,11 +214,6 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     if (error.code === 'not_found') return { project_id: 'was not found' };
     return { _form: error.message };
   };
-  const signedIn = (c: Context<AppEnv>) => {
-    const actor = c.get('actor');
-    if (!actor) throw new ApiError('unauthenticated', 'Sign in first');
-    return actor;
-  };
 
   app.get('/tasks/new', async (c) => {
     const actor = c.get('actor');
@@ -230,7 +225,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
   });
 
   app.post('/tasks/new', async (c) => {
-    const actor = signedIn(c);
+    const actor = actorOf(c);
     if (actor.role === 'user') return c.notFound();
     const form = await formFields(c);
     const draft = sent(form);
@@ -257,7 +252,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
   });
 
   app.post('/tasks/:id/edit', async (c) => {
-    const actor = signedIn(c);
+    const actor = actorOf(c);
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
     const full = await manages(actor, task.project_id);
     const form = await formFields(c);
@@ -285,7 +280,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
   });
 
   app.post('/tasks/:id/delete', async (c) => {
-    const actor = signedIn(c);
+    const actor = actorOf(c);
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
     try {
       await deleteTask(database.db, actor, task.id);

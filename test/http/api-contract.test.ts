@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tasks as tasksTable } from '../../src/db/schema/tasks.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { type Client, client, ORIGIN, type Reply } from '../support/client.js';
+import { expectErrorBody } from '../support/errors.js';
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
@@ -30,15 +31,10 @@ const SECRET = 'a perfectly long passphrase';
 const FOREIGN = 'http://evil.example';
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** The error body of DESIGN §4: exactly `{error: {code, message, details?}}`, as JSON. */
+/** The error body of DESIGN §4 (test/support/errors.ts) with this status and code. */
 function expectError(res: Reply, status: number, code: string) {
-  expect(res.status, res.text).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(Object.keys(res.body)).toEqual(['error']);
+  expectErrorBody(res, status);
   expect(res.body.error.code).toBe(code);
-  expect(typeof res.body.error.message).toBe('string');
-  expect(res.body.error.message.length).toBeGreaterThan(0);
-  for (const key of Object.keys(res.body.error)) expect(['code', 'message', 'details']).toContain(key);
 }
 
 /** A 422 whose details name the given fields (and maybe others). */
