@@ -3,17 +3,10 @@
  * Keeps the server-rendered dashboard live: every [data-metric] element follows the document,
  * charts update in place (never re-created), the connection indicator tells what is going on.
  */
-import { LiveDocument } from './live-document.js';
+import { LiveDocument, showConnection } from './live-document.js';
 
 const root = /** @type {HTMLElement} */ (document.querySelector('[data-dashboard]'));
-const label = /** @type {HTMLElement} */ (document.querySelector('[data-connection-label]'));
-const LABELS = {
-  connecting: 'Connecting…',
-  live: 'Live',
-  reconnecting: 'Reconnecting…',
-  offline: 'Offline — showing the last known numbers',
-  'signed-out': 'Signed out',
-};
+
 const STATUS = ['todo', 'in_progress', 'blocked', 'done'];
 const STATUS_LABELS = ['To do', 'In progress', 'Blocked', 'Done'];
 const COLORS = ['#64748b', '#2563eb', '#dc2626', '#16a34a'];
@@ -155,12 +148,11 @@ function render(doc) {
 }
 
 const live = new LiveDocument();
-live.addEventListener('state', (event) => {
-  const state = /** @type {CustomEvent} */ (event).detail;
-  root.dataset.connection =
-    state === 'connecting' ? 'reconnecting' : state === 'signed-out' ? 'offline' : state;
-  label.textContent = LABELS[/** @type {keyof typeof LABELS} */ (state)] ?? state;
-  if (state === 'signed-out') location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+showConnection(live, root, {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline — showing the last known numbers',
 });
 live.addEventListener('snapshot', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
 live.addEventListener('change', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));

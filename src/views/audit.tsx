@@ -1,5 +1,5 @@
 import type { listAudit } from '../domain/audit.js';
-import { type AssetUrl, Layout } from './layout.js';
+import { type AssetUrl, Layout, LiveStatus } from './layout.js';
 
 type Entry = Awaited<ReturnType<typeof listAudit>>['items'][number];
 
@@ -58,9 +58,7 @@ export function AuditPage(props: {
       modules={['live-events.js']}
     >
       <div data-live data-connection="reconnecting">
-        <p class="connection" role="status" aria-live="polite" data-connection-label>
-          Connecting…
-        </p>
+        <LiveStatus />
         <h1>Activity</h1>
         <div hx-get="/audit/rows" hx-trigger="portal:change from:body" hx-swap="innerHTML">
           <AuditRows {...props.rows} />

@@ -1,5 +1,5 @@
 import type { Dashboard } from '../domain/metrics.js';
-import { type AssetUrl, Layout } from './layout.js';
+import { type AssetUrl, Layout, LiveStatus } from './layout.js';
 
 const STATUS_LABELS: Record<string, string> = {
   todo: 'To do',
@@ -73,9 +73,7 @@ export function DashboardPage(props: {
       modules={['dashboard.js']}
     >
       <div data-dashboard data-role={doc.role} data-connection="reconnecting">
-        <p class="connection" role="status" aria-live="polite" data-connection-label>
-          Connecting…
-        </p>
+        <LiveStatus />
         <h1>Dashboard</h1>
         <div class="tiles">
           <Tile label="My overdue tasks" metric="my_overdue" value={doc.my_overdue} />

@@ -3,6 +3,15 @@ import type { Child } from 'hono/jsx';
 /** Fingerprinted URL of an asset by its logical name (see src/http/assets.ts). */
 export type AssetUrl = (name: string) => string;
 
+/** The connection line of a live page; public/js/live-document.js `showConnection` keeps it current. */
+export function LiveStatus() {
+  return (
+    <p class="connection" role="status" aria-live="polite" data-connection-label>
+      Connecting…
+    </p>
+  );
+}
+
 export function Layout(props: {
   title: string;
   asset: AssetUrl;

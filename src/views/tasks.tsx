@@ -1,5 +1,5 @@
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
-import { type AssetUrl, Field, type FieldErrors, Layout } from './layout.js';
+import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from './layout.js';
 
 export interface TaskView {
   id: number;
@@ -201,9 +201,7 @@ export function TasksPage(props: {
       modules={['live-events.js', 'task-dialog.js']}
     >
       <div data-live data-connection="reconnecting">
-        <p class="connection" role="status" aria-live="polite" data-connection-label>
-          Connecting…
-        </p>
+        <LiveStatus />
         <div class="heading">
           <h1>Tasks</h1>
           {props.canCreate && (
