@@ -15,6 +15,7 @@ import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
 import {
   PAGE_SIZE,
+  TASK_SORTS,
   type TaskFilters,
   TaskForm,
   TaskFormPage,
@@ -112,7 +113,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     return c.html(<AuditRows {...(await listAudit(database.db, actor, { limit: 50 }))} />);
   });
 
-  const SORTS = new Set(['-created_at', 'due_date', '-priority', 'title']);
+  const SORTS = new Set(TASK_SORTS.map(([value]) => value));
   /** Page filters from the query (or a form), reduced to what the list accepts. */
   const filtersOf = (get: (name: string) => string | undefined): TaskFilters => {
     const status = get('status');

@@ -27,7 +27,8 @@ const STATUSES: [TaskStatus, string][] = [
   ['blocked', 'Blocked'],
   ['done', 'Done'],
 ];
-const SORTS: [string, string][] = [
+/** The list's sort orders and their names; the page route accepts these only. */
+export const TASK_SORTS: [string, string][] = [
   ['-created_at', 'Newest'],
   ['due_date', 'Due soonest'],
   ['-priority', 'Priority'],
@@ -252,7 +253,7 @@ export function TasksPage(props: {
           <div>
             <label for="task-sort">Sort</label>
             <select id="task-sort" name="sort">
-              {SORTS.map(([value, label]) => (
+              {TASK_SORTS.map(([value, label]) => (
                 <option value={value} selected={(f.sort ?? '-created_at') === value}>
                   {label}
                 </option>
@@ -321,7 +322,6 @@ export function TaskForm(props: TaskFormProps) {
     props.inDialog ? { 'hx-post': to, 'hx-target': '#task-dialog-body', 'hx-swap': 'innerHTML' } : {};
   const title =
     props.mode === 'create' ? 'New task' : props.mode === 'edit' ? 'Edit task' : `Status of “${t?.title}”`;
-  const statuses: Choices = STATUSES.map(([v, l]) => [v, l]);
   // An error about no field on this form (the form as a whole, or a field it does not show) goes above it.
   const shown = props.mode === 'status' ? ['status'] : FORM_FIELDS;
   const general = Object.entries(errors)
@@ -342,7 +342,7 @@ export function TaskForm(props: TaskFormProps) {
             name="status"
             label="Status"
             kind="select"
-            options={statuses}
+            options={STATUSES}
             errors={errors}
             value={value('status', 'todo')}
             autofocus
@@ -381,7 +381,7 @@ export function TaskForm(props: TaskFormProps) {
               name="status"
               label="Status"
               kind="select"
-              options={statuses}
+              options={STATUSES}
               errors={errors}
               value={value('status', 'todo')}
             />
