@@ -49,6 +49,8 @@ const envSchema = z.object({
   HEARTBEAT_INTERVAL_MS: whole(100, 300_000, 15_000),
   /** Days the change log (the realtime feed and the audit trail) keeps a change; 0: forever. */
   CHANGE_LOG_RETENTION_DAYS: whole(0, 36_500, 0),
+  /** Open realtime sockets one user may hold on one instance; one more is closed with 4429. */
+  REALTIME_MAX_SOCKETS_PER_USER: whole(1, 10_000, 50),
   /** The realtime leader's safety sweep: reads the change log even without a notification. */
   REALTIME_SWEEP_MS: whole(100, 3_600_000, 30_000),
   PORTAL_ADMIN_USERNAME: z.string().optional(),
@@ -86,6 +88,7 @@ export interface Config {
   sessionTtlSeconds: number;
   heartbeatIntervalMs: number;
   realtimeSweepMs: number;
+  realtimeMaxSocketsPerUser: number;
   changeLogRetentionDays: number;
   tokenTtlSeconds: number;
   admin: { username: string; password: string | undefined } | undefined;
@@ -159,6 +162,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     realtimeSweepMs: env.REALTIME_SWEEP_MS,
+    realtimeMaxSocketsPerUser: env.REALTIME_MAX_SOCKETS_PER_USER,
     changeLogRetentionDays: env.CHANGE_LOG_RETENTION_DAYS,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
     admin: adminName ? { username: adminName, password: env.PORTAL_ADMIN_PASSWORD } : undefined,

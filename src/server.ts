@@ -77,6 +77,7 @@ export async function buildRuntime(
     heartbeatMs: config.heartbeatIntervalMs,
     trustProxy: config.trustProxy,
     sweepMs: config.realtimeSweepMs,
+    maxSocketsPerUser: config.realtimeMaxSocketsPerUser,
     retentionDays: config.changeLogRetentionDays,
     metrics,
   });

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('configuration', () => {
   it('runs embedded with no configuration at all', () => {
+    expect(loadConfig({}).realtimeMaxSocketsPerUser).toBe(50);
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
@@ -60,6 +61,7 @@ describe('configuration', () => {
       PORT: '8080',
       HEARTBEAT_INTERVAL_MS: '500',
       SESSION_TTL_SECONDS: '60',
+      REALTIME_MAX_SOCKETS_PER_USER: '8',
       JWT_SECRET: 'x'.repeat(40),
       HOST: '',
       DATABASE_URL: '',
@@ -69,6 +71,7 @@ describe('configuration', () => {
       host: '0.0.0.0',
       heartbeatIntervalMs: 500,
       sessionTtlSeconds: 60,
+      realtimeMaxSocketsPerUser: 8,
       jwtSecret: 'x'.repeat(40),
       database: { driver: 'pglite' },
     });
@@ -102,6 +105,8 @@ describe('configuration', () => {
     [{ HEARTBEAT_INTERVAL_MS: '0' }, 'HEARTBEAT_INTERVAL_MS'],
     [{ SESSION_TTL_SECONDS: '-5' }, 'SESSION_TTL_SECONDS'],
     [{ PORTAL_DEMO: 'yes' }, 'PORTAL_DEMO'],
+    [{ REALTIME_MAX_SOCKETS_PER_USER: '0' }, 'REALTIME_MAX_SOCKETS_PER_USER'],
+    [{ REALTIME_MAX_SOCKETS_PER_USER: 'many' }, 'REALTIME_MAX_SOCKETS_PER_USER'],
     [{ PORTAL_ADMIN_PASSWORD: 'long enough password' }, 'PORTAL_ADMIN_USERNAME'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
   ])('%o stops start-up naming %s', (env, name) => {

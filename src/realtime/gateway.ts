@@ -14,7 +14,12 @@ export interface GatewayOptions {
   /** How long a live session's keys last between refreshes (see `liveTtlSeconds`). */
   liveTtlSeconds: number;
   trustProxy: boolean;
+  /** Open sockets one user may hold on this instance; one more is closed with 4429. */
+  maxSocketsPerUser: number;
 }
+
+/** Which of these sign-ins (auth session ids) are still in force: one query for all of them. */
+export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Set<string>>;
 
 /** A live session must outlive a missed heartbeat or two before it starts counting down. */
 export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =>
@@ -38,6 +43,7 @@ export class Gateway {
     readonly store: RealtimeStore,
     readonly logger: Logger,
     readonly options: GatewayOptions,
+    readonly signIns: SignInCheck,
   ) {
     this.#heartbeat = setInterval(() => void this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
@@ -58,6 +64,9 @@ export class Gateway {
             if (this.#draining) return raw.close(CLOSE.draining, 'server draining');
             if (badOrigin) return raw.close(CLOSE.forbidden, 'origin not allowed');
             if (!actor) return raw.close(CLOSE.unauthenticated, 'sign in first');
+            // Counted here, synchronously: sockets still opening count too (hub.add below is first).
+            if (this.hub.socketsOf(actor.id) >= this.options.maxSocketsPerUser)
+              return raw.close(CLOSE.tooManySockets, 'too many sockets for this user');
             conn = {
               ws: raw,
               userId: actor.id,
@@ -94,6 +103,13 @@ export class Gateway {
 
   async #open(conn: Connection, requestedId: string | undefined, lastSeq: number | undefined) {
     const { store, hub, options } = this;
+    // Subscribed first, checked second: a revocation published from here on reaches this socket
+    // through its channel, and one published earlier is already in the database, where the check
+    // below sees it. (Checking only in the upgrade request left a window of several round trips.)
+    await hub.add(conn);
+    if (!(await this.signIns([conn.authSessionId])).has(conn.authSessionId))
+      return conn.ws.close(CLOSE.unauthenticated, 'signed out');
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
     // A resume is authenticated afresh (above) and must belong to the same user.
     const existing =
       requestedId && /^[0-9a-f-]{36}$/.test(requestedId) ? await store.getSession(requestedId) : undefined;
@@ -106,7 +122,7 @@ export class Gateway {
         );
     await store.expireSessions([conn.sessionId], this.options.liveTtlSeconds);
     await store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000);
-    await hub.add(conn); // subscribed before reading state: nothing published from here on is missed
+    // Closed meanwhile: onClose ran before the session existed, so its TTL is set here instead.
     if (conn.ws.readyState !== conn.ws.OPEN) return this.#closed(conn);
     hub.send(conn, helloFrame(conn.sessionId, resumed, options.heartbeatMs));
     const replay = resumed && lastSeq !== undefined ? await store.history(conn.userId, lastSeq) : undefined;
@@ -139,6 +155,8 @@ export class Gateway {
       if (now - conn.lastSeen > limit) conn.ws.terminate();
       else conn.ws.ping();
     }
+    await this.#recheckSignIns();
+    await this.store.sweepSessions(now).catch(() => {});
     // Sessions, watches and documents live liveTtlSeconds (five minutes and more by default): refreshing
     // them every third of that, not on every beat, keeps them alive with 1/8 of the Redis commands
     // (what sets Redis's load per million sessions, docs/ARCHITECTURE.md).
@@ -148,12 +166,35 @@ export class Gateway {
     try {
       await this.store.watch(users, now + this.options.liveTtlSeconds * 1000);
       await this.store.expireSessions(
-        [...this.hub.all()].map((conn) => conn.sessionId),
+        [...this.hub.all()].map((conn) => conn.sessionId).filter((id) => id !== ''),
         this.options.liveTtlSeconds,
       );
       this.#refreshedAt = now;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'realtime: could not refresh sessions');
+    }
+  }
+
+  /**
+   * Every beat, one query for the sign-ins of all sockets here: a revoked, expired or deactivated
+   * sign-in loses its sockets (4401) within one heartbeat interval even if its revocation message
+   * never arrived (published while a socket was opening, or lost with a Redis connection).
+   */
+  async #recheckSignIns() {
+    const asked = new Set<string>();
+    for (const conn of this.hub.all()) asked.add(conn.authSessionId);
+    if (asked.size === 0) return;
+    let live: Set<string>;
+    try {
+      live = await this.signIns([...asked]);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'realtime: could not re-check sign-ins');
+      return;
+    }
+    // Only sockets whose sign-in was asked about: one opened during the query checks its own.
+    for (const conn of [...this.hub.all()]) {
+      if (asked.has(conn.authSessionId) && !live.has(conn.authSessionId))
+        conn.ws.close(CLOSE.unauthenticated, 'signed out');
     }
   }
 

@@ -19,8 +19,14 @@ export interface Connection {
   lastSeen: number;
 }
 
-/** Close codes of DESIGN §5, and one for slow consumers. */
-export const CLOSE = { draining: 4000, unauthenticated: 4401, forbidden: 4403, slowConsumer: 4008 } as const;
+/** Close codes of DESIGN §5, one for slow consumers and one for a user over the socket cap. */
+export const CLOSE = {
+  draining: 4000,
+  unauthenticated: 4401,
+  forbidden: 4403,
+  slowConsumer: 4008,
+  tooManySockets: 4429,
+} as const;
 
 /**
  * This instance's sockets, grouped by user. Subscribes to a user's channel while the user has a
@@ -49,6 +55,11 @@ export class Hub {
     let n = 0;
     for (const set of this.#users.values()) n += set.size;
     return n;
+  }
+
+  /** Open (or opening) sockets of one user here. */
+  socketsOf(userId: number): number {
+    return this.#users.get(userId)?.size ?? 0;
   }
 
   get userIds(): number[] {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
+import { liveSignIns } from '../domain/auth/live-sign-ins.js';
 import { computeDashboard } from '../domain/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
@@ -22,6 +23,8 @@ export interface RealtimeOptions {
   sessionTtlSeconds: number;
   heartbeatMs: number;
   trustProxy: boolean;
+  /** Open sockets one user may hold per instance (default 50). */
+  maxSocketsPerUser?: number;
   coalesceMs?: number;
   sweepMs?: number;
   retentionDays?: number;
@@ -84,12 +87,19 @@ export function createRealtime(options: RealtimeOptions) {
   );
   const hub = new Hub(store, bus, keys, documentOf, logger, undefined, options.metrics);
   options.metrics?.observe({ sessions: () => hub.connections, leader: () => leadership.isLeader });
-  const gateway = new Gateway(hub, store, logger, {
-    heartbeatMs: options.heartbeatMs,
-    sessionTtlSeconds: options.sessionTtlSeconds,
-    liveTtlSeconds: liveTtl,
-    trustProxy: options.trustProxy,
-  });
+  const gateway = new Gateway(
+    hub,
+    store,
+    logger,
+    {
+      heartbeatMs: options.heartbeatMs,
+      sessionTtlSeconds: options.sessionTtlSeconds,
+      liveTtlSeconds: liveTtl,
+      trustProxy: options.trustProxy,
+      maxSocketsPerUser: options.maxSocketsPerUser ?? 50,
+    },
+    (ids) => liveSignIns(database.db, ids),
+  );
 
   return {
     store,

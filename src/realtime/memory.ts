@@ -100,6 +100,23 @@ export class MemoryStore implements RealtimeStore {
     }
   }
 
+  /** Run on every heartbeat: an expired session nobody asks about again must not stay in memory. */
+  async sweepSessions(nowMs: number) {
+    let removed = 0;
+    for (const [id, session] of this.#sessions) {
+      if (session.expiresAt <= nowMs) {
+        this.#sessions.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Sessions held, expired ones not yet swept included. */
+  get sessionCount() {
+    return this.#sessions.size;
+  }
+
   async watch(userIds: readonly number[], untilMs: number) {
     for (const id of userIds) this.#watched.set(id, Math.max(untilMs, this.#watched.get(id) ?? 0));
   }

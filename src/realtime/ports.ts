@@ -43,6 +43,8 @@ export interface RealtimeStore {
   getSession(sessionId: string): Promise<RealtimeSession | undefined>;
   /** Sets (or refreshes) when sessions expire if nobody resumes them (one round trip for all). */
   expireSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void>;
+  /** Forgets sessions that expired unresumed (Redis expires its keys itself); answers how many. */
+  sweepSessions(nowMs: number): Promise<number>;
 
   /** Marks users as having live or resumable sessions until `untilMs`; keeps their documents that long. */
   watch(userIds: readonly number[], untilMs: number): Promise<void>;

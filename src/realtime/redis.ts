@@ -142,6 +142,10 @@ export class RedisStore implements RealtimeStore {
     await pipeline.exec();
   }
 
+  async sweepSessions() {
+    return 0; // session keys carry their own TTL
+  }
+
   async watch(userIds: readonly number[], untilMs: number) {
     if (userIds.length === 0) return;
     const pipeline = this.redis.pipeline();

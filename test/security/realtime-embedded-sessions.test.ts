@@ -1,0 +1,108 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config.js';
+import { bootstrapAdmin } from '../../src/domain/bootstrap.js';
+import { MemoryStore } from '../../src/realtime/memory.js';
+import { buildRuntime, type Runtime } from '../../src/server.js';
+import { signIn } from '../support/live-client.js';
+
+const ADMIN = { username: 'chief', password: 'a-long-admin-password' };
+
+interface Socket {
+  ws: WebSocket;
+  snapshot: boolean;
+  code: number | undefined;
+}
+
+async function until(predicate: () => boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Embedded mode (one process, PGlite, realtime state in memory): a user's sockets are capped, and
+ * realtime sessions nobody resumes leave memory when they expire, whether or not anyone asks
+ * about them again.
+ */
+describe('embedded realtime sessions', () => {
+  let runtime: Runtime;
+  let server: ReturnType<typeof serve>;
+  let wsBase: string;
+  let base: string;
+  let token: string;
+  const all: Socket[] = [];
+  const open = () => {
+    const ws = new WebSocket(`${wsBase}/ws`, { headers: { authorization: `Bearer ${token}` } });
+    const s: Socket = { ws, snapshot: false, code: undefined };
+    ws.on('message', (d) => {
+      if ((JSON.parse(String(d)) as { type: string }).type === 'snapshot') s.snapshot = true;
+    });
+    ws.on('close', (code) => {
+      s.code = code;
+    });
+    ws.on('error', () => {});
+    all.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      DATABASE_URL: 'memory://',
+      PORTAL_ADMIN_USERNAME: ADMIN.username,
+      PORTAL_ADMIN_PASSWORD: ADMIN.password,
+      PORTAL_DEMO: '0',
+      SESSION_TTL_SECONDS: '5',
+      HEARTBEAT_INTERVAL_MS: '200',
+      REALTIME_MAX_SOCKETS_PER_USER: '3',
+    });
+    runtime = await buildRuntime(config, { logger: pino({ level: 'silent' }) });
+    await bootstrapAdmin(runtime.database.db, config.admin);
+    server = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    runtime.injectWebSocket(server);
+    runtime.realtime.start();
+    const { port } = server.address() as AddressInfo;
+    base = `http://127.0.0.1:${port}`;
+    wsBase = `ws://127.0.0.1:${port}`;
+    token = await signIn(base, ADMIN.username, ADMIN.password);
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of all) s.ws.terminate();
+    server?.close();
+    await runtime?.close();
+  });
+
+  it('closes a user’s socket beyond REALTIME_MAX_SOCKETS_PER_USER with 4429', async () => {
+    const three = [open(), open(), open()];
+    await until(() => three.every((s) => s.snapshot), 10_000, 'snapshots');
+    const fourth = open();
+    await until(() => fourth.code !== undefined, 10_000, 'fourth closed');
+    expect(fourth.code).toBe(4429);
+    expect(fourth.snapshot).toBe(false);
+    expect(three.map((s) => s.code)).toEqual([undefined, undefined, undefined]);
+    for (const s of three) s.ws.close(1000);
+    await until(() => three.every((s) => s.code !== undefined), 10_000, 'closed');
+  });
+
+  it('sweeps expired sessions out of memory although nobody looks them up again', async () => {
+    const store = runtime.realtime.store;
+    expect(store).toBeInstanceOf(MemoryStore);
+    const memory = store as MemoryStore;
+    // Twenty sessions opened and abandoned, a few at a time (the cap is three).
+    for (let round = 0; round < 7; round++) {
+      const batch = [open(), open(), open()].slice(0, round === 6 ? 2 : 3);
+      await until(() => batch.every((s) => s.snapshot), 10_000, 'snapshots');
+      for (const s of batch) s.ws.close(1000);
+      await until(() => batch.every((s) => s.code !== undefined), 10_000, 'closed');
+    }
+    expect(memory.sessionCount).toBeGreaterThanOrEqual(20);
+    // Resumable for SESSION_TTL_SECONDS (5 s here) after their socket closed, then gone.
+    await until(() => memory.sessionCount === 0, 20_000, `${memory.sessionCount} sessions left`);
+  });
+});
