@@ -146,6 +146,51 @@ describe('finding work in Chromium', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   });
 
+  it('shows a manager the open work per person on their projects, live, each number a link', {
+    timeout: 60_000,
+  }, async () => {
+    const page = await open('mia', '/workload', {
+      viewport: { width: 390, height: 844 },
+      colorScheme: 'dark',
+    });
+    await page.waitForSelector('[data-connection="live"]');
+    const cell = (who: number | string, what: string) =>
+      page.textContent(`tr[data-person="${who}"] [data-count="${what}"]`);
+    // The busiest first, names as shown with the username beside them; done work does not count.
+    expect(await page.locator('[data-workload] tbody th').allTextContents()).toEqual([
+      'Ute Ufer (ute)',
+      'Anton Udo (udo)',
+    ]);
+    expect(await cell(ids.ute!, 'todo')).toBe('3');
+    expect(await cell(ids.ute!, 'overdue')).toBe('2');
+    expect(await cell(ids.udo!, 'blocked')).toBe('1');
+    // Not the blocked task in a project someone else owns.
+    expect(await page.locator('tr[data-person="none"]').count()).toBe(0);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // Live: work handed to Udo elsewhere shows up without a reload.
+    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
+    await api(inst.base, admin, 'POST', '/api/tasks', {
+      project_id: ids.apollo,
+      title: 'More for Udo',
+      assignee_id: ids.udo,
+    });
+    await page.waitForFunction(
+      (id) => document.querySelector(`tr[data-person="${id}"] [data-count="open"]`)?.textContent === '2',
+      ids.udo,
+      { timeout: 5000 },
+    );
+    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
+    await page.click(`tr[data-person="${ids.ute}"] [data-count="overdue"] a`);
+    await page.waitForURL(`${inst.base}/tasks?assignee=${ids.ute}&scope=team&overdue=1`);
+    expect((await rows(page)).sort()).toEqual([ids.late1, ids.late2].sort());
+    // Admins see everyone, the unassigned work too; users have no such page.
+    const whole = await open(ADMIN.username, '/workload');
+    expect(await whole.textContent('tr[data-person="none"] [data-count="blocked"]')).toBe('1');
+    const user = await open('ute', '/dashboard');
+    expect(await user.locator('nav a[href="/workload"]').count()).toBe(0);
+    expect((await user.request.get(`${inst.base}/workload`)).status()).toBe(404);
+  });
+
   it('raised no console errors and made no request outside the portal', () => {
     expect(problems).toEqual([]);
   });
