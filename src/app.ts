@@ -21,6 +21,7 @@ import { registerTasks } from './http/tasks.js';
 import { registerUserPages } from './http/user-pages.js';
 import { registerUsers } from './http/users.js';
 import { validationHook } from './http/validation.js';
+import { registerWorkloadPages } from './http/workload-pages.js';
 
 /** API paths anyone may call. Everything else under /api needs a signed-in user. */
 const PUBLIC_API = ['/api/auth/login', '/api/openapi.json', '/api/docs'] as const;
@@ -80,5 +81,6 @@ export function createApp(deps: AppDeps) {
   registerPages(app, deps, asset);
   registerUserPages(app, deps, asset);
   registerProjectPages(app, deps, asset);
+  registerWorkloadPages(app, deps, asset);
   return app;
 }

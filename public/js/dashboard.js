@@ -50,8 +50,25 @@ function chartData(canvas, doc) {
   }
 }
 
+/** The latest document, for the charts' click handlers. */
+let latest = /** @type {any} */ (undefined);
+
+/**
+ * The list behind a chart segment: the canvas's data-href followed by the segment's key
+ * (a status, a role, a project id); the daily line has none.
+ * @param {HTMLCanvasElement} canvas @param {number} index
+ */
+function linkOf(canvas, index) {
+  const base = canvas.dataset.href;
+  if (!base) return undefined;
+  const value = at(latest, canvas.dataset.path ?? '') ?? {};
+  const key = canvas.dataset.chart === 'status' ? STATUS[index] : Object.keys(value)[index];
+  return key === undefined ? undefined : `${base}${encodeURIComponent(key)}`;
+}
+
 /** @param {any} doc */
 function renderCharts(doc) {
+  latest = doc;
   const Chart = /** @type {any} */ (globalThis).Chart;
   if (!Chart) return;
   for (const canvas of /** @type {NodeListOf<HTMLCanvasElement>} */ (
@@ -90,6 +107,14 @@ function renderCharts(doc) {
           maintainAspectRatio: false,
           indexAxis: kind === 'projects' ? 'y' : 'x',
           plugins: { legend: { display: kind !== 'days' } },
+          // A segment (or bar) opens the list it counts.
+          onClick: (/** @type {any} */ _event, /** @type {any[]} */ elements) => {
+            const url = elements[0] ? linkOf(canvas, elements[0].index) : undefined;
+            if (url) location.assign(url);
+          },
+          onHover: (/** @type {any} */ _event, /** @type {any[]} */ elements) => {
+            canvas.style.cursor = elements[0] && canvas.dataset.href ? 'pointer' : 'default';
+          },
         },
       }),
     );
@@ -107,7 +132,7 @@ function renderProjects(/** @type {any} */ doc) {
   );
   if (ids.join() === shown.join()) {
     for (const id of ids) {
-      const cell = body.querySelector(`tr[data-project="${id}"] td`);
+      const cell = body.querySelector(`tr[data-project="${id}"] td a`);
       if (cell) cell.textContent = doc.projects[id].name;
     }
     return;
@@ -116,14 +141,16 @@ function renderProjects(/** @type {any} */ doc) {
     ...ids.map((id) => {
       const tr = document.createElement('tr');
       tr.dataset.project = id;
-      for (const [text, metric] of [
-        [doc.projects[id].name, ''],
-        ['', `projects.${id}.done`],
-        ['', `projects.${id}.total`],
-      ]) {
+      // The name links to the project's tasks, as the server renders it.
+      const name = document.createElement('td');
+      const link = document.createElement('a');
+      link.href = `/tasks?project=${encodeURIComponent(id)}`;
+      link.textContent = doc.projects[id].name;
+      name.append(link);
+      tr.append(name);
+      for (const metric of [`projects.${id}.done`, `projects.${id}.total`]) {
         const td = document.createElement('td');
-        td.textContent = text;
-        if (metric) td.dataset.metric = metric;
+        td.dataset.metric = metric;
         tr.append(td);
       }
       return tr;

@@ -1,4 +1,4 @@
-import { and, eq, ilike, inArray, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, ilike, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
@@ -38,7 +38,10 @@ function visibleTasks(db: Db, actor: Actor): SQL | undefined {
 
 export interface TaskQuery extends Page {
   project_id?: number | undefined;
-  assignee_id?: number | undefined;
+  /** A user id, or null for unassigned tasks. */
+  assignee_id?: number | null | undefined;
+  /** Tasks in projects owned by this user (a manager's team). */
+  owner_id?: number | undefined;
   status?: TaskStatus | undefined;
   priority?: TaskPriority | undefined;
   q?: string | undefined;
@@ -52,7 +55,17 @@ export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
   const where = and(
     visibleTasks(db, actor),
     query.project_id ? eq(tasks.project_id, query.project_id) : undefined,
-    query.assignee_id ? eq(tasks.assignee_id, query.assignee_id) : undefined,
+    query.assignee_id === null
+      ? isNull(tasks.assignee_id)
+      : query.assignee_id
+        ? eq(tasks.assignee_id, query.assignee_id)
+        : undefined,
+    query.owner_id
+      ? sql`${tasks.project_id} = any(array(${db
+          .select({ id: projects.id })
+          .from(projects)
+          .where(eq(projects.owner_id, query.owner_id))}))`
+      : undefined,
     query.status ? eq(tasks.status, query.status) : undefined,
     query.priority ? eq(tasks.priority, query.priority) : undefined,
     query.q ? ilike(tasks.title, likePattern(query.q)) : undefined,

@@ -28,6 +28,7 @@ import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
 import { IdParam, IsoDate, Name, TaskPriority, TaskStatus as TaskStatusField } from './schemas.js';
+import { filterChoices, moreFiltersOf, taskQueryOf } from './task-filters.js';
 import { fieldErrors } from './validation.js';
 
 /** A blank select or date means "none". */
@@ -121,6 +122,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     return {
       q: (get('q') ?? '').slice(0, 200) || undefined,
       status: TASK_STATUSES.includes(status as TaskStatus) ? status : undefined,
+      ...moreFiltersOf(get),
       sort: SORTS.has(get('sort') ?? '') ? get('sort') : '-created_at',
       offset: Number.isInteger(offset) && offset >= 0 && offset < 1e9 ? offset : 0,
     };
@@ -129,6 +131,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     const page = await listTasks(database.db, actor, {
       q: filters.q,
       status: filters.status as TaskStatus | undefined,
+      ...taskQueryOf(actor, filters),
       sort: filters.sort,
       offset: filters.offset,
       limit: PAGE_SIZE,
@@ -152,7 +155,10 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     if (c.req.header('hx-request')) return c.html(<TaskResults {...data} />);
     // Tasks go into projects the caller manages: no such project, no "New task".
     const canCreate = actor.role !== 'user' && (await manageableProjects(actor)).length > 0;
-    return c.html(<TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} />);
+    const choices = await filterChoices(database.db, actor);
+    return c.html(
+      <TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} choices={choices} />,
+    );
   });
 
   // --- The create and edit dialogs. The rules are the API's (src/domain/tasks.ts); the forms

@@ -8,14 +8,23 @@ const STATUS_LABELS: Record<string, string> = {
   done: 'Done',
 };
 
-function Tile(props: { label: string; metric: string; value: number }) {
+/** A number and what it counts; it links to the list of exactly those things. */
+function Tile(props: { label: string; metric: string; value: number; href: string }) {
   return (
-    <div class="card tile">
+    <a class="card tile" href={props.href} data-tile={props.metric}>
       {props.label}
       <b data-metric={props.metric}>{props.value}</b>
-    </div>
+    </a>
   );
 }
+
+/** Where each count's list is (the filters are in the URL, so a link can be shared). */
+const LISTS: Record<string, string> = {
+  my_tasks: '/tasks?assignee=me&status=',
+  team_tasks: '/tasks?scope=team&status=',
+  org_tasks: '/tasks?status=',
+};
+const listOf = (prefix: string, key: string) => (LISTS[prefix] ? `${LISTS[prefix]}${key}` : '/users');
 
 function Counts(props: {
   title: string;
@@ -28,14 +37,27 @@ function Counts(props: {
       <h2>{props.title}</h2>
       <div class="tiles">
         {Object.entries(props.counts).map(([key, value]) => (
-          <Tile label={props.labels?.[key] ?? key} metric={`${props.prefix}.${key}`} value={value} />
+          <Tile
+            label={props.labels?.[key] ?? key}
+            metric={`${props.prefix}.${key}`}
+            value={value}
+            href={listOf(props.prefix, key)}
+          />
         ))}
       </div>
     </section>
   );
 }
 
-function Chart(props: { id: string; title: string; kind: string; path: string; empty?: string }) {
+function Chart(props: {
+  id: string;
+  title: string;
+  kind: string;
+  path: string;
+  empty?: string;
+  /** A segment's list: this URL followed by the segment's key (dashboard.js navigates on a click). */
+  href?: string;
+}) {
   return (
     <figure class="card">
       <figcaption id={`${props.id}-title`}>{props.title}</figcaption>
@@ -43,6 +65,7 @@ function Chart(props: { id: string; title: string; kind: string; path: string; e
         id={props.id}
         data-chart={props.kind}
         data-path={props.path}
+        data-href={props.href}
         role="img"
         aria-labelledby={`${props.id}-title`}
       />
@@ -76,7 +99,12 @@ export function DashboardPage(props: {
         <LiveStatus />
         <h1>Dashboard</h1>
         <div class="tiles">
-          <Tile label="My overdue tasks" metric="my_overdue" value={doc.my_overdue} />
+          <Tile
+            label="My overdue tasks"
+            metric="my_overdue"
+            value={doc.my_overdue}
+            href="/tasks?assignee=me&overdue=1"
+          />
         </div>
         <Counts title="My tasks" prefix="my_tasks" counts={doc.my_tasks} labels={STATUS_LABELS} />
         {doc.team_tasks && (
@@ -104,13 +132,26 @@ export function DashboardPage(props: {
             title="My tasks by status"
             kind="status"
             path="my_tasks"
+            href={LISTS.my_tasks}
             empty="No tasks are assigned to you."
           />
           {doc.team_tasks && (
-            <Chart id="chart-team" title="Team tasks by status" kind="status" path="team_tasks" />
+            <Chart
+              id="chart-team"
+              title="Team tasks by status"
+              kind="status"
+              path="team_tasks"
+              href={LISTS.team_tasks}
+            />
           )}
           {doc.org_tasks && (
-            <Chart id="chart-org" title="Organisation tasks by status" kind="status" path="org_tasks" />
+            <Chart
+              id="chart-org"
+              title="Organisation tasks by status"
+              kind="status"
+              path="org_tasks"
+              href={LISTS.org_tasks}
+            />
           )}
           {doc.projects && (
             <Chart
@@ -118,6 +159,7 @@ export function DashboardPage(props: {
               title="Project progress (done / total)"
               kind="projects"
               path="projects"
+              href="/tasks?project="
             />
           )}
           {doc.users_by_role && (
@@ -144,7 +186,9 @@ export function DashboardPage(props: {
               <tbody data-projects>
                 {Object.entries(doc.projects).map(([id, p]) => (
                   <tr data-project={id}>
-                    <td>{p.name}</td>
+                    <td>
+                      <a href={`/tasks?project=${id}`}>{p.name}</a>
+                    </td>
                     <td data-metric={`projects.${id}.done`}>{p.done}</td>
                     <td data-metric={`projects.${id}.total`}>{p.total}</td>
                   </tr>

@@ -46,6 +46,7 @@ export function Layout(props: {
             </strong>
             {props.user && <a href="/projects">Projects</a>}
             {props.user && <a href="/tasks">Tasks</a>}
+            {props.user && props.user.role !== 'user' && <a href="/workload">Workload</a>}
             {props.user?.role === 'admin' && <a href="/users">Users</a>}
             {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
           </nav>

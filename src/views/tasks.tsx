@@ -1,5 +1,7 @@
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
+import { DueDate } from './due.js';
 import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from './layout.js';
+import { type FilterChoices, MoreTaskFilters } from './task-filters.js';
 
 export interface TaskView {
   id: number;
@@ -17,6 +19,14 @@ export interface TaskView {
 export interface TaskFilters {
   q?: string | undefined;
   status?: string | undefined;
+  /** 'me', 'none' (unassigned) or a user id. */
+  assignee?: string | undefined;
+  /** A project id. */
+  project?: string | undefined;
+  /** '1': late tasks only (due before today, not done). */
+  overdue?: string | undefined;
+  /** 'team': tasks in projects the caller owns. */
+  scope?: string | undefined;
   sort?: string | undefined;
   offset?: number | undefined;
 }
@@ -107,7 +117,9 @@ export function TaskResults(props: { items: TaskView[]; total: number; filters: 
               <td>{t.project_name ?? '—'}</td>
               <td>{t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}</td>
               <td>{t.priority}</td>
-              <td>{t.due_date ?? '—'}</td>
+              <td>
+                <DueDate due={t.due_date} status={t.status} />
+              </td>
               <td>
                 {/* Whoever sees a task may move it along (admin, project owner, assignee). */}
                 <StatusForm task={t} />
@@ -191,6 +203,8 @@ export function TasksPage(props: {
   results: Parameters<typeof TaskResults>[0];
   /** May the caller create tasks (they manage at least one project)? */
   canCreate: boolean;
+  /** People and projects for the filters. */
+  choices: FilterChoices;
 }) {
   const f = props.results.filters;
   return (
@@ -250,6 +264,7 @@ export function TasksPage(props: {
               ))}
             </select>
           </div>
+          <MoreTaskFilters filters={f} choices={props.choices} />
           <div>
             <label for="task-sort">Sort</label>
             <select id="task-sort" name="sort">
