@@ -1,5 +1,5 @@
 import { and, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
+import { type Db, query as rows } from '../db/database.js';
 import type { Role } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
 import { type UserRow, users } from '../db/schema/users.js';
@@ -43,7 +43,11 @@ export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
   assertCanRead(actor);
   const conditions: (SQL | undefined)[] = [
     query.q
-      ? or(ilike(users.username, likePattern(query.q)), ilike(users.display_name, likePattern(query.q)))
+      ? or(
+          // Usernames are searched by their normalised form, as they are compared at sign-in.
+          sql`strpos(username_key(${users.username}), username_key(${query.q})) > 0`,
+          ilike(users.display_name, likePattern(query.q)),
+        )
       : undefined,
     query.role ? eq(users.role, query.role) : undefined,
     query.active === undefined ? undefined : eq(users.active, query.active),
@@ -72,8 +76,27 @@ export async function getUserById(db: Db, id: number) {
   return toUser(row);
 }
 
+/**
+ * The one normalisation of usernames (NFKC, then the database's lower(), then NFKC again), done by
+ * the database function `username_key` so that it is the same for the portal, the unique index
+ * and anyone writing with psql. Two usernames with one key are one account.
+ */
+export async function usernameKey(db: Db, username: string): Promise<string> {
+  const [row] = await rows<{ key: string }>(db, sql`select username_key(${username}) as key`);
+  return row!.key;
+}
+
+/** The user whose username has this key (see {@link usernameKey}). */
+export async function findUserByKey(db: Db, key: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(sql`username_key(${users.username}) = ${key}`);
+  return row;
+}
+
 export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {
-  const [row] = await db.select().from(users).where(sql`lower(${users.username}) = lower(${username})`);
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(sql`username_key(${users.username}) = username_key(${username})`);
   return row;
 }
 

@@ -25,9 +25,49 @@ const LoginResult = z
   .object({ token: z.string(), expires_at: z.string(), user: User })
   .openapi('LoginResult');
 
-/** Only paths on this site: `/x` but not `//evil.example` or `/\evil.example`. */
+const NEXT_BASE = 'http://portal.invalid';
+
+/**
+ * Where to go after signing in: `next` only when it is a path on this site, else `/dashboard`.
+ * It is resolved the way a browser resolves a Location (the URL parser drops tabs and newlines,
+ * reads `\` as `/`, collapses `/./`), and accepted only when the result stays on this origin and
+ * is not itself a scheme-relative `//host` address. What is returned is the parser's serialisation
+ * (percent-encoded), so it is always a valid header value.
+ */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : '/dashboard';
+  const fallback = '/dashboard';
+  // Only a path; no control characters or backslashes at all, whatever a parser would make of them.
+  if (!next || next.length > 2048 || !next.startsWith('/') || next.includes('\\') || hasControl(next))
+    return fallback;
+  let url: URL;
+  try {
+    url = new URL(next, NEXT_BASE);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== NEXT_BASE) return fallback;
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  // `/.//evil.example` resolves to the path `//evil.example`, which a browser reads as a host.
+  return /^\/(?![/\\])/.test(path) ? path : fallback;
+}
+
+/** Tab, CR, LF and the other C0 controls, and DEL. */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * The retry delay shown on /login: whole seconds from 1 to `max` (the throttle's window, the
+ * longest wait it can ask for); anything else is not shown.
+ */
+export function retrySeconds(retry: string | undefined, max: number): number | undefined {
+  if (!retry || !/^\d{1,6}$/.test(retry)) return undefined;
+  const seconds = Number(retry);
+  return seconds >= 1 && seconds <= max ? seconds : undefined;
 }
 
 function isHttps(c: Context, trustProxy: boolean) {

@@ -6,7 +6,7 @@ import { ApiError } from './errors.js';
 
 /** Constraint names the database may report, and the request field each one is about. */
 const CONSTRAINT_FIELDS: Record<string, { field: string; message: string }> = {
-  users_username_lower_key: { field: 'username', message: 'is already taken' },
+  users_username_key_unique: { field: 'username', message: 'is already taken' },
 };
 
 interface PgError {

@@ -23,7 +23,7 @@ import {
   TaskResults,
   TasksPage,
 } from '../views/tasks.js';
-import { safeNext } from './auth.js';
+import { retrySeconds, safeNext } from './auth.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
@@ -49,7 +49,7 @@ const TaskPatchForm = TaskFields.partial();
 const TASK_FIELDS = Object.keys(TaskFields.shape) as (keyof typeof TaskFields.shape)[];
 
 /** Server-rendered pages; anonymous visitors go to /login and come back where they wanted. */
-export function registerPages(app: App, { database, revokeRealtime }: AppDeps, asset: AssetUrl) {
+export function registerPages(app: App, { database, revokeRealtime, throttle }: AppDeps, asset: AssetUrl) {
   app.get('/', (c) => c.redirect(c.get('actor') ? '/dashboard' : '/login', 302));
 
   app.get('/login', (c) => {
@@ -58,7 +58,7 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
       <LoginPage
         asset={asset}
         error={c.req.query('error')}
-        retry={c.req.query('retry')}
+        retry={retrySeconds(c.req.query('retry'), throttle.limits.windowSeconds)}
         next={safeNext(c.req.query('next'))}
         username={c.req.query('username') ?? ''}
       />,

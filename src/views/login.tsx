@@ -10,7 +10,8 @@ const MESSAGES: Record<string, string> = {
 export function LoginPage(props: {
   asset: AssetUrl;
   error?: string | undefined;
-  retry?: string | undefined;
+  /** Seconds to wait after too many failures: a number the server parsed, never raw text. */
+  retry?: number | undefined;
   next: string;
   username: string;
 }) {

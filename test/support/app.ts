@@ -24,7 +24,7 @@ export interface TestApp {
 /** Opens a fresh database on the given driver and builds the app on it, as `src/server.ts` does. */
 export async function startTestApp(
   driver: DriverName,
-  options: { limits?: ThrottleLimits; trustProxy?: boolean } = {},
+  options: { limits?: Partial<ThrottleLimits>; trustProxy?: boolean } = {},
 ): Promise<TestApp> {
   const cleanups: (() => Promise<void>)[] = [];
   let database: Database;

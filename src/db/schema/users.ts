@@ -15,8 +15,9 @@ export const users = pgTable(
     updated_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
-    // Usernames are unique whatever their case: "Alice" and "alice" are one person.
-    uniqueIndex('users_username_lower_key').on(sql`lower(${t.username})`),
+    // Usernames are unique by their normalised form (the function username_key, migration 0004:
+    // NFKC and case fold): "Alice", "ALICE" and "Ａｌｉｃｅ" are one person.
+    uniqueIndex('users_username_key_unique').on(sql`username_key(${t.username})`),
     check('users_username_length', sql`char_length(${t.username}) between 1 and 64`),
   ],
 );

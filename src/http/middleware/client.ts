@@ -1,11 +1,20 @@
+import { isIP } from 'node:net';
 import type { Context } from 'hono';
 import type { AppDeps } from '../context.js';
 
-/** The client's address: from the proxy's header when we sit behind a trusted proxy, else the socket. */
+/**
+ * The client's address. Behind a trusted proxy (TRUST_PROXY=1): `Fly-Client-IP`, which Fly's proxy
+ * sets itself, else the right-most `X-Forwarded-For` entry, the one our proxy appended for the peer
+ * it saw. Never the left-most entry: anything left of the proxy's own is whatever the client wrote.
+ * A value that is not an IP address is ignored. Without a trusted proxy: the socket's peer.
+ */
 export function clientAddress(c: Context, deps: Pick<AppDeps, 'trustProxy' | 'connectionAddress'>): string {
   if (deps.trustProxy) {
-    const forwarded = c.req.header('fly-client-ip') ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
+    const fly = c.req.header('fly-client-ip')?.trim();
+    if (fly && isIP(fly)) return fly;
+    const hops = c.req.header('x-forwarded-for')?.split(',');
+    const nearest = hops?.[hops.length - 1]?.trim();
+    if (nearest && isIP(nearest)) return nearest;
   }
   return deps.connectionAddress?.(c) ?? 'unknown';
 }
