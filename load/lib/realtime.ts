@@ -10,10 +10,12 @@ import http from 'k6/http';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import { clearTimeout, setTimeout } from 'k6/timers';
 import { type MessageEvent, WebSocket } from 'k6/websockets';
+// The portal's own merge patch (one implementation for server, browser and load scripts).
+import { apply as applyMergePatch, type Json } from '../../public/js/merge-patch.js';
 import { login, params, parse } from './api.ts';
 import { BASE_URL, WS_URL } from './config.ts';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type { Json };
 
 type Frame =
   | { type: 'hello'; session_id: string; resumed: boolean; heartbeat_ms: number }
@@ -51,19 +53,6 @@ export const rt = {
   /** After writes settle: the document built from snapshot + deltas equals `GET /api/metrics`. */
   docConverged: new Rate('rt_doc_converged'),
 };
-
-/** RFC 7396 JSON merge patch. */
-export function applyMergePatch(target: Json | undefined, patch: Json): Json {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const result: { [key: string]: Json } =
-    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-  for (const key of Object.keys(patch)) {
-    const value = patch[key] as Json;
-    if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key], value);
-  }
-  return result;
-}
 
 /** JSON with object keys sorted, so two equal documents compare equal as text. */
 export function canonical(value: Json | undefined): string {

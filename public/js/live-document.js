@@ -9,18 +9,9 @@
  *   'change'   detail: { doc, seq, patch }
  */
 
-const SESSION_KEY = 'portal.realtime.session';
+import { apply as applyMergePatch } from './merge-patch.js';
 
-/** RFC 7396: apply a merge patch. */
-export function applyMergePatch(target, patch) {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const result = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key] ?? null, value);
-  }
-  return result;
-}
+const SESSION_KEY = 'portal.realtime.session';
 
 export class LiveDocument extends EventTarget {
   /** @param {{ url?: string, storage?: Storage, minBackoffMs?: number, maxBackoffMs?: number }} [options] */

@@ -14,6 +14,7 @@ const SOURCES: [name: string, file: string][] = [
   ['portal.css', 'public/css/portal.css'],
   ['chart.js', 'node_modules/chart.js/dist/chart.umd.js'],
   ['htmx.js', 'node_modules/htmx.org/dist/htmx.min.js'],
+  ['merge-patch.js', 'public/js/merge-patch.js'],
   ['live-document.js', 'public/js/live-document.js'],
   ['dashboard.js', 'public/js/dashboard.js'],
   ['live-events.js', 'public/js/live-events.js'],

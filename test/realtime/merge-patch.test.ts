@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { buildAssets } from '../../src/http/assets.js';
 import { apply, diff, type Json } from '../../src/realtime/merge-patch.js';
 
 describe('RFC 7396 merge patch: apply', () => {
@@ -143,5 +145,102 @@ describe('merge patch: diff', () => {
       my_tasks: { todo: 1, done: 2 },
       completed_by_day: { '2026-11-24': null, '2026-11-25': 1, '2026-11-26': 0 },
     });
+  });
+});
+
+/** JSON text with object keys sorted: equal documents, equal text ("__proto__" keys included). */
+const canonical = (value: unknown): string => {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+    .join(',')}}`;
+};
+
+describe('merge patch: keys named like Object.prototype members', () => {
+  const parse = (text: string) => JSON.parse(text) as Json;
+
+  it('diff sees a removed key named "constructor", "toString" or "__proto__"', () => {
+    expect(diff({ constructor: 1, x: 1 }, { x: 2 })).toEqual({ constructor: null, x: 2 });
+    expect(diff({ toString: 'a' }, {})).toEqual({ toString: null });
+    expect(canonical(diff(parse('{"__proto__":1,"x":1}'), { x: 1 }))).toBe('{"__proto__":null}');
+    // ...and an added one, which a bare read found on the prototype chain before.
+    expect(diff({}, { constructor: 1 })).toEqual({ constructor: 1 });
+    expect(diff({ a: {} }, { a: { hasOwnProperty: 2 } })).toEqual({ a: { hasOwnProperty: 2 } });
+  });
+
+  it('apply adds a "__proto__" key as a key, never as the prototype', () => {
+    const patched = apply({ a: 1 }, parse('{"__proto__":{"polluted":true},"b":2}')) as Record<string, Json>;
+    expect(Object.getPrototypeOf(patched)).toBe(Object.prototype);
+    expect(Object.keys(patched).sort()).toEqual(['__proto__', 'a', 'b']);
+    expect(canonical(patched)).toBe('{"__proto__":{"polluted":true},"a":1,"b":2}');
+    expect((patched as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    // Kept by a later patch, and removed by one.
+    const again = apply(patched, { c: 3 });
+    expect(canonical(again)).toBe('{"__proto__":{"polluted":true},"a":1,"b":2,"c":3}');
+    expect(canonical(apply(again, parse('{"__proto__":null}')))).toBe('{"a":1,"b":2,"c":3}');
+  });
+
+  it('apply merges into a key named "constructor" as a plain value, not into Object', () => {
+    expect(apply({}, { constructor: { name: 'x' } })).toEqual({ constructor: { name: 'x' } });
+    expect(apply({ toString: { a: 1 } }, { toString: { b: 2 } })).toEqual({ toString: { a: 1, b: 2 } });
+    expect(apply({ valueOf: 1 }, { valueOf: null })).toEqual({});
+  });
+
+  /** Objects whose keys are mostly prototype member names, built without ever assigning a key. */
+  const { node } = fc.letrec((tie) => ({
+    node: fc
+      .array(
+        fc.tuple(
+          fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'a'),
+          fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string({ maxLength: 4 }), tie('node')),
+        ),
+        { maxLength: 5 },
+      )
+      .map((entries) => Object.fromEntries(entries) as Json),
+  }));
+
+  it('apply(a, diff(a, b)) is b, and diff(a, a) is nothing, whatever the key names', () => {
+    fc.assert(
+      fc.property(node, node, (a, b) => {
+        const patch = diff(a, b);
+        const result = apply(a, patch === undefined ? {} : patch);
+        expect(canonical(result)).toBe(canonical(b));
+        expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+        expect(diff(a, a)).toBeUndefined();
+        expect(patch === undefined).toBe(canonical(a) === canonical(b));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('merge patch: one implementation for server, browser and load scripts', () => {
+  const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+  it('the browser is served public/js/merge-patch.js itself, and live-document.js imports it', async () => {
+    const assets = buildAssets();
+    const served = assets.get('merge-patch.js')!;
+    expect(new TextDecoder().decode(served.body)).toBe(read('public/js/merge-patch.js'));
+    const live = new TextDecoder().decode(assets.get('live-document.js')!.body);
+    expect(live).toContain(`from '${served.url}'`);
+    expect(live).not.toMatch(/function applyMergePatch|Object\.entries\(patch\)/);
+    // The served bytes, loaded as a module, behave as the server's copy does.
+    const mod = (await import(
+      `data:text/javascript;base64,${Buffer.from(served.body).toString('base64')}`
+    )) as { diff: typeof diff; apply: typeof apply };
+    expect(mod.diff({ constructor: 1, x: 1 }, { x: 2 })).toEqual({ constructor: null, x: 2 });
+    expect(canonical(mod.apply({}, JSON.parse('{"__proto__":{"p":1}}') as Json))).toBe(
+      '{"__proto__":{"p":1}}',
+    );
+  });
+
+  it('the server and the k6 scripts import that same file, with no merge patch of their own', () => {
+    expect(read('src/realtime/merge-patch.ts')).toContain("from '../../public/js/merge-patch.js'");
+    const k6 = read('load/lib/realtime.ts');
+    expect(k6).toContain("from '../../public/js/merge-patch.js'");
+    expect(k6).not.toMatch(/function applyMergePatch/);
   });
 });
