@@ -8,5 +8,7 @@ export default defineConfig({
     // Two cores: two files at a time keeps real PostgreSQL, PGlite and argon2 from starving each other.
     maxWorkers: 2,
     pool: 'forks',
+    // Every portal process a test starts gets a free internal metrics port (default 9091 would clash).
+    env: { METRICS_PORT: '0' },
   },
 });

@@ -56,11 +56,14 @@ const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const cleanup: (() => unknown)[] = [];
 
-async function startInstance(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
+async function startInstance(
+  env: Record<string, string>,
+): Promise<{ base: string; metricsBase: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = await startServer(env, port);
+  const metricsPort = await freePort();
+  const child = await startServer({ ...env, METRICS_PORT: String(metricsPort) }, port);
   cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'));
-  return { base: `http://127.0.0.1:${port}`, child };
+  return { base: `http://127.0.0.1:${port}`, metricsBase: `http://127.0.0.1:${metricsPort}`, child };
 }
 
 /** Each user's task status as last written (every task starts as todo), and the next user to write. */
@@ -257,10 +260,12 @@ async function main() {
   }
 
   // --- 2. Reconnect storm: kill one instance under the same write load -------------------------------
+  // Prometheus text is on each instance's internal metrics port.
   const leaders = await Promise.all(
-    bases.map(
-      async (b) =>
-        /portal_realtime_leader (\d)/.exec(await (await fetch(`${b}/metrics`)).text())?.[1] === '1',
+    servers.map(
+      async (s) =>
+        /portal_realtime_leader (\d)/.exec(await (await fetch(`${s.metricsBase}/metrics`)).text())?.[1] ===
+        '1',
     ),
   );
   const victim = 0;

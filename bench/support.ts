@@ -40,7 +40,8 @@ export const tempDir = (label: string) => mkdtempSync(join(tmpdir(), `portal-ben
 export async function startServer(env: Record<string, string>, port: number): Promise<ChildProcess> {
   const child = spawnNode(
     ['src/main.ts'],
-    { LOG_LEVEL: 'warn', PORTAL_DEMO: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // METRICS_PORT=0 unless given: a free internal metrics port, so that servers never clash on it.
+    { LOG_LEVEL: 'warn', PORTAL_DEMO: '0', METRICS_PORT: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
     false,
   );
   let output = '';

@@ -1,14 +1,15 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { secureHeaders } from 'hono/secure-headers';
 import { registerAssets } from './http/assets.js';
 import { registerAudit } from './http/audit.js';
 import { registerAuth } from './http/auth.js';
+import { compression } from './http/compression.js';
 import type { AppDeps, AppEnv } from './http/context.js';
 import { registerDocs } from './http/docs.js';
 import { handleError } from './http/error-handler.js';
 import { ApiError } from './http/errors.js';
+import { responseHeaders } from './http/headers.js';
 import { registerHealth } from './http/health.js';
 import { registerMe } from './http/me.js';
 import { registerMetrics } from './http/metrics.js';
@@ -17,6 +18,7 @@ import { requestLog } from './http/middleware/request-log.js';
 import { registerPages } from './http/pages.js';
 import { registerProjectPages } from './http/project-pages.js';
 import { registerProjects } from './http/projects.js';
+import { methodNotAllowed, notFound } from './http/routing.js';
 import { registerTasks } from './http/tasks.js';
 import { registerUserPages } from './http/user-pages.js';
 import { registerUsers } from './http/users.js';
@@ -30,36 +32,27 @@ const PUBLIC_API = ['/api/auth/login', '/api/openapi.json', '/api/docs'] as cons
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  const assets = deps.assets ?? new Map();
+  const asset = (name: string) => assets.get(name)?.url ?? `/assets/${name}`;
+
   app.onError(handleError(deps.logger, deps.metrics));
-  app.notFound((c) => {
-    const error = new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
-    return c.json(error.toBody(), error.status);
-  });
+  app.notFound(notFound(asset));
 
   app.use(requestId());
   app.use(requestLog(deps.logger, deps.metrics));
-  // Strict CSP: scripts and styles only from this origin (no inline scripts), no framing.
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-      referrerPolicy: 'same-origin',
-    }),
-  );
+  // CSP, HSTS over HTTPS, no-store on personal answers (docs/http.md).
+  app.use(responseHeaders(deps.trustProxy));
+  app.use(compression());
+  app.use(methodNotAllowed(app));
   app.use(
     bodyLimit({
       maxSize: 1024 * 1024,
       onError: () => {
-        throw new ApiError('payload_too_large', 'The request body is larger than 1 MB');
+        // The rest of the body is not read: the connection is closed after this answer rather
+        // than left with unread bytes in it (the next request on it would fail).
+        throw new ApiError('payload_too_large', 'The request body is larger than 1 MB', undefined, {
+          connection: 'close',
+        });
       },
     }),
   );
@@ -74,8 +67,6 @@ export function createApp(deps: AppDeps) {
   registerTasks(app, deps);
   registerMetrics(app, deps);
   registerAudit(app, deps);
-  const assets = deps.assets ?? new Map();
-  const asset = (name: string) => assets.get(name)?.url ?? `/assets/${name}`;
   registerAssets(app, assets);
   registerDocs(app, asset);
   registerPages(app, deps, asset);

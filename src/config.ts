@@ -17,6 +17,13 @@ const whole = (min: number, max: number, fallback: number) =>
 const envSchema = z.object({
   PORT: whole(0, 65_535, 3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Prometheus text on a port of its own, never the public one: Fly's `[metrics]` scrapes it over
+   * the private network. 0: any free port (printed at start-up), like PORT=0.
+   */
+  METRICS_PORT: whole(0, 65_535, 9091),
+  /** Where the metrics port listens; default HOST. Fly's private network is IPv6: `::`. */
+  METRICS_HOST: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .min(1)
@@ -79,6 +86,7 @@ export type DatabaseTarget =
 export interface Config {
   port: number;
   host: string;
+  metrics: { port: number; host: string };
   database: DatabaseTarget;
   /** One process, in-process bus and session store, PGlite. */
   embedded: boolean;
@@ -132,6 +140,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`${name}: ${issue.message}`);
   }
   const env = parsed.data;
+  if (env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    throw new ConfigError('METRICS_PORT: must differ from PORT (metrics stay off the public port)');
+  }
   const database = databaseTarget(env);
   const embedded = database.driver === 'pglite' && !env.REDIS_URL;
   if (env.REDIS_URL && !env.JWT_SECRET) {
@@ -154,6 +165,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return {
     port: env.PORT,
     host: env.HOST,
+    metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
     database,
     embedded,
     redisUrl: env.REDIS_URL,

@@ -1,7 +1,8 @@
-import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.js';
 import { seedDemo } from './db/seed/demo.js';
 import { bootstrapAdmin } from './domain/bootstrap.js';
+import { listen } from './http/node-server.js';
+import { startMetricsServer } from './observability/metrics-server.js';
 import { buildRuntime } from './server.js';
 
 /** The process entry: configuration, database, first admin and demo data, then the HTTP server. */
@@ -11,13 +12,23 @@ async function main() {
   const boot = await bootstrapAdmin(runtime.database.db, config.admin);
   const demo = boot.wasEmpty && config.demo ? await seedDemo(runtime.database.db) : undefined;
 
-  const server = serve({ fetch: runtime.app.fetch, port: config.port, hostname: config.host }, (info) => {
-    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  // Prometheus text on its own port, never the public one (Fly scrapes it over the private network).
+  const metrics = await startMetricsServer(runtime.metrics.registry, config.metrics).catch((error) => {
+    throw new ConfigError(
+      `METRICS_PORT: cannot listen on ${config.metrics.port} (${(error as Error).message})`,
+    );
+  });
+
+  const server = listen(runtime.app.fetch, { port: config.port, hostname: config.host }, (info) => {
+    const shown = (h: string) =>
+      h === '0.0.0.0' || h === '::' ? 'localhost' : h.includes(':') ? `[${h}]` : h;
+    const host = shown(config.host);
     const lines = [
       '',
       `  Enterprise Portal is running: http://${host}:${info.port}/`,
       `  Database: ${config.database.driver}${config.database.driver === 'pglite' ? ` (${config.database.dataDir ?? 'in memory'})` : ''}`,
       `  API documentation: http://${host}:${info.port}/api/docs`,
+      `  Prometheus metrics (internal port): http://${shown(config.metrics.host)}:${metrics.port}/metrics`,
     ];
     if (boot.admin?.generatedPassword) {
       lines.push(
@@ -44,6 +55,7 @@ async function main() {
   // leadership handed over, then exit.
   const shutdown = async () => {
     server.close();
+    metrics.server.close();
     await runtime.close();
     process.exit(0);
   };

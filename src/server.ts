@@ -12,7 +12,7 @@ import { openDatabase } from './db/open.js';
 import { LoginThrottle } from './domain/auth/throttle.js';
 import { TokenService } from './domain/auth/tokens.js';
 import { buildAssets } from './http/assets.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import { MAX_INCOMING_BYTES } from './realtime/gateway.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
 
@@ -23,6 +23,8 @@ export interface Runtime {
   redis: Redis | undefined;
   logger: Logger;
   realtime: Realtime;
+  /** Prometheus instruments; served on their own port by the process entry (`METRICS_PORT`). */
+  metrics: Metrics;
   /** Attaches WebSocket upgrades (`/ws`) to the HTTP server. */
   injectWebSocket: ReturnType<typeof createNodeWebSocket>['injectWebSocket'];
   close(): Promise<void>;
@@ -110,6 +112,7 @@ export async function buildRuntime(
     redis,
     logger,
     realtime,
+    metrics,
     injectWebSocket: nodeWs.injectWebSocket,
     close: async () => {
       await realtime.drain();

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { type Encoding, negotiateEncoding } from './compression.js';
 import type { App } from './context.js';
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -30,36 +32,97 @@ export interface Asset {
   url: string;
   body: Uint8Array;
   type: string;
+  /** The content hash of the URL: the asset's strong validator. */
+  hash: string;
+  /** When its source last changed (HTTP date, whole seconds). */
+  lastModified: string;
+  /** The same bytes brotli- and gzip-compressed once at start-up (only when that is smaller). */
+  encoded: Partial<Record<Encoding, Uint8Array>>;
 }
 
-/** Reads and fingerprints the assets once at start-up; URLs change whenever content does. */
+const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/** Reads, fingerprints and precompresses the assets once at start-up; URLs change whenever content does. */
 export function buildAssets(): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   for (const [name, file] of SOURCES) {
     let text = readFileSync(root(file), 'utf8');
-    for (const [dep, asset] of assets) text = text.replaceAll(`'./${dep}'`, `'${asset.url}'`);
+    let modified = statSync(root(file)).mtimeMs;
+    for (const [dep, asset] of assets) {
+      if (!text.includes(`'./${dep}'`)) continue;
+      text = text.replaceAll(`'./${dep}'`, `'${asset.url}'`);
+      modified = Math.max(modified, Date.parse(asset.lastModified));
+    }
     const body = new TextEncoder().encode(text);
     const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
     const ext = name.slice(name.lastIndexOf('.') + 1);
     const base = name.slice(0, name.lastIndexOf('.'));
+    const br = view(
+      brotliCompressSync(body, {
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+          [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength,
+        },
+      }),
+    );
+    const gzip = view(gzipSync(body, { level: constants.Z_BEST_COMPRESSION }));
     assets.set(name, {
       url: `/assets/${base}.${hash}.${ext}`,
       body,
       type: TYPES[ext] ?? 'application/octet-stream',
+      hash,
+      lastModified: new Date(Math.floor(modified / 1000) * 1000).toUTCString(),
+      encoded: {
+        ...(br.byteLength < body.byteLength ? { br } : {}),
+        ...(gzip.byteLength < body.byteLength ? { gzip } : {}),
+      },
     });
   }
   return assets;
 }
 
-/** Fingerprinted URLs never change content: cache them for a year. */
+/** The entity tag of one representation: the content hash, and the coding when compressed. */
+const etagOf = (asset: Asset, encoding: Encoding | undefined) =>
+  `"${asset.hash}${encoding ? `-${encoding}` : ''}"`;
+
+/** `If-None-Match` (weak comparison): does it name any representation of this asset? */
+function noneMatch(header: string, asset: Asset): boolean {
+  if (header.trim() === '*') return true;
+  const tags = new Set([undefined, 'br' as const, 'gzip' as const].map((e) => etagOf(asset, e)));
+  return header.split(',').some((tag) => tags.has(tag.trim().replace(/^W\//, '')));
+}
+
+/**
+ * Fingerprinted URLs never change content: cached for a year, with an ETag and Last-Modified so
+ * that a revalidation gets a 304. Compressed as the client accepts (precompressed at start-up).
+ * An unknown asset gets the portal's 404 (JSON, or the HTML page when HTML is asked for).
+ */
 export function registerAssets(app: App, assets: Map<string, Asset>) {
   const byUrl = new Map([...assets.values()].map((a) => [a.url, a]));
   app.get('/assets/*', (c) => {
     const asset = byUrl.get(c.req.path);
-    if (!asset) return c.text('Not found', 404);
-    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
-      'content-type': asset.type,
+    if (!asset) return c.notFound();
+    const offered = Object.keys(asset.encoded) as Encoding[];
+    const encoding = negotiateEncoding(c.req.header('accept-encoding'), offered);
+    const headers: Record<string, string> = {
       'cache-control': 'public, max-age=31536000, immutable',
+      etag: etagOf(asset, encoding),
+      'last-modified': asset.lastModified,
+      vary: 'Accept-Encoding',
+    };
+    const inm = c.req.header('if-none-match');
+    const ims = c.req.header('if-modified-since');
+    const fresh =
+      inm !== undefined
+        ? noneMatch(inm, asset)
+        : ims !== undefined && Date.parse(ims) >= Date.parse(asset.lastModified);
+    if (fresh) return c.body(null, 304, headers);
+    const body = encoding ? asset.encoded[encoding]! : asset.body;
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+      ...headers,
+      'content-type': asset.type,
+      'content-length': String(body.byteLength),
+      ...(encoding ? { 'content-encoding': encoding } : {}),
     });
   });
 }

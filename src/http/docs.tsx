@@ -1,4 +1,4 @@
-import type { AssetUrl } from '../views/layout.js';
+import { type AssetUrl, withDoctype } from '../views/layout.js';
 import type { App } from './context.js';
 
 const INFO = {
@@ -46,7 +46,7 @@ export function registerDocs(app: App, asset: AssetUrl) {
     const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
       Object.entries(item as Record<string, Operation>).map(([method, op]) => ({ path, method, op })),
     );
-    return c.html(
+    const page = (
       <html lang="en">
         <head>
           <meta charset="utf-8" />
@@ -98,7 +98,8 @@ export function registerDocs(app: App, asset: AssetUrl) {
             </section>
           </main>
         </body>
-      </html>,
+      </html>
     );
+    return c.html(withDoctype(page));
   });
 }

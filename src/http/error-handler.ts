@@ -49,7 +49,10 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof HTTPException) {
     if (error.status === 415)
       return new ApiError('unsupported_media_type', 'Send the body as application/json');
-    if (error.status === 413) return new ApiError('payload_too_large', 'The request body is too large');
+    if (error.status === 413)
+      return new ApiError('payload_too_large', 'The request body is too large', undefined, {
+        connection: 'close',
+      });
     if (error.status === 400 && /json/i.test(error.message)) {
       return new ApiError('invalid_json', 'The request body is not valid JSON');
     }

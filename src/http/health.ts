@@ -4,10 +4,7 @@ import type { App, AppDeps } from './context.js';
 export function registerHealth(app: App, deps: AppDeps) {
   app.get('/healthz', (c) => c.json({ ok: true }));
 
-  /** Prometheus text for operators (DESIGN §4: anyone; keep it off the public edge, docs/deploy.md). */
-  app.get('/metrics', async (c) =>
-    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
-  );
+  // Prometheus text is not here: it has a port of its own (src/observability/metrics-server.ts).
 
   /** Ready when the database (and Redis, when configured) answer. */
   app.get('/readyz', async (c) => {

@@ -1,4 +1,8 @@
+import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
+
+/** A whole page starts with the doctype: without it a browser renders in quirks mode. */
+export const withDoctype = (page: Child) => html`<!doctype html>${page}`;
 
 /** Fingerprinted URL of an asset by its logical name (see src/http/assets.ts). */
 export type AssetUrl = (name: string) => string;
@@ -20,7 +24,7 @@ export function Layout(props: {
   scripts?: string[];
   modules?: string[];
 }) {
-  return (
+  return withDoctype(
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -61,7 +65,7 @@ export function Layout(props: {
         </header>
         <main>{props.children}</main>
       </body>
-    </html>
+    </html>,
   );
 }
 

@@ -22,15 +22,16 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 const scrape = async (inst: Instance) => {
-  const res = await fetch(`${inst.base}/metrics`);
+  const res = await fetch(`${inst.metricsBase}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
   return res.text();
 };
 
 /**
- * What an operator watches (issue 5): /metrics on two real instances behind one PostgreSQL and
- * one Redis, and /healthz, /readyz. Numbers must move with what really happened.
+ * What an operator watches (issue 5): /metrics (on each instance's internal METRICS_PORT) on two
+ * real instances behind one PostgreSQL and one Redis, and /healthz, /readyz. Numbers must move
+ * with what really happened.
  */
 describe('operator endpoints on real instances', () => {
   let cluster: Cluster;
@@ -47,6 +48,19 @@ describe('operator endpoints on real instances', () => {
   afterAll(async () => {
     for (const s of sockets) s.ws?.terminate();
     await cluster?.stop();
+  });
+
+  it('serves Prometheus text on the internal metrics port only, never on the public port', async () => {
+    for (const inst of [a, b]) {
+      expect(inst.metricsBase).not.toBe(inst.base);
+      const internal = await fetch(`${inst.metricsBase}/metrics`);
+      expect(internal.status).toBe(200);
+      expect(await internal.text()).toContain('portal_http_request_duration_seconds');
+      // What the public proxy reaches: the portal's ordinary 404, and nothing of the exposition.
+      const exposed = await fetch(`${inst.base}/metrics`);
+      expect(exposed.status).toBe(404);
+      expect(await exposed.text()).not.toContain('portal_');
+    }
   });
 
   it('answers /healthz and /readyz with the state of the database and Redis', async () => {

@@ -8,6 +8,8 @@ export interface Instance {
   port: number;
   base: string;
   wsBase: string;
+  /** The internal metrics port's base URL (`${metricsBase}/metrics`): never the public port. */
+  metricsBase: string;
   child: ChildProcess;
   output: () => string;
   /** SIGTERM (drain) or SIGKILL (crash), and wait for the exit. */
@@ -27,18 +29,20 @@ export interface ClusterOptions {
 /** Starts one real portal process (`src/main.ts`) against the given PostgreSQL and Redis. */
 export async function startInstance(env: Record<string, string>): Promise<Instance> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
+    // PORT=0 and METRICS_PORT=0: each process gets free ports of its own.
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
     const timer = setInterval(() => {
       const match = /running: http:\/\/[^:]+:(\d+)\//.exec(output);
-      if (match) {
+      const metrics = /metrics \(internal port\): http:\/\/\S+:(\d+)\/metrics/.exec(output);
+      if (match && metrics) {
         clearInterval(timer);
-        resolve(Number(match[1]));
+        resolve([Number(match[1]), Number(metrics[1])]);
       }
     }, 25);
     child.once('exit', (code) => {
@@ -50,6 +54,7 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
     port,
     base: `http://127.0.0.1:${port}`,
     wsBase: `ws://127.0.0.1:${port}`,
+    metricsBase: `http://127.0.0.1:${metricsPort}`,
     child,
     output: () => output,
     stop: (signal = 'SIGTERM') =>

@@ -1,0 +1,43 @@
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+
+/** What the Node adapter writes on every response that names no Content-Type of its own. */
+const ADAPTER_DEFAULT_TYPE = 'text/plain; charset=UTF-8';
+
+/**
+ * The Node adapter labels every response without a Content-Type `text/plain`, a 204 and a
+ * redirect included. Those have no body to describe: the label is dropped here, just before the
+ * head is written (a redirect that does carry a body keeps it: it has a Content-Length).
+ */
+class PortalResponse<R extends IncomingMessage = IncomingMessage> extends ServerResponse<R> {
+  // biome-ignore lint/suspicious/noExplicitAny: writeHead's overloads cannot be restated one by one
+  override writeHead(statusCode: number, ...rest: any[]): this {
+    const headers = rest.at(-1);
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+      const keys = Object.keys(headers);
+      const hasLength = keys.some((k) => k.toLowerCase() === 'content-length');
+      const bodiless =
+        statusCode === 204 || statusCode === 304 || (statusCode >= 300 && statusCode < 400 && !hasLength);
+      if (bodiless) {
+        for (const key of keys) {
+          if (key.toLowerCase() === 'content-type' && headers[key] === ADAPTER_DEFAULT_TYPE)
+            delete headers[key];
+        }
+      }
+    }
+    return super.writeHead(statusCode, ...(rest as []));
+  }
+}
+
+/** The public HTTP server of the portal (the Node adapter, with the fix above). */
+export function listen(
+  fetch: (request: Request, env: unknown) => Response | Promise<Response>,
+  where: { port: number; hostname: string },
+  onListening: (info: AddressInfo) => void,
+) {
+  return serve(
+    { fetch, port: where.port, hostname: where.hostname, serverOptions: { ServerResponse: PortalResponse } },
+    onListening,
+  );
+}
