@@ -81,6 +81,12 @@ export class LiveDocument extends EventTarget {
     if (socket !== this.socket) return;
     if (frame.type === 'hello') {
       this.storage?.setItem(SESSION_KEY, frame.session_id);
+      // A resume the server confirmed: what we missed (if anything) follows, then live deltas.
+      // Live now; a quiet account may send nothing more for minutes. Otherwise a snapshot follows.
+      if (frame.resumed === true && this.doc !== undefined) {
+        this.attempt = 0;
+        this.setState('live');
+      }
       return;
     }
     if (frame.type === 'snapshot') {

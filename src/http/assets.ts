@@ -21,6 +21,7 @@ const SOURCES: [name: string, file: string][] = [
   ['dashboard.js', 'public/js/dashboard.js'],
   ['live-events.js', 'public/js/live-events.js'],
   ['task-dialog.js', 'public/js/task-dialog.js'],
+  ['write-guard.js', 'public/js/write-guard.js'],
 ];
 
 const TYPES: Record<string, string> = {

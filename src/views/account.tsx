@@ -34,6 +34,18 @@ function deviceName(userAgent: string): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
+/**
+ * Ending a sign-in: htmx posts it and follows the server's redirect back to this page, keeping its
+ * #sessions section (public/js/write-guard.js says so when it does not get through); without
+ * JavaScript, a plain form.
+ */
+const hx = (action: string) => ({
+  'hx-post': action,
+  'hx-target': '#sessions',
+  'hx-select': '#sessions',
+  'hx-swap': 'outerHTML',
+});
+
 const when = (d: Date) => d.toISOString().slice(0, 16).replace('T', ' ');
 
 /** My sign-ins on every device; end one, or all but this one. */
@@ -44,12 +56,18 @@ export function AccountPage(props: {
   current: string;
 }) {
   return (
-    <Layout title="Account" asset={props.asset} user={props.user}>
+    <Layout
+      title="Account"
+      asset={props.asset}
+      user={props.user}
+      scripts={['htmx.js']}
+      modules={['write-guard.js']}
+    >
       <h1>Account</h1>
       <p>
         <a href="/dashboard">Back to the dashboard</a>
       </p>
-      <section aria-label="Signed-in devices" class="card">
+      <section id="sessions" aria-label="Signed-in devices" class="card">
         <h2>Where you are signed in</h2>
         <table>
           <thead>
@@ -79,7 +97,11 @@ export function AccountPage(props: {
                       <button type="submit">Sign out</button>
                     </form>
                   ) : (
-                    <form method="post" action={`/account/sessions/${s.id}/end`}>
+                    <form
+                      method="post"
+                      action={`/account/sessions/${s.id}/end`}
+                      {...hx(`/account/sessions/${s.id}/end`)}
+                    >
                       <button
                         type="submit"
                         aria-label={`Sign out ${deviceName(s.user_agent)} signed in ${when(s.created_at)}`}
@@ -94,7 +116,12 @@ export function AccountPage(props: {
           </tbody>
         </table>
         {props.sessions.length > 1 && (
-          <form method="post" action="/account/sessions/end-others" class="stack">
+          <form
+            method="post"
+            action="/account/sessions/end-others"
+            {...hx('/account/sessions/end-others')}
+            class="stack"
+          >
             <button type="submit">Sign out everywhere else</button>
           </form>
         )}

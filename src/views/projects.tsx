@@ -193,7 +193,13 @@ export function ProjectsPage(props: {
   section: ProjectsSectionProps;
 }) {
   return (
-    <Layout title="Projects" asset={props.asset} user={props.user} scripts={['htmx.js']}>
+    <Layout
+      title="Projects"
+      asset={props.asset}
+      user={props.user}
+      scripts={['htmx.js']}
+      modules={['write-guard.js']}
+    >
       <h1>Projects</h1>
       <ProjectsSection {...props.section} />
     </Layout>

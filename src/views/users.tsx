@@ -152,7 +152,13 @@ export function UsersPage(props: {
   section: Parameters<typeof UsersSection>[0];
 }) {
   return (
-    <Layout title="Users" asset={props.asset} user={props.user} scripts={['htmx.js']}>
+    <Layout
+      title="Users"
+      asset={props.asset}
+      user={props.user}
+      scripts={['htmx.js']}
+      modules={['write-guard.js']}
+    >
       <h1>Users</h1>
       <UsersSection {...props.section} />
     </Layout>
