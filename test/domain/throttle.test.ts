@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AttemptResult, LoginThrottle } from '../../src/domain/auth/throttle.js';
+import { type AttemptResult, DEFAULT_LIMITS, LoginThrottle } from '../../src/domain/auth/throttle.js';
 import { REDIS_URL, RUN_ID } from '../support/env.js';
 
 const limits = { perUsernameAndAddress: 2, perUsername: 3, perAddress: 5, windowSeconds: 60 };
@@ -63,6 +63,15 @@ describe.each([
     const throttle = make();
     const results = await Promise.all(Array.from({ length: 40 }, () => throttle.attempt('eve', '192.0.2.9')));
     expect(results.filter((r) => r.allowed)).toHaveLength(2);
+  });
+});
+
+it('defaults: 5 per (username, address), 100 per username, 50 per address, in 15 minutes', () => {
+  expect(DEFAULT_LIMITS).toEqual({
+    perUsernameAndAddress: 5,
+    perUsername: 100,
+    perAddress: 50,
+    windowSeconds: 900,
   });
 });
 
