@@ -78,6 +78,20 @@ describe('configuration', () => {
     expect(config.database).not.toEqual({ driver: 'pglite', dataDir: undefined });
   });
 
+  it('serves metrics on an internal port of their own: 9091 on HOST by default, 0 for any free port', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: 9091, host: '0.0.0.0' });
+    expect(loadConfig({ HOST: '127.0.0.1', METRICS_PORT: '0' }).metrics).toEqual({
+      port: 0,
+      host: '127.0.0.1',
+    });
+    expect(loadConfig({ METRICS_PORT: '9100', METRICS_HOST: '::' }).metrics).toEqual({
+      port: 9100,
+      host: '::',
+    });
+    // Both 0: two different free ports.
+    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics.port).toBe(0);
+  });
+
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -94,6 +108,10 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'postgres://u@db/x', DATABASE_LISTEN_URL: 'redis://r' }, 'DATABASE_LISTEN_URL'],
     [{ DATABASE_URL: 'postgres://u@db/x', DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
     [{ PORT: '0x1F90' }, 'PORT'],
+    [{ METRICS_PORT: 'abc' }, 'METRICS_PORT'],
+    [{ METRICS_PORT: '70000' }, 'METRICS_PORT'],
+    [{ PORT: '9091' }, 'METRICS_PORT'],
+    [{ PORT: '8080', METRICS_PORT: '8080' }, 'METRICS_PORT'],
     [{ PORT: '1e3' }, 'PORT'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
