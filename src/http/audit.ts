@@ -1,20 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { listAudit } from '../domain/audit.js';
 import { type App, type AppDeps, actorOf } from './context.js';
-import { errorResponses, IdParam, json, Pagination, security } from './schemas.js';
+import { errorResponses, IdParam, json, Pagination, security, Timestamp } from './schemas.js';
 
 const AuditEntry = z
   .object({
-    id: z.number(),
-    at: z.string(),
+    id: z.number().int(),
+    at: Timestamp,
     entity: z.string(),
     op: z.enum(['insert', 'update', 'delete']),
-    row_id: z.number(),
+    row_id: z.number().int(),
     before: z.record(z.string(), z.unknown()).nullable(),
     after: z.record(z.string(), z.unknown()).nullable(),
-    affected_user_ids: z.array(z.number()),
-    actor_id: z.number().nullable().openapi({ description: 'null: written outside the portal' }),
-    actor: z.object({ id: z.number(), username: z.string(), display_name: z.string() }).nullable(),
+    affected_user_ids: z.array(z.number().int()),
+    actor_id: z.number().int().nullable().openapi({ description: 'null: written outside the portal' }),
+    actor: z.object({ id: z.number().int(), username: z.string(), display_name: z.string() }).nullable(),
   })
   .openapi('AuditEntry');
 
@@ -35,7 +35,10 @@ export function registerAudit(app: App, { database }: AppDeps) {
       summary: 'The change log, newest first, with the actor (admins)',
       request: { query: Query },
       responses: {
-        200: json(z.object({ items: z.array(AuditEntry), total: z.number() }), 'A page of changes'),
+        200: json(
+          z.object({ items: z.array(AuditEntry), total: z.number().int() }).openapi('AuditList'),
+          'A page of changes',
+        ),
         ...errorResponses,
       },
     }),

@@ -7,7 +7,7 @@ import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { SESSION_COOKIE } from './middleware/auth.js';
 import { clientAddress, isSameOrigin } from './middleware/client.js';
-import { errorResponses, json, jsonBody, security, User } from './schemas.js';
+import { errorResponses, json, jsonBody, rateLimitedResponse, security, Timestamp, User } from './schemas.js';
 
 const LoginBody = z
   .object({
@@ -21,9 +21,7 @@ const LoginBody = z
   .strict()
   .openapi('Login');
 
-const LoginResult = z
-  .object({ token: z.string(), expires_at: z.string(), user: User })
-  .openapi('LoginResult');
+const LoginResult = z.object({ token: z.string(), expires_at: Timestamp, user: User }).openapi('LoginResult');
 
 const NEXT_BASE = 'http://portal.invalid';
 
@@ -88,10 +86,11 @@ export function registerAuth(app: App, deps: AppDeps) {
       method: 'post',
       path: '/api/auth/login',
       tags: ['auth'],
+      security: [],
       summary: 'Sign in; answers a bearer token',
       description: 'Throttled per username and per client address: 429 with Retry-After.',
       request: { body: jsonBody(LoginBody) },
-      responses: { 200: json(LoginResult, 'Signed in'), 429: errorResponses[401], ...errorResponses },
+      responses: { 200: json(LoginResult, 'Signed in'), ...errorResponses, 429: rateLimitedResponse },
     }),
     async (c) => c.json(await signIn(signInDeps, { ...c.req.valid('json'), ...requestMeta(c) }), 200),
   );

@@ -3,15 +3,15 @@ import { listSessions, revokeSession } from '../domain/auth/sessions.js';
 import { getUserById } from '../domain/users.js';
 import { type App, type AppDeps, actorOf } from './context.js';
 import { notFound } from './errors.js';
-import { errorResponses, json, security, User } from './schemas.js';
+import { errorResponses, json, security, Timestamp, User } from './schemas.js';
 
 const tags = ['me'];
 
 const Session = z
   .object({
     id: z.string(),
-    created_at: z.string(),
-    expires_at: z.string(),
+    created_at: Timestamp,
+    expires_at: Timestamp,
     user_agent: z.string(),
     client_address: z.string(),
     current: z.boolean(),

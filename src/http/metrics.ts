@@ -4,24 +4,29 @@ import { type App, type AppDeps, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { errorResponses, json, Role, security } from './schemas.js';
 
-const Counts = z.object({ todo: z.number(), in_progress: z.number(), blocked: z.number(), done: z.number() });
+const Counts = z.object({
+  todo: z.number().int(),
+  in_progress: z.number().int(),
+  blocked: z.number().int(),
+  done: z.number().int(),
+});
 
 export const DashboardSchema = z
   .object({
     role: Role,
     my_tasks: Counts,
-    my_overdue: z.number(),
+    my_overdue: z.number().int(),
     team_tasks: Counts.optional().openapi({ description: 'manager: tasks in owned projects' }),
     projects: z
-      .record(z.string(), z.object({ name: z.string(), done: z.number(), total: z.number() }))
+      .record(z.string(), z.object({ name: z.string(), done: z.number().int(), total: z.number().int() }))
       .optional()
       .openapi({ description: 'manager: owned; admin: all; keyed by project id' }),
     users_by_role: z
-      .object({ admin: z.number(), manager: z.number(), user: z.number() })
+      .object({ admin: z.number().int(), manager: z.number().int(), user: z.number().int() })
       .optional()
       .openapi({ description: 'admin: active users per role' }),
     org_tasks: Counts.optional().openapi({ description: 'admin: all tasks' }),
-    completed_by_day: z.record(z.string(), z.number()).openapi({
+    completed_by_day: z.record(z.string(), z.number().int()).openapi({
       description: 'tasks completed per UTC day, last 14 days: mine (user), my team (manager), all (admin)',
     }),
   })

@@ -11,7 +11,7 @@ export const IdParam = z
   .regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer')
   .transform(Number)
   .refine((n) => n <= MAX_ID, 'is out of range')
-  .openapi({ type: 'integer', example: 42 });
+  .openapi({ type: 'integer', minimum: 1, maximum: MAX_ID, example: 42 });
 
 export const IdParams = z.object({ id: IdParam.openapi({ param: { name: 'id', in: 'path' } }) });
 
@@ -24,13 +24,13 @@ export const Pagination = {
     .transform(Number)
     .refine((n) => n >= 1 && n <= 200, 'must be between 1 and 200')
     .optional()
-    .openapi({ type: 'integer', example: 50, description: 'default 50, at most 200' }),
+    .openapi({ type: 'integer', minimum: 1, maximum: 200, default: 50, example: 50 }),
   offset: z
     .string()
     .regex(/^[0-9]{1,9}$/, 'must be a non-negative integer')
     .transform(Number)
     .optional()
-    .openapi({ type: 'integer', example: 0 }),
+    .openapi({ type: 'integer', minimum: 0, maximum: 999_999_999, default: 0, example: 0 }),
 };
 
 /** `sort=field` ascending, `sort=-field` descending, from a whitelist. */
@@ -62,6 +62,14 @@ export const IsoDate = z.iso
   .refine((d) => !d.startsWith('0000'), 'is not a valid date')
   .openapi({ example: '2026-12-31' });
 
+/** An instant as the API writes it: ISO 8601 in UTC, e.g. `2026-12-31T09:30:00.000Z`. */
+export const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-12-31T09:30:00.000Z' });
+/** A calendar day, `YYYY-MM-DD`. */
+export const Day = z.string().openapi({ format: 'date', example: '2026-12-31' });
+// `.nullable()` after `.openapi()` drops the format, so the nullable forms carry their own.
+export const NullableTimestamp = z.string().nullable().openapi({ format: 'date-time' });
+export const NullableDay = z.string().nullable().openapi({ format: 'date' });
+
 export const Username = z
   .string()
   .min(3)
@@ -79,8 +87,8 @@ export const User = z
     display_name: z.string(),
     role: Role,
     active: z.boolean(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
   })
   .openapi('User');
 
@@ -90,8 +98,8 @@ export const Project = z
     name: z.string(),
     description: z.string(),
     owner_id: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
   })
   .openapi('Project');
 
@@ -103,10 +111,10 @@ export const Task = z
     status: TaskStatus,
     priority: TaskPriority,
     assignee_id: z.number().int().nullable(),
-    due_date: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    completed_at: z.string().nullable(),
+    due_date: NullableDay,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    completed_at: NullableTimestamp,
   })
   .openapi('Task');
 
@@ -125,15 +133,37 @@ export function listOf<T extends z.ZodTypeAny>(item: T, name: string) {
 }
 
 const errorContent = { 'application/json': { schema: ErrorResponse } };
-/** Error responses every route can give, for the OpenAPI document. */
+/**
+ * Error responses every route can give, for the OpenAPI document: 405 (another method of the path,
+ * with `Allow`), 413 (a body over 1 MB) and 503 (the database is out of reach) included.
+ */
 export const errorResponses = {
   400: { description: 'Malformed request', content: errorContent },
   401: { description: 'Not signed in', content: errorContent },
   403: { description: 'Not allowed for this role', content: errorContent },
   404: { description: 'Not found, or not visible to the caller', content: errorContent },
+  405: {
+    description: 'This path does not take that method',
+    headers: { Allow: { description: 'The methods the path takes', schema: { type: 'string' } } },
+    content: errorContent,
+  },
   409: { description: 'Conflicts with the current state', content: errorContent },
+  413: { description: 'The request body is larger than 1 MB', content: errorContent },
   415: { description: 'Body is not application/json', content: errorContent },
   422: { description: 'Validation failed; details name each field', content: errorContent },
+  500: { description: 'Unexpected failure on the server; it has been logged', content: errorContent },
+  503: {
+    description: 'The database cannot be reached right now; retry after the given seconds',
+    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
+    content: errorContent,
+  },
+} as const;
+
+/** 429 of the throttled sign-in. */
+export const rateLimitedResponse = {
+  description: 'Too many failed sign-ins; retry after the given seconds',
+  headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
+  content: errorContent,
 } as const;
 
 export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({

@@ -3,6 +3,7 @@ import { tasks as tasksTable } from '../../src/db/schema/tasks.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { type Client, client, ORIGIN, type Reply } from '../support/client.js';
 import { expectErrorBody } from '../support/errors.js';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
@@ -51,11 +52,18 @@ const ids = (res: Reply) => res.body.items.map((x: { id: number }) => x.id);
 describe.each(['pglite', 'pg', 'neon'] as const)('JSON API contract over HTTP on %s', (driver) => {
   let ctx: TestApp;
   let w: World;
+  let contract: ContractCheck;
   beforeAll(async () => {
     ctx = await startTestApp(driver, { limits: { perUsername: 3, perAddress: 100, windowSeconds: 60 } });
+    // Every response below is also checked against the OpenAPI document (test/support/openapi-contract.ts).
+    contract = await validateResponses(ctx);
     w = await makeWorld(ctx);
   });
-  afterAll(() => ctx?.close());
+  afterAll(async () => {
+    await ctx?.close();
+    // The check ran on the responses of this file, not on none of them.
+    expect(contract.validated).toBeGreaterThan(250);
+  });
 
   const anon = () => client(ctx);
   const login = (username: string, password: string) =>

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../src/db/database.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { expectErrorBody } from '../support/errors.js';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
@@ -32,11 +33,17 @@ const ODD_IDS = [
 describe('bad input (pglite)', () => {
   let ctx: TestApp;
   let w: World;
+  let contract: ContractCheck;
   beforeAll(async () => {
     ctx = await startTestApp('pglite');
+    contract = await validateResponses(ctx);
     w = await makeWorld(ctx);
   });
-  afterAll(() => ctx?.close());
+  afterAll(async () => {
+    await ctx?.close();
+    // The check ran on this file's responses, not on none of them.
+    expect(contract.validated).toBeGreaterThan(1000);
+  });
 
   /** Row counts of every table a write could touch (change_log catches updates too). */
   const counts = async () =>

@@ -5,6 +5,7 @@ import { tasks } from '../../src/db/schema/tasks.js';
 import { users } from '../../src/db/schema/users.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { type Client, client, type Reply } from '../support/client.js';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
@@ -124,8 +125,10 @@ describe('RBAC matrix (DESIGN §4): route × role × object, exact status', () =
   /** One caller per role for the cells that do not change the caller (signing in costs an argon2 verify). */
   const callers = {} as Record<Role, Caller>;
 
+  let contract: ContractCheck;
   beforeAll(async () => {
     ctx = await startTestApp('pglite');
+    contract = await validateResponses(ctx);
     w = await makeWorld(ctx);
     // Everyone in the world shares PASSWORD: reuse one hash to make fresh callers without argon2 hashing.
     const [row] = await ctx.database.db
@@ -135,7 +138,11 @@ describe('RBAC matrix (DESIGN §4): route × role × object, exact status', () =
     hash = row!.hash;
     for (const role of ROLES) callers[role] = await signedIn(role, 'shared');
   });
-  afterAll(() => ctx?.close());
+  afterAll(async () => {
+    await ctx?.close();
+    // The check ran on this file's responses, not on none of them.
+    expect(contract.validated).toBeGreaterThan(200);
+  });
 
   /** A new signed-in person of this role (anonymous: no token). */
   async function signedIn(role: Role, n: number | string): Promise<Caller> {

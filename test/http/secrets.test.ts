@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../src/db/database.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { client, ORIGIN } from '../support/client.js';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
@@ -21,11 +22,17 @@ describe('secrets stay secret (pglite)', () => {
   const headersText = (headers: Headers) =>
     [...headers].filter(([name]) => name !== 'set-cookie').map(([n, v]) => `${n}: ${v}`);
 
+  let contract: ContractCheck;
   beforeAll(async () => {
     ctx = await startTestApp('pglite', { limits: { perUsername: 2, perAddress: 100, windowSeconds: 60 } });
+    contract = await validateResponses(ctx);
     w = await makeWorld(ctx);
   });
-  afterAll(() => ctx?.close());
+  afterAll(async () => {
+    await ctx?.close();
+    // The check ran on this file's responses, not on none of them.
+    expect(contract.validated).toBeGreaterThan(20);
+  });
 
   it('through a realistic session of sign-ins, user management, audit and failures', async () => {
     const passwords = [

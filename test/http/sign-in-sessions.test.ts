@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { client, ORIGIN } from '../support/client.js';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
@@ -11,11 +12,17 @@ import { makeWorld, PASSWORD, type World } from '../support/world.js';
 describe.each(['pglite', 'pg', 'neon'] as const)('sign-ins on %s', (driver) => {
   let ctx: TestApp;
   let w: World;
+  let contract: ContractCheck;
   beforeAll(async () => {
     ctx = await startTestApp(driver);
+    contract = await validateResponses(ctx);
     w = await makeWorld(ctx);
   });
-  afterAll(() => ctx?.close());
+  afterAll(async () => {
+    await ctx?.close();
+    // The check ran on this file's responses, not on none of them.
+    expect(contract.validated).toBeGreaterThan(10);
+  });
 
   describe('tokens and devices', () => {
     it('logout refuses that token from then on, and only that one', async () => {

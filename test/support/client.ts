@@ -1,4 +1,5 @@
 import type { TestApp } from './app.js';
+import { contractCheckFor } from './openapi-contract.js';
 
 export interface Reply<T = any> {
   status: number;
@@ -35,6 +36,8 @@ export function client(ctx: Pick<TestApp, 'app'>, token?: string) {
     } catch {
       parsed = undefined;
     }
+    // Checked against the OpenAPI document when the test installed validateResponses(ctx).
+    contractCheckFor(ctx.app)?.check({ method, path, status: res.status, headers: res.headers, text });
     return { status: res.status, body: parsed, text, headers: res.headers };
   };
   return {
