@@ -1,3 +1,4 @@
+import { raw } from 'hono/html';
 import type { AssetUrl } from '../views/layout.js';
 import type { App } from './context.js';
 
@@ -19,6 +20,10 @@ type Operation = {
   requestBody?: { content?: Record<string, { schema?: unknown }> };
   responses?: Record<string, { description?: string }>;
 };
+
+/** An operation's anchor: letters, digits, dashes and underscores only (`get-api-tasks-id`), so it is a valid id. */
+const anchorOf = (method: string, path: string) =>
+  `${method}-${path}`.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/-+$/, '');
 
 /** The OpenAPI document (generated from the route schemas) and a page that reads it, no CDN. */
 export function registerDocs(app: App, asset: AssetUrl) {
@@ -46,12 +51,13 @@ export function registerDocs(app: App, asset: AssetUrl) {
     const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
       Object.entries(item as Record<string, Operation>).map(([method, op]) => ({ path, method, op })),
     );
-    return c.html(
+    const page = (
       <html lang="en">
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{doc.info.title}</title>
+          <link rel="icon" href="data:," />
           <link rel="stylesheet" href={asset('portal.css')} />
         </head>
         <body>
@@ -62,7 +68,7 @@ export function registerDocs(app: App, asset: AssetUrl) {
               Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a>
             </p>
             {operations.map(({ path, method, op }) => (
-              <section id={`${method}-${path}`}>
+              <section id={anchorOf(method, path)}>
                 <h2>
                   <span class="m">{method}</span> <code>{path}</code>
                 </h2>
@@ -98,7 +104,13 @@ export function registerDocs(app: App, asset: AssetUrl) {
             </section>
           </main>
         </body>
-      </html>,
+      </html>
+    );
+    return c.html(
+      <>
+        {raw('<!DOCTYPE html>')}
+        {page}
+      </>,
     );
   });
 }

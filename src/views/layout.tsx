@@ -1,3 +1,4 @@
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 
 /** Fingerprinted URL of an asset by its logical name (see src/http/assets.ts). */
@@ -20,7 +21,7 @@ export function Layout(props: {
   scripts?: string[];
   modules?: string[];
 }) {
-  return (
+  const page = (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -61,6 +62,12 @@ export function Layout(props: {
         <main>{props.children}</main>
       </body>
     </html>
+  );
+  return (
+    <>
+      {raw('<!DOCTYPE html>')}
+      {page}
+    </>
   );
 }
 
