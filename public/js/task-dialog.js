@@ -55,6 +55,9 @@ if (dialog && body) {
     if (target === body) {
       if (!body.querySelector('form')) return;
       if (!dialog.open && notice) notice.textContent = '';
+      // Named by the loaded form's heading (the attribute would point at nothing while empty).
+      if (body.querySelector('#task-dialog-title'))
+        dialog.setAttribute('aria-labelledby', 'task-dialog-title');
       if (!dialog.open) dialog.showModal();
       focusInside();
     } else if (target instanceof HTMLElement && target.id === 'task-results' && pendingFocus) {
@@ -83,6 +86,7 @@ if (dialog && body) {
   // Escape (the browser's own "cancel"), Cancel, or a save: empty it and give focus back.
   dialog.addEventListener('close', () => {
     body.replaceChildren();
+    dialog.removeAttribute('aria-labelledby');
     giveFocusBack();
     saved = false;
   });

@@ -69,6 +69,10 @@ type Operation = {
   responses?: Record<string, { description?: string }>;
 };
 
+/** An operation's anchor: letters, digits, dashes and underscores only (`get-api-tasks-id`), so it is a valid id. */
+const anchorOf = (method: string, path: string) =>
+  `${method}-${path}`.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/-+$/, '');
+
 /** The OpenAPI document (generated from the route schemas) and a page that reads it, no CDN. */
 export function registerDocs(app: App, asset: AssetUrl) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -101,6 +105,7 @@ export function registerDocs(app: App, asset: AssetUrl) {
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{doc.info.title}</title>
+          <link rel="icon" href="data:," />
           <link rel="stylesheet" href={asset('portal.css')} />
         </head>
         <body>
@@ -111,7 +116,7 @@ export function registerDocs(app: App, asset: AssetUrl) {
               Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a>
             </p>
             {operations.map(({ path, method, op }) => (
-              <section id={`${method}-${path}`}>
+              <section id={anchorOf(method, path)}>
                 <h2>
                   <span class="m">{method}</span> <code>{path}</code>
                 </h2>

@@ -13,6 +13,7 @@ import { AuditPage, AuditRows } from '../views/audit.js';
 import { DashboardPage } from '../views/dashboard.js';
 import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
+import { BOARD_COLUMN_SIZE, BoardCards, BoardColumnPage, type BoardData } from '../views/task-board.js';
 import {
   PAGE_SIZE,
   TASK_SORTS,
@@ -127,6 +128,15 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
       offset: Number.isInteger(offset) && offset >= 0 && offset < 1e9 ? offset : 0,
     };
   };
+  /** Tasks with the names of their project and assignee. */
+  const labelled = async (tasks: Awaited<ReturnType<typeof listTasks>>['items']) => {
+    const labels = await taskLabels(database.db, tasks);
+    return tasks.map((t) => ({
+      ...t,
+      project_name: labels.project.get(t.project_id),
+      assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
+    }));
+  };
   const results = async (actor: Actor, filters: TaskFilters) => {
     const page = await listTasks(database.db, actor, {
       q: filters.q,
@@ -136,13 +146,27 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
       offset: filters.offset,
       limit: PAGE_SIZE,
     });
-    const labels = await taskLabels(database.db, page.items);
-    const items = page.items.map((t) => ({
-      ...t,
-      project_name: labels.project.get(t.project_id),
-      assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
-    }));
-    return { ...page, items, filters };
+    return { ...page, items: await labelled(page.items), filters, board: await board(actor, filters) };
+  };
+  /** The board: the first cards of every status in the filtered scope (not the list's page), and their totals. */
+  const board = async (actor: Actor, filters: TaskFilters) => {
+    const [todo, in_progress, blocked, done] = await Promise.all(
+      TASK_STATUSES.map((status) => column(actor, filters, status, 0)),
+    );
+    return { todo: todo!, in_progress: in_progress!, blocked: blocked!, done: done! } satisfies BoardData;
+  };
+  const column = async (actor: Actor, filters: TaskFilters, status: TaskStatus, offset: number) => {
+    // Filtered to another status: this column is empty.
+    if (filters.status && filters.status !== status) return { items: [], total: 0 };
+    const page = await listTasks(database.db, actor, {
+      q: filters.q,
+      status,
+      sort: filters.sort,
+      offset,
+      limit: BOARD_COLUMN_SIZE,
+    });
+    // Cards show titles only: no names to look up.
+    return { items: page.items, total: page.total };
   };
 
   app.get('/tasks', async (c) => {
@@ -158,6 +182,29 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     const choices = await filterChoices(database.db, actor);
     return c.html(
       <TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} choices={choices} />,
+    );
+  });
+
+  // A board column past its first cards: "Show more" (htmx: the next cards; without it: a page).
+  app.get('/tasks/board/:status', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    const status = c.req.param('status') as TaskStatus;
+    if (!TASK_STATUSES.includes(status)) return c.notFound();
+    const filters = filtersOf((n) => c.req.query(n));
+    const offset = filters.offset ?? 0;
+    const data = await column(actor, filters, status, offset);
+    if (c.req.header('hx-request'))
+      return c.html(<BoardCards status={status} {...data} offset={offset} filters={filters} />);
+    return c.html(
+      <BoardColumnPage
+        asset={asset}
+        user={actor}
+        status={status}
+        column={data}
+        offset={offset}
+        filters={filters}
+      />,
     );
   });
 

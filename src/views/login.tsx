@@ -32,6 +32,7 @@ export function LoginPage(props: {
           <input
             id="username"
             name="username"
+            type="text"
             autocomplete="username"
             required
             value={props.username}

@@ -1,6 +1,7 @@
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
 import { DueDate } from './due.js';
 import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from './layout.js';
+import { type BoardData, BoardNotice, TaskBoard } from './task-board.js';
 import { type FilterChoices, MoreTaskFilters } from './task-filters.js';
 
 export interface TaskView {
@@ -31,7 +32,7 @@ export interface TaskFilters {
   offset?: number | undefined;
 }
 
-const STATUSES: [TaskStatus, string][] = [
+export const STATUSES: [TaskStatus, string][] = [
   ['todo', 'To do'],
   ['in_progress', 'In progress'],
   ['blocked', 'Blocked'],
@@ -80,8 +81,13 @@ function StatusForm(props: { task: TaskView }) {
   );
 }
 
-/** The results fragment: a page of the list, and the board of the same tasks by status. */
-export function TaskResults(props: { items: TaskView[]; total: number; filters: TaskFilters }) {
+/** The results fragment: a page of the list, and the board of the whole filtered scope by status. */
+export function TaskResults(props: {
+  items: TaskView[];
+  total: number;
+  filters: TaskFilters;
+  board: BoardData;
+}) {
   const offset = props.filters.offset ?? 0;
   const link = (to: number) => {
     const params = new URLSearchParams();
@@ -175,23 +181,7 @@ export function TaskResults(props: { items: TaskView[]; total: number; filters: 
           </a>
         )}
       </nav>
-      <h2>Board</h2>
-      <div class="board" data-board>
-        {STATUSES.map(([status, label]) => (
-          <section aria-label={label} data-column={status} class="card">
-            <h3>
-              {label} <span data-count>{props.items.filter((t) => t.status === status).length}</span>
-            </h3>
-            <ul>
-              {props.items
-                .filter((t) => t.status === status)
-                .map((t) => (
-                  <li data-card={t.id}>{t.title}</li>
-                ))}
-            </ul>
-          </section>
-        ))}
-      </div>
+      <TaskBoard board={props.board} filters={props.filters} />
     </div>
   );
 }
@@ -237,6 +227,7 @@ export function TasksPage(props: {
           )}
         </div>
         <p id="task-notice" class="notice" role="status" aria-live="polite" />
+        <BoardNotice />
         <form
           id="task-filters"
           method="get"
@@ -290,7 +281,8 @@ export function TasksPage(props: {
           <TaskResults {...props.results} />
         </div>
         {/* Filled by htmx with a TaskForm, opened and closed by /assets/task-dialog.js. */}
-        <dialog id="task-dialog" aria-labelledby="task-dialog-title" class="card">
+        {/* Named by the form's heading once one is loaded: /assets/task-dialog.js points aria-labelledby at it. */}
+        <dialog id="task-dialog" class="card">
           <div id="task-dialog-body" />
         </dialog>
       </div>
@@ -344,7 +336,8 @@ export function TaskForm(props: TaskFormProps) {
     .map(([field, message]) => (field === '_form' ? message : `${field} ${message}`));
   return (
     <div data-task-form={props.mode}>
-      <h2 id="task-dialog-title">{title}</h2>
+      {/* In the dialog a section of the tasks page; on a page of its own, that page's heading. */}
+      {props.inDialog ? <h2 id="task-dialog-title">{title}</h2> : <h1 id="task-dialog-title">{title}</h1>}
       {general.length > 0 && (
         <p class="error" role="alert" id="tf-form-error">
           {general.join(' ')}

@@ -87,20 +87,18 @@ export function UsersSection(props: {
                     <label class="sr-only" for={`role-${u.id}`}>
                       Role of {u.username}
                     </label>
-                    <select
-                      id={`role-${u.id}`}
-                      name="role"
-                      hx-post={`/users/${u.id}/role`}
-                      hx-trigger="change"
-                      hx-target="#users"
-                      hx-swap="outerHTML"
-                    >
+                    {/* Changed with its button, not on "change": that works without JavaScript, and
+                        arrowing through the options does not change the role on the way (WCAG H32). */}
+                    <select id={`role-${u.id}`} name="role">
                       {ROLES.map((r) => (
                         <option value={r} selected={u.role === r}>
                           {r}
                         </option>
                       ))}
-                    </select>
+                    </select>{' '}
+                    <button type="submit" class="secondary">
+                      Change<span class="sr-only"> role of {u.username}</span>
+                    </button>
                   </form>
                 )}
               </td>
