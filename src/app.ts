@@ -1,6 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
+import { SecretBox } from './domain/auth/secret-box.js';
+import { registerAccountPages } from './http/account-pages.js';
+import { registerAccountSecurity } from './http/account-security.js';
 import { registerAssets } from './http/assets.js';
 import { registerAudit } from './http/audit.js';
 import { registerAuth } from './http/auth.js';
@@ -14,6 +17,7 @@ import { registerHealth } from './http/health.js';
 import { registerMe } from './http/me.js';
 import { registerMetrics } from './http/metrics.js';
 import { identify, requireSignIn } from './http/middleware/auth.js';
+import { requirePasswordChange } from './http/middleware/password-change.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { registerPages } from './http/pages.js';
 import { registerProjectPages } from './http/project-pages.js';
@@ -29,7 +33,8 @@ import { registerWorkloadPages } from './http/workload-pages.js';
 const PUBLIC_API = ['/api/auth/login', '/api/openapi.json', '/api/docs'] as const;
 
 /** Builds the portal's HTTP application from long-lived dependencies; nothing here opens a connection. */
-export function createApp(deps: AppDeps) {
+export function createApp(given: AppDeps) {
+  const deps = { ...given, mfa: given.mfa ?? SecretBox.ephemeral() };
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   const assets = deps.assets ?? new Map();
@@ -58,10 +63,12 @@ export function createApp(deps: AppDeps) {
   );
   app.use(identify(deps));
   app.use('/api/*', requireSignIn(PUBLIC_API));
+  app.use(requirePasswordChange(PUBLIC_API));
 
   registerHealth(app, deps);
   registerAuth(app, deps);
   registerMe(app, deps);
+  registerAccountSecurity(app, deps);
   registerUsers(app, deps);
   registerProjects(app, deps);
   registerTasks(app, deps);
@@ -70,6 +77,7 @@ export function createApp(deps: AppDeps) {
   registerAssets(app, assets);
   registerDocs(app, asset);
   registerPages(app, deps, asset);
+  registerAccountPages(app, deps, asset);
   registerUserPages(app, deps, asset);
   registerProjectPages(app, deps, asset);
   registerWorkloadPages(app, deps, asset);

@@ -52,6 +52,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only, at most 64')
     .default('portal'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Seals two-factor (TOTP) secrets at rest; changing it makes enrolled authenticators unusable. */
+  MFA_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_TTL_SECONDS: whole(1, 86_400, 300),
   HEARTBEAT_INTERVAL_MS: whole(100, 300_000, 15_000),
   /** Days the change log (the realtime feed and the audit trail) keeps a change; 0: forever. */
@@ -93,6 +95,7 @@ export interface Config {
   redisUrl: string | undefined;
   redisPrefix: string;
   jwtSecret: string | undefined;
+  mfaEncryptionKey: string | undefined;
   sessionTtlSeconds: number;
   heartbeatIntervalMs: number;
   realtimeSweepMs: number;
@@ -153,6 +156,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       'DATABASE_URL: several instances (REDIS_URL set) need a shared PostgreSQL, not PGlite',
     );
   }
+  if (env.REDIS_URL && !env.MFA_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      'MFA_ENCRYPTION_KEY: required when REDIS_URL is set (every instance must read the two-factor secrets)',
+    );
+  }
   if (env.PORTAL_ADMIN_PASSWORD && !env.PORTAL_ADMIN_USERNAME) {
     throw new ConfigError('PORTAL_ADMIN_USERNAME: required when PORTAL_ADMIN_PASSWORD is set');
   }
@@ -171,6 +179,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: env.REDIS_URL,
     redisPrefix: env.REDIS_PREFIX,
     jwtSecret: env.JWT_SECRET,
+    mfaEncryptionKey: env.MFA_ENCRYPTION_KEY,
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     realtimeSweepMs: env.REALTIME_SWEEP_MS,

@@ -9,6 +9,7 @@ import { createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
+import { SecretBox } from './domain/auth/secret-box.js';
 import { LoginThrottle } from './domain/auth/throttle.js';
 import { TokenService } from './domain/auth/tokens.js';
 import { buildAssets } from './http/assets.js';
@@ -31,10 +32,10 @@ export interface Runtime {
 }
 
 /** Embedded mode keeps one generated secret beside its data, so sign-ins survive a restart. */
-function embeddedSecret(config: Config): string {
+function embeddedSecret(config: Config, name = 'jwt-secret'): string {
   if (config.database.driver !== 'pglite' || !config.database.dataDir)
     return randomBytes(32).toString('base64url');
-  const file = join(dirname(config.database.dataDir), 'jwt-secret');
+  const file = join(dirname(config.database.dataDir), name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dirname(file), { recursive: true });
   const secret = randomBytes(32).toString('base64url');
@@ -70,6 +71,12 @@ export async function buildRuntime(
     undefined,
     redis ? { client: redis, prefix: config.redisPrefix } : undefined,
   );
+  if (!config.mfaEncryptionKey && config.database.driver !== 'pglite') {
+    logger.warn(
+      'MFA_ENCRYPTION_KEY is not set: two-factor secrets enrolled now become unreadable at the next restart',
+    );
+  }
+  const mfa = new SecretBox(config.mfaEncryptionKey ?? embeddedSecret(config, 'mfa-key'));
   const realtime = createRealtime({
     database,
     redis,
@@ -89,6 +96,7 @@ export async function buildRuntime(
     throttle,
     logger,
     revokeRealtime: realtime.revoke,
+    mfa,
     assets: buildAssets(),
     metrics,
     trustProxy: config.trustProxy,

@@ -49,6 +49,7 @@ describe('configuration', () => {
       DATABASE_URL: 'postgres://u@db/x',
       REDIS_URL: 'redis://r:6379',
       JWT_SECRET: 's'.repeat(32),
+      MFA_ENCRYPTION_KEY: 'k'.repeat(32),
     });
     expect(scaled).toMatchObject({ embedded: false, demo: false, admin: undefined });
     // Only a host under neon.tech is Neon.
@@ -119,6 +120,11 @@ describe('configuration', () => {
     [{ REDIS_URL: 'redis://r' }, 'JWT_SECRET'],
     [{ DATABASE_URL: 'postgres://u@db/x', REDIS_URL: 'redis://r', JWT_SECRET: 's'.repeat(31) }, 'JWT_SECRET'],
     [{ HEARTBEAT_INTERVAL_MS: 'fast' }, 'HEARTBEAT_INTERVAL_MS'],
+    [
+      { DATABASE_URL: 'postgres://u@db/x', REDIS_URL: 'redis://r', JWT_SECRET: 's'.repeat(32) },
+      'MFA_ENCRYPTION_KEY',
+    ],
+    [{ MFA_ENCRYPTION_KEY: 'short' }, 'MFA_ENCRYPTION_KEY'],
     [{ REDIS_URL: 'redis://r', JWT_SECRET: 's'.repeat(32) }, 'DATABASE_URL'],
     [{ HEARTBEAT_INTERVAL_MS: '0' }, 'HEARTBEAT_INTERVAL_MS'],
     [{ SESSION_TTL_SECONDS: '-5' }, 'SESSION_TTL_SECONDS'],

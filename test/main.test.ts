@@ -96,6 +96,7 @@ describe('several instances starting at once on one empty PostgreSQL', () => {
       PORTAL_ADMIN_USERNAME: 'chief',
       PORTAL_ADMIN_PASSWORD: 'a-long-admin-password',
       JWT_SECRET: 'x'.repeat(40),
+      MFA_ENCRYPTION_KEY: 'm'.repeat(40),
       REDIS_URL: 'redis://127.0.0.1:6379',
     };
     // PORT=0: each process gets a free port of its own (random picks could collide).

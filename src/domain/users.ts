@@ -18,6 +18,7 @@ export function toUser(row: UserRow) {
     display_name: row.display_name,
     role: row.role,
     active: row.active,
+    must_change_password: row.must_change_password,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
@@ -92,6 +93,11 @@ export async function findUserByKey(db: Db, key: string): Promise<UserRow | unde
   return row;
 }
 
+export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row;
+}
+
 export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {
   const [row] = await db
     .select()
@@ -132,6 +138,7 @@ export interface UserPatch {
   password?: string | undefined;
   display_name?: string | undefined;
   active?: boolean | undefined;
+  must_change_password?: boolean | undefined;
 }
 
 export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPatch) {
@@ -155,6 +162,9 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
         ...(patch.role === undefined ? {} : { role: patch.role }),
         ...(patch.display_name === undefined ? {} : { display_name: patch.display_name }),
         ...(patch.active === undefined ? {} : { active: patch.active }),
+        ...(patch.must_change_password === undefined
+          ? {}
+          : { must_change_password: patch.must_change_password }),
         ...(password_hash === undefined ? {} : { password_hash }),
       })
       .where(eq(users.id, id))

@@ -1,8 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { SecretBox } from '../domain/auth/secret-box.js';
 import { revokeSession } from '../domain/auth/sessions.js';
-import { signIn } from '../domain/auth/sign-in.js';
+import { signIn, signInSecondStep } from '../domain/auth/sign-in.js';
+import { PENDING_TTL_SECONDS } from '../domain/auth/tokens.js';
+import { findUserByUsername } from '../domain/users.js';
+import { SecondFactorCode } from './account-security.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { SESSION_COOKIE } from './middleware/auth.js';
@@ -17,11 +21,17 @@ const LoginBody = z
       .max(200)
       .refine((s) => !s.includes('\u0000'), 'must not contain the NUL character'),
     password: z.string().min(1).max(1024),
+    code: SecondFactorCode.optional().openapi({
+      description: 'With two-factor sign-in on: a current authenticator code or an unused recovery code',
+    }),
   })
   .strict()
   .openapi('Login');
 
 const LoginResult = z.object({ token: z.string(), expires_at: Timestamp, user: User }).openapi('LoginResult');
+
+/** The sign-in page's "password was right, now the code" token (HttpOnly, path /login). */
+export const MFA_PENDING_COOKIE = 'portal_mfa_pending';
 
 const NEXT_BASE = 'http://portal.invalid';
 
@@ -74,8 +84,8 @@ function isHttps(c: Context, trustProxy: boolean) {
   );
 }
 
-export function registerAuth(app: App, deps: AppDeps) {
-  const signInDeps = { db: deps.database.db, tokens: deps.tokens, throttle: deps.throttle };
+export function registerAuth(app: App, deps: AppDeps & { mfa: SecretBox }) {
+  const signInDeps = { db: deps.database.db, tokens: deps.tokens, throttle: deps.throttle, mfa: deps.mfa };
   const requestMeta = (c: Context) => ({
     clientAddress: clientAddress(c, deps),
     userAgent: c.req.header('user-agent') ?? '',
@@ -88,7 +98,9 @@ export function registerAuth(app: App, deps: AppDeps) {
       tags: ['auth'],
       security: [],
       summary: 'Sign in; answers a bearer token',
-      description: 'Throttled per username and per client address: 429 with Retry-After.',
+      description:
+        'Throttled per username and per client address: 429 with Retry-After. With two-factor sign-in ' +
+        'on, the right password without `code` answers 401 `mfa_required`, a wrong code 401 `invalid_code`.',
       request: { body: jsonBody(LoginBody) },
       responses: { 200: json(LoginResult, 'Signed in'), ...errorResponses, 429: rateLimitedResponse },
     }),
@@ -126,6 +138,7 @@ export function registerAuth(app: App, deps: AppDeps) {
         `/login?error=${error}&next=${encodeURIComponent(next)}&username=${encodeURIComponent(field('username').slice(0, 64))}`,
         303,
       );
+    if (field('step') === 'code') return secondStep(c, field('code'), next);
     if (!field('username') || !field('password')) return back('missing');
     try {
       const result = await signIn(signInDeps, {
@@ -143,11 +156,59 @@ export function registerAuth(app: App, deps: AppDeps) {
       return c.redirect(next, 303);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      if (error.code === 'mfa_required') return askForCode(c, field('username'), next);
       if (error.code === 'rate_limited')
         return back(`throttled&retry=${error.headers?.['Retry-After'] ?? ''}`);
       return back(error.code === 'account_deactivated' ? 'deactivated' : 'invalid');
     }
   });
+
+  /**
+   * Two-factor sign-in on the page: after the right password, an HttpOnly cookie (path /login,
+   * 5 minutes) carries a signed "password was right" token for that user, and the page asks for
+   * the code alone; the password is never put back into the page.
+   */
+  const askForCode = async (c: Context, username: string, next: string) => {
+    const user = await findUserByUsername(deps.database.db, username.slice(0, 200));
+    if (!user) return c.redirect('/login?error=invalid', 303);
+    setCookie(c, MFA_PENDING_COOKIE, await deps.tokens.signPending(user.id), {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: isHttps(c, deps.trustProxy),
+      path: '/login',
+      maxAge: PENDING_TTL_SECONDS,
+    });
+    return c.redirect(`/login?step=code&next=${encodeURIComponent(next)}`, 303);
+  };
+
+  const secondStep = async (c: Context, code: string, next: string) => {
+    const pending = getCookie(c, MFA_PENDING_COOKIE);
+    const userId = pending ? await deps.tokens.verifyPending(pending) : undefined;
+    if (userId === undefined) return c.redirect(`/login?error=expired&next=${encodeURIComponent(next)}`, 303);
+    const again = (error: string) =>
+      c.redirect(`/login?step=code&error=${error}&next=${encodeURIComponent(next)}`, 303);
+    const parsed = SecondFactorCode.safeParse(code);
+    if (!parsed.success) return again('code');
+    try {
+      const result = await signInSecondStep(signInDeps, { userId, code: parsed.data, ...requestMeta(c) });
+      deleteCookie(c, MFA_PENDING_COOKIE, { path: '/login' });
+      setCookie(c, SESSION_COOKIE, result.token, {
+        httpOnly: true,
+        sameSite: 'Lax',
+        secure: isHttps(c, deps.trustProxy),
+        path: '/',
+        expires: new Date(result.expires_at),
+      });
+      return c.redirect(next, 303);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.code === 'rate_limited')
+        return again(`throttled&retry=${error.headers?.['Retry-After'] ?? ''}`);
+      if (error.code === 'invalid_code') return again('code');
+      deleteCookie(c, MFA_PENDING_COOKIE, { path: '/login' });
+      return c.redirect(`/login?error=invalid&next=${encodeURIComponent(next)}`, 303);
+    }
+  };
 
   app.post('/logout', async (c: Context<AppEnv>) => {
     // The identify middleware has already refused a cookie request from another Origin.

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { Actor } from '../domain/actor.js';
+import type { SecretBox } from '../domain/auth/secret-box.js';
 import type { LoginThrottle } from '../domain/auth/throttle.js';
 import type { TokenService } from '../domain/auth/tokens.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -27,6 +28,11 @@ export interface AppDeps {
   readiness?: Record<string, () => Promise<void>>;
   /** Prometheus instruments served at /metrics (one registry per process). */
   metrics: Metrics;
+  /**
+   * Seals two-factor secrets at rest (key from MFA_ENCRYPTION_KEY). Without one, `createApp`
+   * makes a process-local key: fine for tests, useless across restarts or instances.
+   */
+  mfa?: SecretBox;
 }
 
 export interface AppEnv {
@@ -35,6 +41,8 @@ export interface AppEnv {
     authVia: 'bearer' | 'cookie' | undefined;
     /** A token was presented but is expired, revoked or invalid. */
     staleToken: boolean;
+    /** The signed-in user must change their password before anything else. */
+    mustChangePassword: boolean;
     requestId: string;
   };
 }

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import type { Actor } from '../domain/actor.js';
 import { listAudit } from '../domain/audit.js';
@@ -24,7 +25,8 @@ import {
   TaskResults,
   TasksPage,
 } from '../views/tasks.js';
-import { retrySeconds, safeNext } from './auth.js';
+import { accountNotice, accountSecurity } from './account-pages.js';
+import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from './auth.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
@@ -62,6 +64,7 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
         retry={retrySeconds(c.req.query('retry'), throttle.limits.windowSeconds)}
         next={safeNext(c.req.query('next'))}
         username={c.req.query('username') ?? ''}
+        step={c.req.query('step') === 'code' && getCookie(c, MFA_PENDING_COOKIE) ? 'code' : 'password'}
       />,
     );
   });
@@ -78,7 +81,16 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
     const sessions = await listSessions(database.db, actor.id);
-    return c.html(<AccountPage asset={asset} user={actor} sessions={sessions} current={actor.sessionId} />);
+    return c.html(
+      <AccountPage
+        asset={asset}
+        user={actor}
+        sessions={sessions}
+        current={actor.sessionId}
+        security={await accountSecurity(database.db, actor)}
+        notice={accountNotice(c.req.query('done'))}
+      />,
+    );
   });
 
   // Forms, not fetch: cookie-authenticated, so the identify middleware has checked their Origin.

@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Actor } from '../domain/actor.js';
-import { createUser, deleteUser, listUsers, updateUser } from '../domain/users.js';
+import { mfaEnabledIds, removeMfa } from '../domain/auth/mfa.js';
+import { createUser, deleteUser, getUser, listUsers, updateUser } from '../domain/users.js';
 import type { AssetUrl } from '../views/layout.js';
 import { UsersPage, UsersSection } from '../views/users.js';
 import type { App, AppDeps, AppEnv } from './context.js';
@@ -31,7 +32,8 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
     const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
-    const section = { users: list.items, total: list.total, me: actor.id, ...extra };
+    const mfaOn = await mfaEnabledIds(db);
+    const section = { users: list.items, total: list.total, me: actor.id, mfaOn, ...extra };
     if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
     return c.html(<UsersPage asset={asset} user={actor} section={section} />);
   };
@@ -106,9 +108,24 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     const password = Password.safeParse(f.password ?? '');
     if (!password.success)
       throw new ApiError('validation_failed', 'The new password must be at least 12 characters');
-    const user = await updateUser(db, actor, id, { password: password.data });
+    const mustChange = f.must_change_password === 'true';
+    const user = await updateUser(db, actor, id, {
+      password: password.data,
+      must_change_password: mustChange,
+    });
     await revokeRealtime?.(id);
-    return `New password set for ${user.username}; their other sign-ins ended.`;
+    return `New password set for ${user.username}; their other sign-ins ended.${mustChange ? ' They must change it when they next sign in.' : ''}`;
+  });
+  act('/users/:id/must-change', async (actor, id, f) => {
+    const user = await updateUser(db, actor, id, { must_change_password: f.must_change_password === 'true' });
+    return user.must_change_password
+      ? `${user.username} must change their password at their next request.`
+      : `${user.username} no longer has to change their password.`;
+  });
+  act('/users/:id/mfa-reset', async (actor, id) => {
+    const user = await getUser(db, actor, id);
+    await removeMfa(db, id);
+    return `Two-factor sign-in of ${user.username} is reset; they sign in with their password and may set it up again.`;
   });
   act('/users/:id/delete', async (actor, id) => {
     await deleteUser(db, actor, id);

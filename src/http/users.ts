@@ -37,7 +37,15 @@ const CreateBody = z
   .openapi('NewUser');
 
 const PatchBody = z
-  .object({ role: Role, password: Password, display_name: DisplayName, active: z.boolean() })
+  .object({
+    role: Role,
+    password: Password,
+    display_name: DisplayName,
+    active: z.boolean(),
+    must_change_password: z
+      .boolean()
+      .openapi({ description: 'true: their next sign-in may do nothing but change the password' }),
+  })
   .partial()
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'send at least one field to change')

@@ -1,3 +1,4 @@
+import type { Child } from 'hono/jsx';
 import { type AssetUrl, Layout } from './layout.js';
 
 export interface SessionView {
@@ -54,6 +55,9 @@ export function AccountPage(props: {
   user: { username: string; role: string };
   sessions: SessionView[];
   current: string;
+  /** Password and two-factor sections (src/views/account-security.tsx). */
+  security?: Child;
+  notice?: string | undefined;
 }) {
   return (
     <Layout
@@ -67,6 +71,12 @@ export function AccountPage(props: {
       <p>
         <a href="/dashboard">Back to the dashboard</a>
       </p>
+      {props.notice && (
+        <p role="status" class="notice">
+          {props.notice}
+        </p>
+      )}
+      {props.security}
       <section id="sessions" aria-label="Signed-in devices" class="card">
         <h2>Where you are signed in</h2>
         <table>

@@ -20,6 +20,8 @@ export function UsersSection(props: {
   errors?: FieldErrors;
   draft?: Record<string, string>;
   notice?: { userId?: number; text: string };
+  /** Ids of users with two-factor sign-in on. */
+  mfaOn?: Set<number>;
 }) {
   const errors = props.errors ?? {};
   const draft = props.draft ?? {};
@@ -102,7 +104,11 @@ export function UsersSection(props: {
                   </form>
                 )}
               </td>
-              <td>{u.active ? 'active' : 'deactivated'}</td>
+              <td>
+                {u.active ? 'active' : 'deactivated'}
+                {u.must_change_password && <div>must change password</div>}
+                {props.mfaOn?.has(u.id) && <div>two-factor on</div>}
+              </td>
               <td class="actions">
                 {u.id !== props.me && (
                   <>
@@ -121,8 +127,27 @@ export function UsersSection(props: {
                         autocomplete="new-password"
                         placeholder="New password"
                       />
+                      <label>
+                        <input type="checkbox" name="must_change_password" value="true" /> must change at next
+                        sign-in
+                      </label>
                       <button type="submit">Reset password</button>
                     </form>
+                    <form {...hx(`/users/${u.id}/must-change`)}>
+                      <input
+                        type="hidden"
+                        name="must_change_password"
+                        value={u.must_change_password ? 'false' : 'true'}
+                      />
+                      <button type="submit">
+                        {u.must_change_password ? 'Cancel password change' : 'Require password change'}
+                      </button>
+                    </form>
+                    {props.mfaOn?.has(u.id) && (
+                      <form {...hx(`/users/${u.id}/mfa-reset`)}>
+                        <button type="submit">Reset two-factor</button>
+                      </form>
+                    )}
                     <form {...hx(`/users/${u.id}/delete`)}>
                       <button type="submit" class="danger">
                         Delete

@@ -79,6 +79,7 @@ export async function startCluster(count: number, options: ClusterOptions = {}) 
     REDIS_URL: options.redisUrl ?? REDIS_URL,
     REDIS_PREFIX: prefix,
     JWT_SECRET: 'cluster-test-secret-cluster-test-secret',
+    MFA_ENCRYPTION_KEY: 'cluster-test-mfa-key-cluster-test-mfa-key',
     PORTAL_ADMIN_USERNAME: ADMIN.username,
     PORTAL_ADMIN_PASSWORD: ADMIN.password,
     HEARTBEAT_INTERVAL_MS: String(options.heartbeatMs ?? 2000),

@@ -4,4 +4,5 @@ export * from './enums.js';
 export * from './projects.js';
 export * from './realtime-cursor.js';
 export * from './tasks.js';
+export * from './user-mfa.js';
 export * from './users.js';

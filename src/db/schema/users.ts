@@ -11,6 +11,8 @@ export const users = pgTable(
     role: roleEnum().notNull().default('user'),
     active: boolean().notNull().default(true),
     password_hash: text().notNull(),
+    /** Set by an admin: the next sign-in may only change the password. */
+    must_change_password: boolean().notNull().default(false),
     created_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updated_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

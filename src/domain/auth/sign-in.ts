@@ -1,7 +1,11 @@
 import type { Db } from '../../db/database.js';
+import type { UserRow } from '../../db/schema/users.js';
 import { ApiError } from '../../http/errors.js';
-import { findUserByKey, toUser, usernameKey } from '../users.js';
+import { findUserById, findUserByKey, toUser, usernameKey } from '../users.js';
+import { throttled } from './account.js';
+import { mfaEnabled, useSecondFactor } from './mfa.js';
 import { verifyPassword } from './passwords.js';
+import type { SecretBox } from './secret-box.js';
 import { createAuthSession } from './sessions.js';
 import type { LoginThrottle } from './throttle.js';
 import type { TokenService } from './tokens.js';
@@ -9,6 +13,8 @@ import type { TokenService } from './tokens.js';
 export interface SignInRequest {
   username: string;
   password: string;
+  /** The second factor (a TOTP code or a recovery code), for users with two-factor sign-in on. */
+  code?: string | undefined;
   clientAddress: string;
   userAgent: string;
 }
@@ -20,7 +26,7 @@ export interface SignInRequest {
  * normalises it, so every spelling of one account shares one budget.
  */
 export async function signIn(
-  deps: { db: Db; tokens: TokenService; throttle: LoginThrottle },
+  deps: { db: Db; tokens: TokenService; throttle: LoginThrottle; mfa: SecretBox },
   request: SignInRequest,
 ) {
   const { username, password, clientAddress } = request;
@@ -36,8 +42,49 @@ export async function signIn(
   const ok = await verifyPassword(user?.password_hash, password);
   if (!user || !ok) throw new ApiError('invalid_credentials', 'Wrong username or password');
   if (!user.active) throw new ApiError('account_deactivated', 'This account is deactivated; ask an admin');
+  // Second step, for users with two-factor sign-in on. A right password without a code hands
+  // the attempt back (it proved nothing wrong); a wrong code keeps it, like a wrong password.
+  if (await mfaEnabled(deps.db, user.id)) {
+    if (!request.code) {
+      await attempt.released();
+      throw new ApiError('mfa_required', 'Enter the code from your authenticator app');
+    }
+    if (!(await useSecondFactor(deps.db, deps.mfa, user.id, request.code))) {
+      throw new ApiError('invalid_code', 'Wrong or already used code');
+    }
+  }
   await attempt.succeeded();
-  const session = await createAuthSession(deps.db, user.id, deps.tokens.ttlSeconds, request);
+  return openSession(deps, user, request);
+}
+
+async function openSession(
+  deps: { db: Db; tokens: TokenService },
+  user: UserRow,
+  meta: { clientAddress: string; userAgent: string },
+) {
+  const session = await createAuthSession(deps.db, user.id, deps.tokens.ttlSeconds, meta);
   const token = await deps.tokens.sign({ userId: user.id, sessionId: session.id }, session.expiresAt);
   return { token, expires_at: session.expiresAt.toISOString(), user: toUser(user) };
+}
+
+/**
+ * The sign-in page's second step: the password was right moments ago (a short-lived signed
+ * "pending" token says so, see TokenService.signPending); now the code, with the same throttle.
+ */
+export async function signInSecondStep(
+  deps: { db: Db; tokens: TokenService; throttle: LoginThrottle; mfa: SecretBox },
+  request: { userId: number; code: string; clientAddress: string; userAgent: string },
+) {
+  const user = await findUserById(deps.db, request.userId);
+  if (!user?.active) throw new ApiError('invalid_credentials', 'Sign in again');
+  const attempt = await deps.throttle.attempt(
+    await usernameKey(deps.db, user.username),
+    request.clientAddress,
+  );
+  if (!attempt.allowed) throw throttled(attempt.retryAfter);
+  if (!(await useSecondFactor(deps.db, deps.mfa, user.id, request.code))) {
+    throw new ApiError('invalid_code', 'Wrong or already used code');
+  }
+  await attempt.succeeded();
+  return openSession(deps, user, request);
 }

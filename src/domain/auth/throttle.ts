@@ -30,6 +30,11 @@ export const DEFAULT_LIMITS: ThrottleLimits = {
 export interface SignInAttempt {
   readonly allowed: true;
   succeeded(): Promise<void>;
+  /**
+   * Hands this attempt's points back without starting the pair afresh: for a step that proved
+   * nothing wrong but is not a whole sign-in yet (a right password that still needs its code).
+   */
+  released(): Promise<void>;
 }
 
 export type AttemptResult = SignInAttempt | { readonly allowed: false; readonly retryAfter: number };
@@ -100,6 +105,7 @@ export class LoginThrottle {
       succeeded: async () => {
         await Promise.all([byPair[0].delete(byPair[1]), giveBack([byAddress, byUsername])]);
       },
+      released: () => giveBack([byAddress, byPair, byUsername]),
     };
   }
 }

@@ -21,6 +21,7 @@ export function identify(deps: AppDeps) {
     c.set('actor', undefined);
     c.set('authVia', undefined);
     c.set('staleToken', false);
+    c.set('mustChangePassword', false);
     if (token) {
       const via = bearer ? 'bearer' : 'cookie';
       if (via === 'cookie' && isUnsafeMethod(c.req.method) && !isSameOrigin(c, deps.trustProxy)) {
@@ -36,6 +37,7 @@ export function identify(deps: AppDeps) {
           sessionId: claims.sessionId,
         });
         c.set('authVia', via);
+        c.set('mustChangePassword', user.must_change_password);
       } else {
         // Expired, revoked or forged: the caller is anonymous. Public routes still work (signing in
         // again with a stale token in hand); protected ones answer 401 below.
