@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Configuration from the environment (DESIGN §3), parsed once at boot.
+ * Configuration from the environment (docs/contract.md §3), parsed once at boot.
  * A bad value stops start-up with one line naming the variable (see `loadConfig`).
  */
 const flag = z.enum(['0', '1']).transform((v) => v === '1');

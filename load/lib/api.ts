@@ -1,4 +1,4 @@
-/** The JSON API of DESIGN §4, as the load scripts use it. */
+/** The JSON API of docs/contract.md §4, as the load scripts use it. */
 import { fail, sleep } from 'k6';
 import http, { type RefinedParams, type RefinedResponse, type ResponseType } from 'k6/http';
 import { ADMIN_PASSWORD, ADMIN_USERNAME, BASE_URL, PASSWORD, USER_QUERY } from './config.ts';

@@ -1,5 +1,5 @@
 /**
- * A realtime client for `GET /ws` (DESIGN §5) on `k6/websockets`, where one virtual user holds
+ * A realtime client for `GET /ws` (docs/contract.md §6) on `k6/websockets`, where one virtual user holds
  * many sockets: each `Tab` is one browser tab (one realtime session), resumed with its
  * `session_id` and `last_seq` after a drop, checking on every frame that `seq` never skips.
  *
@@ -246,7 +246,7 @@ export class Tab {
           return;
         }
         if (frame.seq !== this.seq + 1) {
-          // DESIGN §5: a client that sees a gap reconnects with its session for what it missed.
+          // docs/contract.md §6: a client that sees a gap reconnects with its session for what it missed.
           rt.seqGaps.add(1);
           console.warn(`seq gap on session ${this.sessionId}: had ${this.seq}, got ${frame.seq}`);
           if (this.phase === 'live') this.drop(0);

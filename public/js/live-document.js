@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The browser side of the realtime protocol (DESIGN §5): keeps one dashboard document live over
+ * The browser side of the realtime protocol (docs/contract.md §6): keeps one dashboard document live over
  * /ws. Reconnects with exponential backoff and full jitter, resumes with the session id kept in
  * sessionStorage (one session per tab, surviving reloads), applies RFC 7396 merge patches, and
  * resnapshots on a seq gap. Pages listen to its events:

@@ -3,7 +3,7 @@ import { type Db, query } from '../db/database.js';
 import { type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 
 /**
- * The dashboard document (DESIGN §4): objects keyed by id or name, never arrays of rows, so
+ * The dashboard document (docs/contract.md §5): objects keyed by id or name, never arrays of rows, so
  * that a change makes a small merge patch. `computeDashboards` builds it for any number of
  * users in at most seven SQL statements, whatever the batch size: the realtime leader calls
  * it with every user a change touches.

@@ -176,7 +176,7 @@ export async function deleteTask(db: Db, actor: Actor, id: number) {
 
 /**
  * Project and assignee names for tasks the caller already sees (from `listTasks`): whoever sees
- * a task may see its project's name and its assignee's name (DESIGN §4). Two small queries.
+ * a task may see its project's name and its assignee's name (docs/contract.md §4). Two small queries.
  */
 export async function taskLabels(
   db: Db,

@@ -10,7 +10,7 @@ import type { Json } from './merge-patch.js';
  */
 export const firstSeq = () => Date.now() * 1000;
 
-/** Server-to-client frames (DESIGN §5), serialised once per user. */
+/** Server-to-client frames (docs/contract.md §6), serialised once per user. */
 export const helloFrame = (sessionId: string, resumed: boolean, heartbeatMs: number) =>
   JSON.stringify({ type: 'hello', session_id: sessionId, resumed, heartbeat_ms: heartbeatMs });
 

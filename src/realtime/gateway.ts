@@ -29,7 +29,7 @@ export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =
 export const MAX_INCOMING_BYTES = 64 * 1024;
 
 /**
- * `GET /ws` (DESIGN §5): authenticates (the identify middleware already read the cookie or bearer
+ * `GET /ws` (docs/contract.md §6): authenticates (the identify middleware already read the cookie or bearer
  * token and the user afresh), checks the Origin of cookie-authenticated upgrades, opens or
  * resumes a realtime session, and keeps sockets alive with pings.
  */

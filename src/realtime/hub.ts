@@ -19,7 +19,7 @@ export interface Connection {
   lastSeen: number;
 }
 
-/** Close codes of DESIGN §5, one for slow consumers and one for a user over the socket cap. */
+/** Close codes of docs/contract.md §6, one for slow consumers and one for a user over the socket cap. */
 export const CLOSE = {
   draining: 4000,
   unauthenticated: 4401,

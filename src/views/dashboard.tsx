@@ -79,7 +79,7 @@ function Chart(props: {
 
 /**
  * The role's dashboard, server-rendered with the current numbers (every one carries
- * data-metric, DESIGN §6), then kept live by /assets/dashboard.js over the realtime socket.
+ * data-metric, docs/contract.md §7), then kept live by /assets/dashboard.js over the realtime socket.
  */
 export function DashboardPage(props: {
   asset: AssetUrl;

@@ -7,7 +7,7 @@ import { type ContractCheck, validateResponses } from '../support/openapi-contra
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
- * DESIGN §4, the whole JSON API contract, end to end over HTTP (app.request), on in-memory
+ * docs/contract.md §4, the whole JSON API contract, end to end over HTTP (app.request), on in-memory
  * PGlite, real PostgreSQL and the Neon serverless driver (through the local relay).
  * Every test asserts the status and the body a client would see.
  */
@@ -32,7 +32,7 @@ const SECRET = 'a perfectly long passphrase';
 const FOREIGN = 'http://evil.example';
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** The error body of DESIGN §4 (test/support/errors.ts) with this status and code. */
+/** The error body of docs/contract.md §4 (test/support/errors.ts) with this status and code. */
 function expectError(res: Reply, status: number, code: string) {
   expectErrorBody(res, status);
   expect(res.body.error.code).toBe(code);

@@ -8,7 +8,7 @@ import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
  * Bad input on every write route, and odd ids in every path and filter: always a 4xx with exactly
- * the error body of DESIGN §4 (422s naming each bad field), never a 5xx, and nothing is written.
+ * the error body of docs/contract.md §4 (422s naming each bad field), never a 5xx, and nothing is written.
  */
 
 const ODD_IDS = [

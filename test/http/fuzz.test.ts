@@ -7,7 +7,7 @@ import { makeWorld, type World } from '../support/world.js';
 
 /**
  * Property: whatever JSON-ish body an admin, a manager or a user sends to the write routes, the
- * portal never answers 5xx, and every non-2xx answer is exactly the error body of DESIGN §4.
+ * portal never answers 5xx, and every non-2xx answer is exactly the error body of docs/contract.md §4.
  * Bodies mix valid field values (so requests reach the domain rules and the database) with
  * wrong types, unicode, NULs, lone surrogates, huge and negative numbers, floats and nulls.
  */

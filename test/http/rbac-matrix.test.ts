@@ -9,7 +9,7 @@ import { type ContractCheck, validateResponses } from '../support/openapi-contra
 import { makeWorld, PASSWORD, type World } from '../support/world.js';
 
 /**
- * The access policy of DESIGN §4 as one table: every API route × every role × the object it
+ * The access policy of docs/contract.md §4 as one table: every API route × every role × the object it
  * acts on. One `it` per cell; every cell acts on fresh objects, and cells that change the caller
  * themself (logout, PATCH/DELETE of their own account) run as a fresh, separately signed-in
  * caller, so no cell depends on another or on the order they run in.
@@ -116,7 +116,7 @@ type Cell = (typeof cells)[number];
 const expected = (path: string, object: Target, role: Role) =>
   MATRIX.find(([m, p, , o]) => m === 'GET' && p === path && o === object)![4 + ROLES.indexOf(role)];
 
-describe('RBAC matrix (DESIGN §4): route × role × object, exact status', () => {
+describe('RBAC matrix (docs/contract.md §4): route × role × object, exact status', () => {
   let ctx: TestApp;
   let w: World;
   let hash: string;

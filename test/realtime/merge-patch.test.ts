@@ -59,7 +59,7 @@ describe('RFC 7396 merge patch: apply', () => {
 
 describe('merge patch: diff', () => {
   const counts = fc.record({ todo: fc.nat(), in_progress: fc.nat(), blocked: fc.nat(), done: fc.nat() });
-  /** Documents shaped like dashboards (DESIGN §4): optional sections, maps keyed by id or day. */
+  /** Documents shaped like dashboards (docs/contract.md §5): optional sections, maps keyed by id or day. */
   const dashboard = fc.record(
     {
       role: fc.constantFrom('admin', 'manager', 'user'),

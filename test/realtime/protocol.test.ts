@@ -6,7 +6,7 @@ import { api, LiveClient, signIn } from '../support/live-client.js';
 
 const PW = 'a-long-user-password';
 
-/** DESIGN §5 over two real instances sharing PostgreSQL and Redis. */
+/** docs/contract.md §6 over two real instances sharing PostgreSQL and Redis. */
 describe('realtime protocol across instances', () => {
   let cluster: Cluster;
   let a: Instance;

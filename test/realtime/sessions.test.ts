@@ -49,7 +49,7 @@ function closeCodeOf(url: string, headers: Record<string, string>) {
 }
 
 /**
- * Realtime sessions as a user sees them (DESIGN §5), over two real portal processes sharing one
+ * Realtime sessions as a user sees them (docs/contract.md §6), over two real portal processes sharing one
  * PostgreSQL database and one Redis: isolation between users, tabs and devices, resume on another
  * instance, expiry, hijack attempts, authentication and Origin, sign-out, deactivation, role
  * changes and oversized frames.

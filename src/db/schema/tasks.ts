@@ -14,7 +14,7 @@ export const tasks = pgTable(
     title: text().notNull(),
     status: taskStatusEnum().notNull().default('todo'),
     priority: taskPriorityEnum().notNull().default('medium'),
-    // SET NULL: deleting a user leaves their tasks unassigned (DESIGN §4).
+    // SET NULL: deleting a user leaves their tasks unassigned (docs/contract.md §4).
     assignee_id: integer().references(() => users.id, { onDelete: 'set null' }),
     due_date: date({ mode: 'string' }),
     created_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
