@@ -66,6 +66,17 @@ function linkOf(canvas, index) {
   return key === undefined ? undefined : `${base}${encodeURIComponent(key)}`;
 }
 
+/**
+ * Counts: the value axis starts at zero, shows whole numbers only, and goes up to at least 4, so
+ * a chart of zeros shows 0…4 (not −1…1) and small counts are not stretched over the whole height.
+ * @param {string | undefined} kind
+ */
+function countScales(kind) {
+  if (kind !== 'days' && kind !== 'projects') return undefined;
+  const counts = { beginAtZero: true, suggestedMax: 4, ticks: { precision: 0, stepSize: 1 } };
+  return kind === 'projects' ? { x: counts } : { y: counts };
+}
+
 /** @param {any} doc */
 function renderCharts(doc) {
   latest = doc;
@@ -115,6 +126,7 @@ function renderCharts(doc) {
           onHover: (/** @type {any} */ _event, /** @type {any[]} */ elements) => {
             canvas.style.cursor = elements[0] && canvas.dataset.href ? 'pointer' : 'default';
           },
+          scales: countScales(kind),
         },
       }),
     );
@@ -123,7 +135,7 @@ function renderCharts(doc) {
 }
 
 /** Rows of the projects table follow the document's projects (added, removed, renamed). */
-function renderProjects(/** @type {any} */ doc) {
+function renderProjects(/** @type {any} */ doc, live = false) {
   const body = document.querySelector('[data-projects]');
   if (!body || !doc.projects) return;
   const ids = Object.keys(doc.projects);
@@ -133,10 +145,14 @@ function renderProjects(/** @type {any} */ doc) {
   if (ids.join() === shown.join()) {
     for (const id of ids) {
       const cell = body.querySelector(`tr[data-project="${id}"] td a`);
-      if (cell) cell.textContent = doc.projects[id].name;
+      if (cell && cell.textContent !== doc.projects[id].name) {
+        cell.textContent = doc.projects[id].name;
+        if (live) flash(cell);
+      }
     }
     return;
   }
+  const before = new Set(shown);
   body.replaceChildren(
     ...ids.map((id) => {
       const tr = document.createElement('tr');
@@ -153,23 +169,45 @@ function renderProjects(/** @type {any} */ doc) {
         td.dataset.metric = metric;
         tr.append(td);
       }
+      if (live && !before.has(id)) flash(tr);
       return tr;
     }),
   );
 }
 
-/** @param {any} doc */
-function render(doc) {
+/**
+ * A number or row that a live change touched is highlighted for a moment (portal.css
+ * `.changed`; without motion when the person asks for reduced motion).
+ * @param {Element} el
+ */
+function flash(el) {
+  el.classList.remove('changed');
+  // Restart the animation when the same element changes again before it ended.
+  void (/** @type {HTMLElement} */ (el).offsetWidth);
+  el.classList.add('changed');
+}
+document.addEventListener('animationend', (event) => {
+  if (event.target instanceof Element && event.animationName === 'changed')
+    event.target.classList.remove('changed');
+});
+
+/** @param {any} doc @param {boolean} [live] from a live change (not the first snapshot) */
+function render(doc, live = false) {
   if (doc.role !== root.dataset.role) {
     // A role change re-scopes the whole page: reload to get the right tiles and menus.
     location.reload();
     return;
   }
-  renderProjects(doc);
+  const rows = new Set(document.querySelectorAll('[data-projects] tr[data-project]'));
+  renderProjects(doc, live);
   for (const el of /** @type {NodeListOf<HTMLElement>} */ (root.querySelectorAll('[data-metric]'))) {
     const value = at(doc, el.dataset.metric ?? '');
     const text = value === undefined ? '' : String(value);
-    if (el.textContent !== text) el.textContent = text;
+    if (el.textContent === text) continue;
+    el.textContent = text;
+    // Numbers of a row just made are not changes (the new row is highlighted as a whole).
+    const row = el.closest('tr');
+    if (live && (!row || rows.has(row))) flash(el);
   }
   renderCharts(doc);
 }
@@ -182,5 +220,5 @@ showConnection(live, root, {
   offline: 'Offline — showing the last known numbers',
 });
 live.addEventListener('snapshot', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
-live.addEventListener('change', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
+live.addEventListener('change', (event) => render(/** @type {CustomEvent} */ (event).detail.doc, true));
 live.start();

@@ -22,6 +22,7 @@ const SOURCES: [name: string, file: string][] = [
   ['live-events.js', 'public/js/live-events.js'],
   ['task-dialog.js', 'public/js/task-dialog.js'],
   ['write-guard.js', 'public/js/write-guard.js'],
+  ['select-commit.js', 'public/js/select-commit.js'],
 ];
 
 const TYPES: Record<string, string> = {

@@ -18,6 +18,8 @@ const Session = z
   .object({
     id: z.string(),
     created_at: Timestamp,
+    /** When a request last came with this sign-in (kept to the minute). */
+    last_used_at: Timestamp,
     expires_at: Timestamp,
     user_agent: z.string(),
     client_address: z.string(),
@@ -59,6 +61,7 @@ export function registerMe(app: App, { database, revokeRealtime }: AppDeps) {
       const items = rows.map((s) => ({
         ...s,
         created_at: s.created_at.toISOString(),
+        last_used_at: s.last_used_at.toISOString(),
         expires_at: s.expires_at.toISOString(),
         current: s.id === actor.sessionId,
       }));

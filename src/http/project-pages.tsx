@@ -84,7 +84,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     if (!parsed.success) return answer(c, actor, { errors: formErrors(fieldErrors(parsed.error)), draft });
     try {
       const project = await createProject(db, actor, parsed.data);
-      return answer(c, actor, { notice: { text: `Created the project “${project.name}”.` } });
+      return answer(c, actor, { notice: { text: `Created the project “${project.name}”.` }, created: true });
     } catch (thrown) {
       const { error, errors } = refused(thrown);
       return answer(c, actor, { errors: errors ?? { name: error.message }, draft });

@@ -4,6 +4,8 @@ import { type AssetUrl, Layout } from './layout.js';
 export interface SessionView {
   id: string;
   created_at: Date;
+  /** When a request last came with it, to the minute. */
+  last_used_at: Date;
   expires_at: Date;
   user_agent: string;
   client_address: string;
@@ -49,6 +51,16 @@ const hx = (action: string) => ({
 
 const when = (d: Date) => d.toISOString().slice(0, 16).replace('T', ' ');
 
+/** "3 minutes ago": last use is kept to the minute, so anything closer is "in the last minute". */
+export function ago(then: Date, now = new Date()): string {
+  const minutes = Math.floor((now.getTime() - then.getTime()) / 60_000);
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'} ago`;
+  if (minutes < 1) return 'in the last minute';
+  if (minutes < 60) return unit(minutes, 'minute');
+  if (minutes < 48 * 60) return unit(Math.floor(minutes / 60), 'hour');
+  return unit(Math.floor(minutes / (24 * 60)), 'day');
+}
+
 /** My sign-ins on every device; end one, or all but this one. */
 export function AccountPage(props: {
   asset: AssetUrl;
@@ -84,6 +96,7 @@ export function AccountPage(props: {
             <tr>
               <th scope="col">Device</th>
               <th scope="col">Address</th>
+              <th scope="col">Last used</th>
               <th scope="col">Signed in (UTC)</th>
               <th scope="col">Expires (UTC)</th>
               <th scope="col">
@@ -96,9 +109,19 @@ export function AccountPage(props: {
               <tr data-session={s.id}>
                 <td>
                   {deviceName(s.user_agent)}
-                  {s.id === props.current ? ' (this device)' : ''}
+                  {s.id === props.current && <strong class="this-device"> (this device)</strong>}
                 </td>
                 <td>{s.client_address}</td>
+                <td data-last-used>
+                  {/* This device is the one asking: in use now, whatever the stored minute says. */}
+                  {s.id === props.current ? (
+                    'Now'
+                  ) : (
+                    <time datetime={s.last_used_at.toISOString()} title={`${when(s.last_used_at)} UTC`}>
+                      {ago(s.last_used_at)}
+                    </time>
+                  )}
+                </td>
                 <td>{when(s.created_at)}</td>
                 <td>{when(s.expires_at)}</td>
                 <td>

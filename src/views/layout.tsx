@@ -31,8 +31,13 @@ export function Layout(props: {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Enterprise Portal</title>
         <link rel="icon" href="data:," />
-        {/* htmx must not inject its indicator <style>: the CSP allows no inline styles. */}
-        <meta name="htmx-config" content='{"includeIndicatorStyles":false}' />
+        {/* htmx must not inject its indicator <style>, nor copy an element's style attribute onto
+            its swapped-in twin while settling (a resized textarea has one): the CSP allows no
+            inline styles. */}
+        <meta
+          name="htmx-config"
+          content='{"includeIndicatorStyles":false,"attributesToSettle":["class","width","height"]}'
+        />
         <link rel="stylesheet" href={props.asset('portal.css')} />
         {/* Deferred: nothing blocks the first paint. */}
         {props.scripts?.map((name) => (
@@ -88,15 +93,18 @@ export function Field(props: {
   required?: boolean;
   autofocus?: boolean;
   autocomplete?: string;
+  /** The id of more text to read with the field (e.g. a notice about what was just done). */
+  describedBy?: string | undefined;
 }) {
   const error = props.errors[props.name];
+  const describedBy = [error ? `${props.id}-error` : '', props.describedBy ?? ''].filter(Boolean).join(' ');
   const common = {
     id: props.id,
     name: props.name,
     required: props.required,
     autofocus: props.autofocus,
     'aria-invalid': error ? ('true' as const) : undefined,
-    'aria-describedby': error ? `${props.id}-error` : undefined,
+    'aria-describedby': describedBy || undefined,
   };
   return (
     <div class="field">

@@ -33,6 +33,8 @@ export interface ProjectsSectionProps {
   /** The edit form of one project, left open with its inline errors and what was typed. */
   editing?: { id: number; errors: FieldErrors; draft: Record<string, string> };
   notice?: { projectId?: number; text: string };
+  /** A project was just created: focus goes back to the create form's first field, which reads the notice. */
+  created?: boolean;
 }
 
 function EditForm(props: {
@@ -96,7 +98,17 @@ export function ProjectsSection(props: ProjectsSectionProps) {
         <section class="card" aria-labelledby="new-project-title">
           <h2 id="new-project-title">New project</h2>
           <form {...hx('/projects/new')} class="filters" novalidate>
-            <Field id="new-name" name="name" label="Name" errors={errors} value={draft.name} required />
+            {/* htmx focuses [autofocus] in what it swaps in: after a create, or on the first error. */}
+            <Field
+              id="new-name"
+              name="name"
+              label="Name"
+              errors={errors}
+              value={draft.name}
+              required
+              autofocus={props.created || errors.name !== undefined}
+              describedBy={props.created ? 'projects-notice' : undefined}
+            />
             <Field
               id="new-description"
               name="description"
@@ -104,6 +116,7 @@ export function ProjectsSection(props: ProjectsSectionProps) {
               kind="textarea"
               errors={errors}
               value={draft.description}
+              autofocus={errors.name === undefined && errors.description !== undefined}
             />
             {props.owners && (
               <Field
@@ -123,7 +136,7 @@ export function ProjectsSection(props: ProjectsSectionProps) {
         </section>
       )}
       {props.notice && !props.notice.projectId && (
-        <p role="status" class="notice">
+        <p role="status" class="notice" id="projects-notice">
           {props.notice.text}
         </p>
       )}

@@ -180,7 +180,7 @@ export function UsersPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['write-guard.js']}
+      modules={['write-guard.js', 'select-commit.js']}
     >
       <h1>Users</h1>
       <UsersSection {...props.section} />

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, ne } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, ne } from 'drizzle-orm';
 import type { Db } from '../../db/database.js';
 import { authSessions } from '../../db/schema/auth-sessions.js';
 import { type UserRow, users } from '../../db/schema/users.js';
@@ -23,14 +23,21 @@ export async function createAuthSession(
   return { id, expiresAt };
 }
 
-/** The live session's user, in one statement: revoked, expired, deleted or deactivated answers undefined. */
+/** How stale `last_used_at` may get before a request refreshes it: one write a minute per sign-in at most. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * The live session's user, in one statement: revoked, expired, deleted or deactivated answers
+ * undefined. Also keeps the session's `last_used_at` to the minute (a second statement, at most
+ * once a minute per session), for the account page's "last used".
+ */
 export async function findSessionUser(
   db: Db,
   userId: number,
   sessionId: string,
 ): Promise<UserRow | undefined> {
   const [row] = await db
-    .select({ user: users })
+    .select({ user: users, lastUsedAt: authSessions.last_used_at })
     .from(authSessions)
     .innerJoin(users, eq(users.id, authSessions.user_id))
     .where(
@@ -42,6 +49,18 @@ export async function findSessionUser(
         eq(users.active, true),
       ),
     );
+  if (row && Date.now() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+    // Conditional, so that concurrent requests of one session write once.
+    await db
+      .update(authSessions)
+      .set({ last_used_at: new Date() })
+      .where(
+        and(
+          eq(authSessions.id, sessionId),
+          lt(authSessions.last_used_at, new Date(Date.now() - LAST_USED_RESOLUTION_MS)),
+        ),
+      );
+  }
   return row?.user;
 }
 
@@ -78,6 +97,7 @@ export async function listSessions(db: Db, userId: number) {
     .select({
       id: authSessions.id,
       created_at: authSessions.created_at,
+      last_used_at: authSessions.last_used_at,
       expires_at: authSessions.expires_at,
       user_agent: authSessions.user_agent,
       client_address: authSessions.client_address,
@@ -90,5 +110,5 @@ export async function listSessions(db: Db, userId: number) {
         gt(authSessions.expires_at, new Date()),
       ),
     )
-    .orderBy(desc(authSessions.created_at));
+    .orderBy(desc(authSessions.last_used_at), desc(authSessions.created_at));
 }
