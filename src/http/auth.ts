@@ -135,7 +135,7 @@ export function registerAuth(app: App, deps: AppDeps & { mfa: SecretBox }) {
     const next = safeNext(field('next'));
     const back = (error: string) =>
       c.redirect(
-        `/login?error=${error}&next=${encodeURIComponent(next)}&username=${encodeURIComponent(field('username').slice(0, 64))}`,
+        `/login?error=${error}&next=${encodeURIComponent(next)}&username=${encodeURIComponent(Array.from(field('username')).slice(0, 64).join(''))}`,
         303,
       );
     if (field('step') === 'code') return secondStep(c, field('code'), next);

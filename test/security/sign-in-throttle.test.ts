@@ -33,7 +33,7 @@ describe('sign-in throttling (embedded)', () => {
     ctx = await startTestApp('pglite'); // the default limits, behind a trusted proxy
     w = await makeWorld(ctx);
     anon = client(ctx);
-  });
+  }, 300_000); // PGlite creates its cluster in WASM: slow on a busy machine
   afterAll(() => ctx?.close());
 
   it('a burst of 150 concurrent wrong passwords is evaluated at most up to the limit; the rest are 429', async () => {

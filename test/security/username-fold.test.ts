@@ -38,7 +38,7 @@ describe.each(['pglite', 'pg'] as const)('username variants on %s', (driver) => 
     });
     expect(created.status, created.text).toBe(201);
     ines = created.body;
-  });
+  }, 300_000); // PGlite creates its cluster in WASM: slow on a busy machine
   afterAll(() => ctx?.close());
 
   it('variants in case and Unicode form sign in to the one account', async () => {
