@@ -14,6 +14,7 @@ import { registerMe } from './http/me.js';
 import { registerMetrics } from './http/metrics.js';
 import { identify, requireSignIn } from './http/middleware/auth.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { registerNotifications } from './http/notifications.js';
 import { registerPages } from './http/pages.js';
 import { registerProjectPages } from './http/project-pages.js';
 import { registerProjects } from './http/projects.js';
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps) {
   registerTasks(app, deps);
   registerMetrics(app, deps);
   registerAudit(app, deps);
+  registerNotifications(app, deps);
   const assets = deps.assets ?? new Map();
   const asset = (name: string) => assets.get(name)?.url ?? `/assets/${name}`;
   registerAssets(app, assets);

@@ -87,6 +87,7 @@ export async function buildRuntime(
     throttle,
     logger,
     revokeRealtime: realtime.revoke,
+    refreshRealtime: realtime.refresh,
     assets: buildAssets(),
     metrics,
     trustProxy: config.trustProxy,

@@ -1,4 +1,5 @@
 import type { Child } from 'hono/jsx';
+import { Notices, NotificationBell } from './notifications.js';
 
 /** Fingerprinted URL of an asset by its logical name (see src/http/assets.ts). */
 export type AssetUrl = (name: string) => string;
@@ -37,6 +38,7 @@ export function Layout(props: {
         {props.modules?.map((name) => (
           <script type="module" src={props.asset(name)} />
         ))}
+        {props.user && <script type="module" src={props.asset('notifications.js')} />}
       </head>
       <body>
         <header class="top">
@@ -49,6 +51,7 @@ export function Layout(props: {
             {props.user?.role === 'admin' && <a href="/users">Users</a>}
             {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
           </nav>
+          {props.user && <NotificationBell />}
           {props.user && (
             <form method="post" action="/logout">
               <a href="/account">
@@ -58,6 +61,7 @@ export function Layout(props: {
             </form>
           )}
         </header>
+        {props.user && <Notices />}
         <main>{props.children}</main>
       </body>
     </html>
