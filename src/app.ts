@@ -19,6 +19,7 @@ import { registerMetrics } from './http/metrics.js';
 import { identify, requireSignIn } from './http/middleware/auth.js';
 import { requirePasswordChange } from './http/middleware/password-change.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { registerNotifications } from './http/notifications.js';
 import { registerPages } from './http/pages.js';
 import { registerProjectPages } from './http/project-pages.js';
 import { registerProjects } from './http/projects.js';
@@ -74,6 +75,7 @@ export function createApp(given: AppDeps) {
   registerTasks(app, deps);
   registerMetrics(app, deps);
   registerAudit(app, deps);
+  registerNotifications(app, deps);
   registerAssets(app, assets);
   registerDocs(app, asset);
   registerPages(app, deps, asset);

@@ -97,6 +97,7 @@ export async function buildRuntime(
     logger,
     revokeRealtime: realtime.revoke,
     mfa,
+    refreshRealtime: realtime.refresh,
     assets: buildAssets(),
     metrics,
     trustProxy: config.trustProxy,

@@ -3,7 +3,8 @@
  * Keeps the server-rendered dashboard live: every [data-metric] element follows the document,
  * charts update in place (never re-created), the connection indicator tells what is going on.
  */
-import { LiveDocument, showConnection } from './live-document.js';
+import { showConnection } from './live-document.js';
+import { pageLive, startPageLive } from './page-live.js';
 
 const root = /** @type {HTMLElement} */ (document.querySelector('[data-dashboard]'));
 
@@ -212,7 +213,7 @@ function render(doc, live = false) {
   renderCharts(doc);
 }
 
-const live = new LiveDocument();
+const live = pageLive();
 showConnection(live, root, {
   connecting: 'Connecting…',
   live: 'Live',
@@ -221,4 +222,4 @@ showConnection(live, root, {
 });
 live.addEventListener('snapshot', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
 live.addEventListener('change', (event) => render(/** @type {CustomEvent} */ (event).detail.doc, true));
-live.start();
+startPageLive();

@@ -4,9 +4,10 @@
  * [data-live], and fires a `portal:change` event on <body> whenever the user's document changes,
  * so htmx fragments can refresh themselves (hx-trigger="portal:change from:body").
  */
-import { LiveDocument, showConnection } from './live-document.js';
+import { showConnection } from './live-document.js';
+import { pageLive, startPageLive } from './page-live.js';
 
-const live = new LiveDocument();
+const live = pageLive();
 showConnection(live, /** @type {HTMLElement} */ (document.querySelector('[data-live]')), {
   live: 'Live',
   reconnecting: 'Reconnecting…',
@@ -14,4 +15,4 @@ showConnection(live, /** @type {HTMLElement} */ (document.querySelector('[data-l
   connecting: 'Connecting…',
 });
 live.addEventListener('change', () => document.body.dispatchEvent(new CustomEvent('portal:change')));
-live.start();
+startPageLive();

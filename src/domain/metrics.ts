@@ -24,7 +24,28 @@ export interface Dashboard {
   org_tasks?: StatusCounts;
   /** tasks completed per UTC day over the last 14 days (today included): mine, my team's, or the organisation's */
   completed_by_day: Record<string, number>;
+  /** My notifications (someone else's changes that concern me); always computed, optional for older documents. */
+  notifications?: NotificationsSection;
 }
+
+/** What the bell shows: the unread count and the newest notifications, keyed by id. */
+export interface NotificationsSection {
+  unread: number;
+  latest: Record<string, DocNotification>;
+}
+
+/** No nulls (a merge patch cannot carry one): `task_id` is left out when there is none. */
+export interface DocNotification {
+  kind: 'task_assigned' | 'task_status' | 'role_changed';
+  message: string;
+  task_id?: number;
+  /** ISO 8601, UTC */
+  at: string;
+  read: boolean;
+}
+
+/** How many notifications the document (and the bell) holds; the rest are in GET /api/notifications. */
+export const NOTIFICATIONS_IN_DOCUMENT = 20;
 
 export const HISTORY_DAYS = 14;
 
@@ -46,9 +67,24 @@ export async function computeDashboards(db: Db, userIds: readonly number[]): Pro
   return db.transaction(
     async (tx) => {
       const t = tx as unknown as Db;
-      const people = await query<{ id: number; role: Role; today: string }>(
+      // The notifications ride along in the same statement (indexed per user; no extra round trip).
+      const people = await query<{
+        id: number;
+        role: Role;
+        today: string;
+        unread: number;
+        latest: Record<string, DocNotification>;
+      }>(
         t,
-        sql`select id, role, ${today}::text as today from users where active and id = any(${intArray(userIds)}::int[])`,
+        sql`select u.id, u.role, ${today}::text as today,
+                   (select count(*)::int from notifications n where n.user_id = u.id and n.read_at is null) as unread,
+                   (select coalesce(jsonb_object_agg(l.id::text, jsonb_strip_nulls(jsonb_build_object(
+                             'kind', l.kind, 'message', l.message, 'task_id', l.task_id,
+                             'at', to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                             'read', l.read_at is not null))), '{}'::jsonb)
+                      from (select * from notifications n where n.user_id = u.id
+                            order by n.id desc limit ${sql.raw(String(NOTIFICATIONS_IN_DOCUMENT))}) l) as latest
+              from users u where u.active and u.id = any(${intArray(userIds)}::int[])`,
       );
       if (people.length === 0) return result;
       const day = people[0]!.today;
@@ -62,6 +98,7 @@ export async function computeDashboards(db: Db, userIds: readonly number[]): Pro
           my_tasks: zeroCounts(),
           my_overdue: 0,
           completed_by_day: emptyHistory(day),
+          notifications: { unread: p.unread, latest: p.latest },
           ...(p.role === 'manager' ? { team_tasks: zeroCounts(), projects: {} } : {}),
           ...(p.role === 'admin'
             ? { org_tasks: zeroCounts(), projects: {}, users_by_role: { admin: 0, manager: 0, user: 0 } }

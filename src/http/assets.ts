@@ -18,11 +18,13 @@ const SOURCES: [name: string, file: string][] = [
   ['htmx.js', 'node_modules/htmx.org/dist/htmx.min.js'],
   ['merge-patch.js', 'public/js/merge-patch.js'],
   ['live-document.js', 'public/js/live-document.js'],
+  ['page-live.js', 'public/js/page-live.js'],
   ['dashboard.js', 'public/js/dashboard.js'],
   ['live-events.js', 'public/js/live-events.js'],
   ['task-dialog.js', 'public/js/task-dialog.js'],
   ['write-guard.js', 'public/js/write-guard.js'],
   ['select-commit.js', 'public/js/select-commit.js'],
+  ['notifications.js', 'public/js/notifications.js'],
 ];
 
 const TYPES: Record<string, string> = {

@@ -22,6 +22,8 @@ export interface AppDeps {
   connectionAddress?: (c: Context) => string | undefined;
   /** Closes realtime sockets of a sign-in on every instance (logout, password reset). */
   revokeRealtime?: (userId: number, authSessionId?: string) => Promise<void>;
+  /** Publishes a user's document afresh after a change the change log does not see (notifications read). */
+  refreshRealtime?: (userId: number) => Promise<void>;
   /** Fingerprinted static assets, read once at start-up (src/http/assets.ts). */
   assets?: Map<string, Asset>;
   /** Extra readiness checks (Redis), by name. */

@@ -29,6 +29,25 @@ export const DashboardSchema = z
     completed_by_day: z.record(z.string(), z.number().int()).openapi({
       description: 'tasks completed per UTC day, last 14 days: mine (user), my team (manager), all (admin)',
     }),
+    notifications: z
+      .object({
+        unread: z.number(),
+        latest: z.record(
+          z.string(),
+          z.object({
+            kind: z.enum(['task_assigned', 'task_status', 'role_changed']),
+            message: z.string(),
+            task_id: z.number().optional(),
+            at: z.string(),
+            read: z.boolean(),
+          }),
+        ),
+      })
+      .optional()
+      .openapi({
+        description:
+          'my unread count and my 20 newest notifications, keyed by id (GET /api/notifications has all)',
+      }),
   })
   .openapi('Dashboard');
 

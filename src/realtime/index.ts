@@ -5,12 +5,13 @@ import { liveSignIns } from '../domain/auth/live-sign-ins.js';
 import { computeDashboard } from '../domain/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
-import { firstSeq, snapshotFrame } from './frames.js';
+import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';
 import { Gateway, liveTtlSeconds } from './gateway.js';
 import { Hub } from './hub.js';
 import { realtimeKeys } from './keys.js';
 import { AdvisoryLockLeadership, EmbeddedLeadership, type Leadership } from './leadership.js';
 import { MemoryBus, MemoryStore } from './memory.js';
+import { diff, type Json } from './merge-patch.js';
 import type { DocState, RealtimeStore } from './ports.js';
 import { RedisBus, RedisStore } from './redis.js';
 
@@ -117,6 +118,30 @@ export function createRealtime(options: RealtimeOptions) {
         action: 'revoke',
         ...(authSessionId ? { auth_session: authSessionId } : {}),
       });
+    },
+    /**
+     * Publishes a user's document afresh, from any instance, for a change the change log does not
+     * carry (notifications marked read). The same compare-and-set as the leader's: if the version
+     * moved meanwhile, it computes again, so neither this nor the leader publishes a stale document.
+     */
+    async refresh(userId: number) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const previous = (await store.getDocs([userId])).get(userId);
+        if (!previous) return; // nobody watching: the next session computes it fresh
+        const doc = await computeDashboard(database.db, userId);
+        if (!doc) return;
+        let ok: boolean;
+        if (previous.doc.role !== doc.role) {
+          const seq = previous.seq + 1;
+          ok = await store.commit(userId, previous.seq, doc, snapshotFrame(seq, doc), 'snapshot', seq);
+        } else {
+          const patch = diff(previous.doc as unknown as Json, doc as unknown as Json);
+          if (patch === undefined) return;
+          ok = await store.commit(userId, previous.seq, doc, deltaFrame(previous.seq + 1, patch), 'delta');
+        }
+        if (ok) return;
+      }
+      logger.warn({ userId }, 'realtime: could not refresh a document (its version kept moving)');
     },
     /** SIGTERM: close sockets with 4000 and hand leadership over. */
     async drain() {

@@ -1,5 +1,6 @@
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
+import { Notices, NotificationBell } from './notifications.js';
 
 /** A whole page starts with the doctype: without it a browser renders in quirks mode. */
 export const withDoctype = (page: Child) => html`<!doctype html>${page}`;
@@ -46,6 +47,7 @@ export function Layout(props: {
         {props.modules?.map((name) => (
           <script type="module" src={props.asset(name)} />
         ))}
+        {props.user && <script type="module" src={props.asset('notifications.js')} />}
       </head>
       <body>
         <header class="top">
@@ -59,6 +61,7 @@ export function Layout(props: {
             {props.user?.role === 'admin' && <a href="/users">Users</a>}
             {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
           </nav>
+          {props.user && <NotificationBell />}
           {props.user && (
             <form method="post" action="/logout">
               <a href="/account">
@@ -68,6 +71,7 @@ export function Layout(props: {
             </form>
           )}
         </header>
+        {props.user && <Notices />}
         <main>{props.children}</main>
       </body>
     </html>,
