@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { type Encoding, negotiateEncoding } from './compression.js';
+import { compress, type Encoding, negotiateEncoding } from './compression.js';
 import type { App } from './context.js';
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -40,13 +39,23 @@ export interface Asset {
   hash: string;
   /** When its source last changed (HTTP date, whole seconds). */
   lastModified: string;
-  /** The same bytes brotli- and gzip-compressed once at start-up (only when that is smaller). */
-  encoded: Partial<Record<Encoding, Uint8Array>>;
+  /**
+   * The same bytes brotli- and gzip-compressed once, at their best settings (only when smaller).
+   * Started at start-up off the event loop (brotli's best takes seconds for Chart.js); the first
+   * request for the asset waits for it.
+   */
+  encoded: Promise<Partial<Record<Encoding, Uint8Array>>>;
 }
 
-const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+async function precompress(body: Uint8Array): Promise<Partial<Record<Encoding, Uint8Array>>> {
+  const [br, gzip] = await Promise.all([compress('br', body, true), compress('gzip', body, true)]);
+  return {
+    ...(br.byteLength < body.byteLength ? { br } : {}),
+    ...(gzip.byteLength < body.byteLength ? { gzip } : {}),
+  };
+}
 
-/** Reads, fingerprints and precompresses the assets once at start-up; URLs change whenever content does. */
+/** Reads and fingerprints the assets once at start-up (URLs change whenever content does) and starts compressing them. */
 export function buildAssets(): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   for (const [name, file] of SOURCES) {
@@ -61,25 +70,15 @@ export function buildAssets(): Map<string, Asset> {
     const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
     const ext = name.slice(name.lastIndexOf('.') + 1);
     const base = name.slice(0, name.lastIndexOf('.'));
-    const br = view(
-      brotliCompressSync(body, {
-        params: {
-          [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
-          [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength,
-        },
-      }),
-    );
-    const gzip = view(gzipSync(body, { level: constants.Z_BEST_COMPRESSION }));
+    const encoded = precompress(body);
+    encoded.catch(() => {}); // awaited by the first request; a failure shows there
     assets.set(name, {
       url: `/assets/${base}.${hash}.${ext}`,
       body,
       type: TYPES[ext] ?? 'application/octet-stream',
       hash,
       lastModified: new Date(Math.floor(modified / 1000) * 1000).toUTCString(),
-      encoded: {
-        ...(br.byteLength < body.byteLength ? { br } : {}),
-        ...(gzip.byteLength < body.byteLength ? { gzip } : {}),
-      },
+      encoded,
     });
   }
   return assets;
@@ -103,10 +102,11 @@ function noneMatch(header: string, asset: Asset): boolean {
  */
 export function registerAssets(app: App, assets: Map<string, Asset>) {
   const byUrl = new Map([...assets.values()].map((a) => [a.url, a]));
-  app.get('/assets/*', (c) => {
+  app.get('/assets/*', async (c) => {
     const asset = byUrl.get(c.req.path);
     if (!asset) return c.notFound();
-    const offered = Object.keys(asset.encoded) as Encoding[];
+    const encoded = await asset.encoded;
+    const offered = Object.keys(encoded) as Encoding[];
     const encoding = negotiateEncoding(c.req.header('accept-encoding'), offered);
     const headers: Record<string, string> = {
       'cache-control': 'public, max-age=31536000, immutable',
@@ -121,7 +121,7 @@ export function registerAssets(app: App, assets: Map<string, Asset>) {
         ? noneMatch(inm, asset)
         : ims !== undefined && Date.parse(ims) >= Date.parse(asset.lastModified);
     if (fresh) return c.body(null, 304, headers);
-    const body = encoding ? asset.encoded[encoding]! : asset.body;
+    const body = encoding ? encoded[encoding]! : asset.body;
     return c.body(body as Uint8Array<ArrayBuffer>, 200, {
       ...headers,
       'content-type': asset.type,
