@@ -1,4 +1,4 @@
-import { and, eq, exists, ilike, type SQL } from 'drizzle-orm';
+import { and, eq, exists, getTableColumns, ilike, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { type ProjectRow, projects } from '../db/schema/projects.js';
 import { tasks } from '../db/schema/tasks.js';
@@ -7,6 +7,7 @@ import { forbidden, invalid, notFound } from '../http/errors.js';
 import { type Actor, iso, likePattern, type Page, writeAs } from './actor.js';
 import { listPage } from './list.js';
 import { orderBy } from './sort.js';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from './versions.js';
 
 export function toProject(row: ProjectRow) {
   return {
@@ -41,14 +42,28 @@ export async function findVisibleProject(
   actor: Actor,
   id: number,
   lock = false,
-): Promise<ProjectRow> {
+): Promise<VersionedProject> {
   const q = db
-    .select()
+    .select({ row: projects, version: rowVersion(projects) })
     .from(projects)
     .where(and(eq(projects.id, id), visibleProjects(db, actor)));
-  const [row] = lock ? await q.for('update') : await q;
-  if (!row) throw notFound('Project');
-  return row;
+  const [found] = lock ? await q.for('update') : await q;
+  if (!found) throw notFound('Project');
+  return { ...found.row, version: found.version };
+}
+
+type VersionedProject = ProjectRow & { version: string };
+
+/** The API representation with its ETag attached (versions.ts). */
+const versionedProject = (row: VersionedProject) => {
+  const project = toProject(row);
+  return withEtag(project, etagFor('project', row.version, project));
+};
+
+/** 412 unless the locked row still matches `ifMatch` (checked and written in one transaction). */
+function assertProjectIfMatch(ifMatch: IfMatch | undefined, current: VersionedProject) {
+  const project = versionedProject(current);
+  assertIfMatch(ifMatch, etagOf(project)!, project);
 }
 
 export interface ProjectQuery extends Page {
@@ -77,8 +92,9 @@ export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
   return listPage(db, projects, where, order, query, toProject);
 }
 
+/** One project; `etagOf(project)` is its ETag. */
 export async function getProject(db: Db, actor: Actor, id: number) {
-  return toProject(await findVisibleProject(db, actor, id));
+  return versionedProject(await findVisibleProject(db, actor, id));
 }
 
 /** A project owner must be an active manager or admin. */
@@ -121,24 +137,36 @@ export interface ProjectPatch {
   owner_id?: number | undefined;
 }
 
-export async function updateProject(db: Db, actor: Actor, id: number, patch: ProjectPatch) {
+export async function updateProject(
+  db: Db,
+  actor: Actor,
+  id: number,
+  patch: ProjectPatch,
+  ifMatch?: IfMatch,
+) {
   const row = await writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleProject(tx, actor, id, true);
     if (!canManage(actor, current)) throw forbidden('Only the project owner or an admin can change it');
+    assertProjectIfMatch(ifMatch, current);
     if (patch.owner_id !== undefined && patch.owner_id !== current.owner_id) {
       if (actor.role !== 'admin') throw forbidden('Only admins can hand a project to another owner');
       await assertCanOwn(tx, patch.owner_id);
     }
-    const [updated] = await tx.update(projects).set(patch).where(eq(projects.id, id)).returning();
+    const [updated] = await tx
+      .update(projects)
+      .set(patch)
+      .where(eq(projects.id, id))
+      .returning({ ...getTableColumns(projects), version: rowVersion(projects) });
     return updated!;
   });
-  return toProject(row);
+  return versionedProject(row);
 }
 
-export async function deleteProject(db: Db, actor: Actor, id: number) {
+export async function deleteProject(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
   await writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleProject(tx, actor, id, true);
     if (!canManage(actor, current)) throw forbidden('Only the project owner or an admin can delete it');
+    assertProjectIfMatch(ifMatch, current);
     // Its tasks go with it (ON DELETE CASCADE); the triggers log each of them.
     await tx.delete(projects).where(eq(projects.id, id));
   });

@@ -1,4 +1,4 @@
-import { and, eq, ilike, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, ilike, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
@@ -9,6 +9,7 @@ import { type Actor, iso, isoOrNull, likePattern, type Page, writeAs } from './a
 import { listPage } from './list.js';
 import { canManage, findVisibleProject } from './projects.js';
 import { orderBy } from './sort.js';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from './versions.js';
 
 export function toTask(row: TaskRow) {
   return {
@@ -93,18 +94,36 @@ export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
   return listPage(db, tasks, where, order, query, toTask);
 }
 
-async function findVisibleTask(db: Db, actor: Actor, id: number, lock = false): Promise<TaskRow> {
+type VersionedTask = TaskRow & { version: string };
+
+/** The API representation with its ETag attached (versions.ts). */
+const versionedTask = (row: VersionedTask) => {
+  const task = toTask(row);
+  return withEtag(task, etagFor('task', row.version, task));
+};
+
+async function findVisibleTask(db: Db, actor: Actor, id: number, lock = false): Promise<VersionedTask> {
   const q = db
-    .select()
+    .select({ row: tasks, version: rowVersion(tasks) })
     .from(tasks)
     .where(and(eq(tasks.id, id), visibleTasks(db, actor)));
-  const [row] = lock ? await q.for('update') : await q;
-  if (!row) throw notFound('Task');
-  return row;
+  const [found] = lock ? await q.for('update') : await q;
+  if (!found) throw notFound('Task');
+  return { ...found.row, version: found.version };
 }
 
+/** One task; `etagOf(task)` is its ETag. */
 export async function getTask(db: Db, actor: Actor, id: number) {
-  return toTask(await findVisibleTask(db, actor, id));
+  return versionedTask(await findVisibleTask(db, actor, id));
+}
+
+/**
+ * 412 unless the locked row still matches `ifMatch`. Called with the row locked (FOR UPDATE), so
+ * nobody can write it between this check and the write that follows in the same transaction.
+ */
+function assertTaskIfMatch(ifMatch: IfMatch | undefined, current: VersionedTask) {
+  const task = versionedTask(current);
+  assertIfMatch(ifMatch, etagOf(task)!, task);
 }
 
 /** The project a task goes into: visible to the actor (else 404) and managed by them (else 403). */
@@ -140,7 +159,7 @@ export async function createTask(db: Db, actor: Actor, input: NewTask) {
 
 export type TaskPatch = Partial<Omit<NewTask, 'project_id'>> & { project_id?: number | undefined };
 
-export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPatch) {
+export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPatch, ifMatch?: IfMatch) {
   const row = await writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleTask(tx, actor, id, true);
     const [project] = await tx.select().from(projects).where(eq(projects.id, current.project_id));
@@ -152,24 +171,30 @@ export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPa
         throw forbidden('The assignee may only change the status of a task');
       }
     }
+    assertTaskIfMatch(ifMatch, current);
     if (patch.project_id !== undefined && patch.project_id !== current.project_id) {
       await managedProject(tx, actor, patch.project_id);
     }
     if (patch.assignee_id != null && patch.assignee_id !== current.assignee_id) {
       await assertAssignable(tx, patch.assignee_id);
     }
-    const [updated] = await tx.update(tasks).set(patch).where(eq(tasks.id, id)).returning();
+    const [updated] = await tx
+      .update(tasks)
+      .set(patch)
+      .where(eq(tasks.id, id))
+      .returning({ ...getTableColumns(tasks), version: rowVersion(tasks) });
     return updated!;
   });
-  return toTask(row);
+  return versionedTask(row);
 }
 
-export async function deleteTask(db: Db, actor: Actor, id: number) {
+export async function deleteTask(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
   await writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleTask(tx, actor, id, true);
     const [project] = await tx.select().from(projects).where(eq(projects.id, current.project_id));
     if (!project || !canManage(actor, project))
       throw forbidden('Only the project owner or an admin can delete tasks');
+    assertTaskIfMatch(ifMatch, current);
     await tx.delete(tasks).where(eq(tasks.id, id));
   });
 }

@@ -1,4 +1,4 @@
-import { and, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
 import { type Db, query as rows } from '../db/database.js';
 import type { Role } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
@@ -9,6 +9,7 @@ import { hashPassword, passwordProblem } from './auth/passwords.js';
 import { revokeAllSessions } from './auth/sessions.js';
 import { listPage } from './list.js';
 import { orderBy } from './sort.js';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from './versions.js';
 
 /** The public shape of a user: never the password hash. */
 export function toUser(row: UserRow) {
@@ -63,11 +64,34 @@ export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
   return listPage(db, users, where, order, query, toUser);
 }
 
+type VersionedUser = UserRow & { version: string };
+
+/** The public representation with its ETag attached (versions.ts). */
+const versionedUser = (row: VersionedUser) => {
+  const user = toUser(row);
+  return withEtag(user, etagFor('user', row.version, user));
+};
+
+async function findUser(db: Db, id: number, lock = false): Promise<VersionedUser> {
+  const q = db
+    .select({ row: users, version: rowVersion(users) })
+    .from(users)
+    .where(eq(users.id, id));
+  const [found] = lock ? await q.for('update') : await q;
+  if (!found) throw notFound('User');
+  return { ...found.row, version: found.version };
+}
+
+/** 412 unless the locked row still matches `ifMatch` (checked and written in one transaction). */
+function assertUserIfMatch(ifMatch: IfMatch | undefined, current: VersionedUser) {
+  const user = versionedUser(current);
+  assertIfMatch(ifMatch, etagOf(user)!, user);
+}
+
+/** One user; `etagOf(user)` is its ETag. */
 export async function getUser(db: Db, actor: Actor, id: number) {
   assertCanRead(actor);
-  const [row] = await db.select().from(users).where(eq(users.id, id));
-  if (!row) throw notFound('User');
-  return toUser(row);
+  return versionedUser(await findUser(db, id));
 }
 
 /** Any signed-in user may read themself. */
@@ -141,12 +165,12 @@ export interface UserPatch {
   must_change_password?: boolean | undefined;
 }
 
-export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPatch) {
+export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPatch, ifMatch?: IfMatch) {
   assertAdmin(actor);
   const password_hash = patch.password === undefined ? undefined : await hashPassword(patch.password);
   const row = await writeAs(db, actor.id, async (tx) => {
-    const [current] = await tx.select().from(users).where(eq(users.id, id)).for('update');
-    if (!current) throw notFound('User');
+    const current = await findUser(tx, id, true);
+    assertUserIfMatch(ifMatch, current);
     if (patch.password !== undefined) {
       const problem = passwordProblem(patch.password, current.username);
       if (problem) throw invalid('password', problem);
@@ -168,7 +192,7 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
         ...(password_hash === undefined ? {} : { password_hash }),
       })
       .where(eq(users.id, id))
-      .returning();
+      .returning({ ...getTableColumns(users), version: rowVersion(users) });
     // A reset password ends the user's other sign-ins: whoever knew the old one is out.
     if (password_hash !== undefined)
       await revokeAllSessions(tx, id, id === actor.id ? actor.sessionId : undefined);
@@ -176,16 +200,16 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
     if (patch.active === false) await revokeAllSessions(tx, id);
     return updated!;
   });
-  return toUser(row);
+  return versionedUser(row);
 }
 
-export async function deleteUser(db: Db, actor: Actor, id: number) {
+export async function deleteUser(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
   assertAdmin(actor);
   if (id === actor.id)
     throw new ApiError('conflict', 'You cannot delete your own account; ask another admin');
   await writeAs(db, actor.id, async (tx) => {
-    const [current] = await tx.select({ id: users.id }).from(users).where(eq(users.id, id)).for('update');
-    if (!current) throw notFound('User');
+    const current = await findUser(tx, id, true);
+    assertUserIfMatch(ifMatch, current);
     await assertOwnsNothing(tx, id, 'deleting them');
     // Their tasks become unassigned through the foreign key (ON DELETE SET NULL), logged by the triggers.
     await tx.delete(users).where(eq(users.id, id));

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects.js';
 import { type App, type AppDeps, actorOf } from './context.js';
+import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from './etag.js';
 import {
   Description,
   errorResponses,
@@ -79,9 +80,12 @@ export function registerProjects(app: App, { database }: AppDeps) {
       security,
       summary: 'One project, if visible to the caller',
       request: { params: IdParams },
-      responses: { 200: json(Project, 'The project'), ...errorResponses },
+      responses: { 200: jsonWithEtag(Project, 'The project'), ...errorResponses },
     }),
-    async (c) => c.json(await getProject(db, actorOf(c), c.req.valid('param').id), 200),
+    async (c) => {
+      const project = await getProject(db, actorOf(c), c.req.valid('param').id);
+      return c.json(project, 200, etagHeaders(project));
+    },
   );
 
   app.openapi(
@@ -91,11 +95,18 @@ export function registerProjects(app: App, { database }: AppDeps) {
       tags,
       security,
       summary: 'Change a project (admins, its owner); only admins change the owner',
-      request: { params: IdParams, body: jsonBody(PatchBody) },
-      responses: { 200: json(Project, 'The updated project'), ...errorResponses },
+      request: { params: IdParams, headers: IfMatchHeaders, body: jsonBody(PatchBody) },
+      responses: {
+        200: jsonWithEtag(Project, 'The updated project'),
+        ...errorResponses,
+        ...preconditionFailed,
+      },
     }),
-    async (c) =>
-      c.json(await updateProject(db, actorOf(c), c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      const project = await updateProject(db, actorOf(c), id, c.req.valid('json'), ifMatchOf(c));
+      return c.json(project, 200, etagHeaders(project));
+    },
   );
 
   app.openapi(
@@ -105,11 +116,11 @@ export function registerProjects(app: App, { database }: AppDeps) {
       tags,
       security,
       summary: 'Delete a project and its tasks (admins, its owner)',
-      request: { params: IdParams },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses },
+      request: { params: IdParams, headers: IfMatchHeaders },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses, ...preconditionFailed },
     }),
     async (c) => {
-      await deleteProject(db, actorOf(c), c.req.valid('param').id);
+      await deleteProject(db, actorOf(c), c.req.valid('param').id, ifMatchOf(c));
       return c.body(null, 204);
     },
   );

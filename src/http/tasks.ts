@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks.js';
 import { type App, type AppDeps, actorOf } from './context.js';
+import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from './etag.js';
 import {
   errorResponses,
   Id,
@@ -103,9 +104,12 @@ export function registerTasks(app: App, { database }: AppDeps) {
       security,
       summary: 'One task, if visible to the caller',
       request: { params: IdParams },
-      responses: { 200: json(Task, 'The task'), ...errorResponses },
+      responses: { 200: jsonWithEtag(Task, 'The task'), ...errorResponses },
     }),
-    async (c) => c.json(await getTask(db, actorOf(c), c.req.valid('param').id), 200),
+    async (c) => {
+      const task = await getTask(db, actorOf(c), c.req.valid('param').id);
+      return c.json(task, 200, etagHeaders(task));
+    },
   );
 
   app.openapi(
@@ -115,10 +119,19 @@ export function registerTasks(app: App, { database }: AppDeps) {
       tags,
       security,
       summary: 'Change a task (admins and the project owner: any field; the assignee: status only)',
-      request: { params: IdParams, body: jsonBody(PatchBody) },
-      responses: { 200: json(Task, 'The updated task'), ...errorResponses },
+      request: { params: IdParams, headers: IfMatchHeaders, body: jsonBody(PatchBody) },
+      responses: { 200: jsonWithEtag(Task, 'The updated task'), ...errorResponses, ...preconditionFailed },
     }),
-    async (c) => c.json(await updateTask(db, actorOf(c), c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => {
+      const task = await updateTask(
+        db,
+        actorOf(c),
+        c.req.valid('param').id,
+        c.req.valid('json'),
+        ifMatchOf(c),
+      );
+      return c.json(task, 200, etagHeaders(task));
+    },
   );
 
   app.openapi(
@@ -128,11 +141,11 @@ export function registerTasks(app: App, { database }: AppDeps) {
       tags,
       security,
       summary: 'Delete a task (admins, the project owner)',
-      request: { params: IdParams },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses },
+      request: { params: IdParams, headers: IfMatchHeaders },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses, ...preconditionFailed },
     }),
     async (c) => {
-      await deleteTask(db, actorOf(c), c.req.valid('param').id);
+      await deleteTask(db, actorOf(c), c.req.valid('param').id, ifMatchOf(c));
       return c.body(null, 204);
     },
   );

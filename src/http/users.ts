@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createUser, deleteUser, getUser, listUsers, updateUser } from '../domain/users.js';
 import { type App, type AppDeps, actorOf } from './context.js';
+import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from './etag.js';
 import {
   DisplayName,
   errorResponses,
@@ -88,9 +89,12 @@ export function registerUsers(app: App, { database, revokeRealtime }: AppDeps) {
       security,
       summary: 'One user (admins and managers)',
       request: { params: IdParams },
-      responses: { 200: json(User, 'The user'), ...errorResponses },
+      responses: { 200: jsonWithEtag(User, 'The user'), ...errorResponses },
     }),
-    async (c) => c.json(await getUser(db, actorOf(c), c.req.valid('param').id), 200),
+    async (c) => {
+      const user = await getUser(db, actorOf(c), c.req.valid('param').id);
+      return c.json(user, 200, etagHeaders(user));
+    },
   );
 
   app.openapi(
@@ -102,16 +106,16 @@ export function registerUsers(app: App, { database, revokeRealtime }: AppDeps) {
       summary: 'Change role, password, name or active flag (admins)',
       description:
         'A new password ends every other sign-in of that user. Takes effect on their next request.',
-      request: { params: IdParams, body: jsonBody(PatchBody) },
-      responses: { 200: json(User, 'The updated user'), ...errorResponses },
+      request: { params: IdParams, headers: IfMatchHeaders, body: jsonBody(PatchBody) },
+      responses: { 200: jsonWithEtag(User, 'The updated user'), ...errorResponses, ...preconditionFailed },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const patch = c.req.valid('json');
-      const user = await updateUser(db, actorOf(c), id, patch);
+      const user = await updateUser(db, actorOf(c), id, patch, ifMatchOf(c));
       // A reset password ends the user's sign-ins, and with them their live sockets.
       if (patch.password !== undefined) await revokeRealtime?.(id);
-      return c.json(user, 200);
+      return c.json(user, 200, etagHeaders(user));
     },
   );
 
@@ -124,11 +128,11 @@ export function registerUsers(app: App, { database, revokeRealtime }: AppDeps) {
       summary: 'Delete a user (admins)',
       description:
         'Their tasks become unassigned. A user who owns projects answers 409 until they are reassigned.',
-      request: { params: IdParams },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses },
+      request: { params: IdParams, headers: IfMatchHeaders },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses, ...preconditionFailed },
     }),
     async (c) => {
-      await deleteUser(db, actorOf(c), c.req.valid('param').id);
+      await deleteUser(db, actorOf(c), c.req.valid('param').id, ifMatchOf(c));
       return c.body(null, 204);
     },
   );
