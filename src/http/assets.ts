@@ -18,6 +18,7 @@ const SOURCES: [name: string, file: string][] = [
   ['dashboard.js', 'public/js/dashboard.js'],
   ['live-events.js', 'public/js/live-events.js'],
   ['task-dialog.js', 'public/js/task-dialog.js'],
+  ['task-board.js', 'public/js/task-board.js'],
 ];
 
 const TYPES: Record<string, string> = {

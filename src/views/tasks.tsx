@@ -189,7 +189,7 @@ export function TasksPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['live-events.js', 'task-dialog.js']}
+      modules={['live-events.js', 'task-dialog.js', 'task-board.js']}
     >
       <div data-live data-connection="reconnecting">
         <LiveStatus />
