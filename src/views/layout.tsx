@@ -27,6 +27,10 @@ export function Layout(props: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Enterprise Portal</title>
+        <meta
+          name="description"
+          content="Enterprise Portal: projects, tasks and live dashboards for your team."
+        />
         <link rel="icon" href="data:," />
         {/* htmx must not inject its indicator <style>: the CSP allows no inline styles. */}
         <meta name="htmx-config" content='{"includeIndicatorStyles":false}' />
