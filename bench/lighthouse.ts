@@ -8,6 +8,7 @@
  * Chromium: CHROME_PATH (default /usr/bin/chromium), run with --headless --no-sandbox --disable-gpu.
  */
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { launch } from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import desktopConfig from 'lighthouse/core/config/desktop-config.js';
@@ -87,7 +88,8 @@ async function main() {
       `Measured ${date} with \`npm run lighthouse\` (bench/lighthouse.ts): Lighthouse ${version}, desktop`,
       'settings, headless Chromium (`--headless --no-sandbox --disable-gpu`), the portal embedded',
       '(`DATABASE_URL=memory://`, demo data) on this machine; the dashboard signed in as an admin',
-      '(session cookie sent by Lighthouse). Performance depends on the machine and its load.',
+      '(session cookie sent by Lighthouse). Performance depends on the machine and its load:',
+      `${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} when the run ended.`,
       '',
       `| Page | ${CATEGORIES.join(' | ')} |`,
       `| --- | ${CATEGORIES.map(() => '---').join(' | ')} |`,
