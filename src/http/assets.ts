@@ -24,6 +24,7 @@ const SOURCES: [name: string, file: string][] = [
   ['write-guard.js', 'public/js/write-guard.js'],
   ['select-commit.js', 'public/js/select-commit.js'],
   ['notifications.js', 'public/js/notifications.js'],
+  ['task-board.js', 'public/js/task-board.js'],
 ];
 
 const TYPES: Record<string, string> = {

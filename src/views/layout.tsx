@@ -31,6 +31,10 @@ export function Layout(props: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · Enterprise Portal</title>
+        <meta
+          name="description"
+          content="Enterprise Portal: projects, tasks and live dashboards for your team."
+        />
         <link rel="icon" href="data:," />
         {/* htmx must not inject its indicator <style>, nor copy an element's style attribute onto
             its swapped-in twin while settling (a resized textarea has one): the CSP allows no

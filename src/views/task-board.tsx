@@ -38,9 +38,18 @@ function Card(props: { task: TaskView }) {
           Move<span class="sr-only"> {t.title}</span>
         </summary>
         <form method="post" action={`/tasks/${t.id}/status`}>
-          {STATUSES.filter(([s]) => s !== t.status).map(([value, label]) => (
-            <button type="submit" name="new_status" value={value} class="secondary" data-move-to={value}>
-              To {label}
+          {/* Every column, the card's own disabled: public/js/task-board.js moves that mark along. */}
+          {STATUSES.map(([value, label]) => (
+            <button
+              type="submit"
+              name="new_status"
+              value={value}
+              class="secondary"
+              data-move-to={value}
+              disabled={value === t.status}
+            >
+              <span class="sr-only">Move to </span>
+              {label}
             </button>
           ))}
         </form>

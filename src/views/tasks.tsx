@@ -203,7 +203,7 @@ export function TasksPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['live-events.js', 'task-dialog.js', 'write-guard.js', 'select-commit.js']}
+      modules={['live-events.js', 'task-dialog.js', 'write-guard.js', 'select-commit.js', 'task-board.js']}
     >
       <div data-live data-connection="reconnecting">
         <LiveStatus />

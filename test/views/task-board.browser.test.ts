@@ -112,6 +112,141 @@ describe('task board in Chromium', () => {
     await context.close();
   });
 
+  describe('moving cards', () => {
+    let admin: string;
+    const task: Record<string, number> = {};
+    /** The portal's idea of a task's status, through the API. */
+    const statusOf = async (id: number) =>
+      (await api(inst.base, admin, 'GET', `/api/tasks/${id}`)).body.status;
+    const columnOfCard = (page: Page, id: number) =>
+      page.getAttribute(`[data-board] li[data-card="${id}"]`, 'data-status');
+    beforeAll(async () => {
+      admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
+      await api(inst.base, admin, 'POST', '/api/users', { username: 'max', password: PW, role: 'manager' });
+      const kim = await api(inst.base, admin, 'POST', '/api/users', {
+        username: 'kim',
+        password: PW,
+        role: 'user',
+      });
+      const max = await signIn(inst.base, 'max', PW);
+      const project = await api(inst.base, max, 'POST', '/api/projects', { name: 'Movers' });
+      for (const name of ['drag', 'keys', 'live', 'cut', 'gone']) {
+        const t = await api(inst.base, max, 'POST', '/api/tasks', {
+          project_id: project.body.id,
+          title: `Move by ${name}`,
+          assignee_id: kim.body.id,
+        });
+        task[name] = t.body.id;
+      }
+    }, 60_000);
+
+    it('moves a card by drag and drop, and the move is saved', { timeout: 60_000 }, async () => {
+      const page = await open('kim', PW);
+      expect(await columnOfCard(page, task.drag!)).toBe('todo');
+      await page.dragAndDrop(`li[data-card="${task.drag}"]`, '[data-column="blocked"] h3');
+      await page.waitForSelector(`[data-column="blocked"] li[data-card="${task.drag}"]`);
+      await expect.poll(() => statusOf(task.drag!)).toBe('blocked');
+      expect(await page.textContent('#board-notice')).toBe('Moved “Move by drag” to Blocked.');
+      await page.reload();
+      await page.waitForSelector(`[data-column="blocked"] li[data-card="${task.drag}"]`);
+      expect(await page.textContent('[data-column="blocked"] [data-count]')).toBe('1');
+    });
+
+    it('moves a card with the keyboard, announces it and keeps the focus on it', {
+      timeout: 60_000,
+    }, async () => {
+      const page = await open('kim', PW);
+      await page.focus(`li[data-card="${task.keys}"] summary`);
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForSelector(`[data-column="in_progress"] li[data-card="${task.keys}"]`);
+      await page.waitForFunction(
+        () => document.getElementById('board-notice')?.textContent === 'Moved “Move by keys” to In progress.',
+      );
+      expect(await page.getAttribute('#board-notice', 'aria-live')).toBe('polite');
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForSelector(`[data-column="blocked"] li[data-card="${task.keys}"]`);
+      await expect.poll(() => statusOf(task.keys!)).toBe('blocked');
+      // The focus is still on the card once the live refresh has re-rendered the board.
+      await page.waitForFunction(
+        (id) =>
+          document
+            .querySelector('[data-board] [data-column="blocked"] li[data-card]')
+            ?.getAttribute('data-card') === String(id),
+        task.keys,
+      );
+      expect(
+        await page.evaluate(() => document.activeElement?.closest('[data-card]')?.getAttribute('data-card')),
+      ).toBe(String(task.keys));
+      // And from the Move menu: a form, submitted with the button of the column.
+      await page.click(`li[data-card="${task.keys}"] summary`);
+      await page.click(`li[data-card="${task.keys}"] button[data-move-to="done"]`);
+      await page.waitForSelector(`[data-column="done"] li[data-card="${task.keys}"]`);
+      await expect.poll(() => statusOf(task.keys!)).toBe('done');
+    });
+
+    it("shows a move on another person's board at once", { timeout: 60_000 }, async () => {
+      const mover = await open('kim', PW);
+      const watcher = await open('max', PW);
+      await watcher.waitForSelector(`[data-column="todo"] li[data-card="${task.live}"]`);
+      await mover.focus(`li[data-card="${task.live}"] summary`);
+      await mover.keyboard.press('Alt+ArrowRight');
+      await watcher.waitForSelector(`[data-column="in_progress"] li[data-card="${task.live}"]`, {
+        timeout: 3000,
+      });
+    });
+
+    it('puts a card back and says why when the move cannot be saved', { timeout: 60_000 }, async () => {
+      // Errors in the console are expected here (a failed request): not counted with the others.
+      const context = await openDevice(browser, inst.base, []);
+      const page = await context.newPage();
+      await signInWithForm(page, inst.base, 'kim', PW, '/tasks');
+      await page.waitForSelector('[data-connection="live"]');
+      const before = await page.textContent('[data-column="in_progress"] [data-count]');
+      // The network is cut as the move is saved.
+      await page.route('**/api/tasks/*', (route) => route.abort('internetdisconnected'));
+      await page.focus(`li[data-card="${task.cut}"] summary`);
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForFunction(() =>
+        document.getElementById('board-notice')?.textContent?.startsWith('Could not'),
+      );
+      expect(await page.getAttribute('#board-notice', 'class')).toContain('refused');
+      expect(await page.textContent('#board-notice')).toBe(
+        'Could not move “Move by cut”: the portal could not be reached. It is back in To do.',
+      );
+      expect(await columnOfCard(page, task.cut!)).toBe('todo');
+      expect(await page.textContent('[data-column="in_progress"] [data-count]')).toBe(before);
+      expect(await statusOf(task.cut!)).toBe('todo');
+      await page.unroute('**/api/tasks/*');
+      await context.close();
+    });
+
+    it('puts a card back when the server refuses the move (the task is no longer yours)', {
+      timeout: 60_000,
+    }, async () => {
+      const context = await openDevice(browser, inst.base, []);
+      const page = await context.newPage();
+      // This board does not follow live changes (its socket goes nowhere), so it still shows the task.
+      await page.routeWebSocket(/\/ws/, () => {});
+      await signInWithForm(page, inst.base, 'kim', PW, '/tasks');
+      await page.waitForSelector(`li[data-card="${task.gone}"]`);
+      const max = await signIn(inst.base, 'max', PW);
+      expect(
+        (await api(inst.base, max, 'PATCH', `/api/tasks/${task.gone}`, { assignee_id: null })).status,
+      ).toBe(200);
+      await page.dragAndDrop(`li[data-card="${task.gone}"]`, '[data-column="done"] h3');
+      await page.waitForFunction(() =>
+        document.getElementById('board-notice')?.textContent?.startsWith('Could not'),
+      );
+      expect(await page.getAttribute('#board-notice', 'class')).toContain('refused');
+      expect(await page.textContent('#board-notice')).toBe(
+        'Could not move “Move by gone”: Task not found. It is back in To do.',
+      );
+      expect(await columnOfCard(page, task.gone!)).toBe('todo');
+      expect(await statusOf(task.gone!)).toBe('todo');
+      await context.close();
+    });
+  });
+
   it('raised no console errors and made no request outside the portal', () => {
     expect(problems).toEqual([]);
   });
