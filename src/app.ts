@@ -17,6 +17,7 @@ import { requestLog } from './http/middleware/request-log.js';
 import { registerPages } from './http/pages.js';
 import { registerProjectPages } from './http/project-pages.js';
 import { registerProjects } from './http/projects.js';
+import { registerTaskPages } from './http/task-pages.js';
 import { registerTasks } from './http/tasks.js';
 import { registerUserPages } from './http/user-pages.js';
 import { registerUsers } from './http/users.js';
@@ -82,5 +83,6 @@ export function createApp(deps: AppDeps) {
   registerUserPages(app, deps, asset);
   registerProjectPages(app, deps, asset);
   registerWorkloadPages(app, deps, asset);
+  registerTaskPages(app, deps, asset);
   return app;
 }

@@ -84,6 +84,8 @@ export function Field(props: {
   required?: boolean;
   autofocus?: boolean;
   autocomplete?: string;
+  /** The longest value allowed, stated on the field (a textarea also counts down). */
+  maxlength?: number;
 }) {
   const error = props.errors[props.name];
   const common = {
@@ -92,7 +94,11 @@ export function Field(props: {
     required: props.required,
     autofocus: props.autofocus,
     'aria-invalid': error ? ('true' as const) : undefined,
-    'aria-describedby': error ? `${props.id}-error` : undefined,
+    'aria-describedby':
+      [error ? `${props.id}-error` : '', props.maxlength ? `${props.id}-limit` : '']
+        .filter(Boolean)
+        .join(' ') || undefined,
+    maxlength: props.maxlength,
   };
   return (
     <div class="field">
@@ -116,6 +122,11 @@ export function Field(props: {
           value={props.value ?? ''}
           autocomplete={props.autocomplete ?? 'off'}
         />
+      )}
+      {props.maxlength && (
+        <p class="muted hint" id={`${props.id}-limit`}>
+          Up to {props.maxlength.toLocaleString('en')} characters.
+        </p>
       )}
       {error && (
         <p class="error" id={`${props.id}-error`}>

@@ -6,6 +6,7 @@ import { type FilterChoices, MoreTaskFilters } from './task-filters.js';
 export interface TaskView {
   id: number;
   title: string;
+  description?: string | undefined;
   status: TaskStatus;
   priority: TaskPriority;
   assignee_id: number | null;
@@ -113,7 +114,11 @@ export function TaskResults(props: { items: TaskView[]; total: number; filters: 
         <tbody>
           {props.items.map((t) => (
             <tr data-task={t.id}>
-              <td>{t.title}</td>
+              <td>
+                <a href={`/tasks/${t.id}`} data-task-link>
+                  {t.title}
+                </a>
+              </td>
               <td>{t.project_name ?? '—'}</td>
               <td>{t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}</td>
               <td>{t.priority}</td>
@@ -186,7 +191,9 @@ export function TaskResults(props: { items: TaskView[]; total: number; filters: 
               {props.items
                 .filter((t) => t.status === status)
                 .map((t) => (
-                  <li data-card={t.id}>{t.title}</li>
+                  <li data-card={t.id}>
+                    <a href={`/tasks/${t.id}`}>{t.title}</a>
+                  </li>
                 ))}
             </ul>
           </section>
@@ -313,7 +320,7 @@ export interface TaskFormProps {
   inDialog: boolean;
 }
 
-const FORM_FIELDS = ['title', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
+const FORM_FIELDS = ['title', 'description', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
 
 const PRIORITIES: Choices = [
   ['low', 'Low'],
@@ -372,6 +379,15 @@ export function TaskForm(props: TaskFormProps) {
               value={value('title')}
               required
               autofocus
+            />
+            <Field
+              id="tf-description"
+              name="description"
+              label="Description"
+              kind="textarea"
+              errors={errors}
+              value={value('description')}
+              maxlength={10_000}
             />
             <Field
               id="tf-project_id"
