@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { registerAssets } from './http/assets.js';
 import { registerAudit } from './http/audit.js';
+import { registerAuditPages } from './http/audit-pages.js';
 import { registerAuth } from './http/auth.js';
 import type { AppDeps, AppEnv } from './http/context.js';
 import { registerDocs } from './http/docs.js';
@@ -84,5 +85,6 @@ export function createApp(deps: AppDeps) {
   registerProjectPages(app, deps, asset);
   registerWorkloadPages(app, deps, asset);
   registerTaskPages(app, deps, asset);
+  registerAuditPages(app, deps, asset);
   return app;
 }

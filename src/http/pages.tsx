@@ -2,14 +2,12 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import type { Actor } from '../domain/actor.js';
-import { listAudit } from '../domain/audit.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
 import { computeDashboard } from '../domain/metrics.js';
 import { peopleChoices, projectChoices } from '../domain/pickers.js';
 import { canManage, getProject, listProjects } from '../domain/projects.js';
 import { createTask, deleteTask, getTask, listTasks, taskLabels, updateTask } from '../domain/tasks.js';
 import { AccountPage } from '../views/account.js';
-import { AuditPage, AuditRows } from '../views/audit.js';
 import { DashboardPage } from '../views/dashboard.js';
 import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
@@ -105,21 +103,6 @@ export function registerPages(app: App, { database, revokeRealtime }: AppDeps, a
     const ended = await revokeAllSessions(database.db, actor.id, actor.sessionId);
     for (const id of ended) await revokeRealtime?.(actor.id, id);
     return c.redirect('/account', 303);
-  });
-
-  // Admins only; for anyone else the page does not exist.
-  app.get('/audit', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    if (actor.role !== 'admin') return c.notFound();
-    const rows = await listAudit(database.db, actor, { limit: 50 });
-    return c.html(<AuditPage asset={asset} user={actor} rows={rows} />);
-  });
-
-  app.get('/audit/rows', async (c) => {
-    const actor = c.get('actor');
-    if (actor?.role !== 'admin') return c.notFound();
-    return c.html(<AuditRows {...(await listAudit(database.db, actor, { limit: 50 }))} />);
   });
 
   const SORTS = new Set(TASK_SORTS.map(([value]) => value));
