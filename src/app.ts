@@ -6,6 +6,7 @@ import { registerAccountPages } from './http/account-pages.js';
 import { registerAccountSecurity } from './http/account-security.js';
 import { registerAssets } from './http/assets.js';
 import { registerAudit } from './http/audit.js';
+import { registerAuditPages } from './http/audit-pages.js';
 import { registerAuth } from './http/auth.js';
 import { compression } from './http/compression.js';
 import type { AppDeps, AppEnv } from './http/context.js';
@@ -24,6 +25,7 @@ import { registerPages } from './http/pages.js';
 import { registerProjectPages } from './http/project-pages.js';
 import { registerProjects } from './http/projects.js';
 import { methodNotAllowed, notFound } from './http/routing.js';
+import { registerTaskPages } from './http/task-pages.js';
 import { registerTasks } from './http/tasks.js';
 import { registerUserPages } from './http/user-pages.js';
 import { registerUsers } from './http/users.js';
@@ -83,5 +85,7 @@ export function createApp(given: AppDeps) {
   registerUserPages(app, deps, asset);
   registerProjectPages(app, deps, asset);
   registerWorkloadPages(app, deps, asset);
+  registerTaskPages(app, deps, asset);
+  registerAuditPages(app, deps, asset);
   return app;
 }

@@ -1,4 +1,4 @@
-import { and, count, desc, eq } from 'drizzle-orm';
+import { and, count, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { changeLog } from '../db/schema/change-log.js';
 import { users } from '../db/schema/users.js';
@@ -9,6 +9,9 @@ export interface AuditQuery extends Page {
   actor_id?: number | undefined;
   entity?: 'users' | 'projects' | 'tasks' | undefined;
   row_id?: number | undefined;
+  /** First and last day (YYYY-MM-DD, UTC), both included. */
+  from?: string | undefined;
+  to?: string | undefined;
 }
 
 /** The change log, newest first, with who did it (admins only). */
@@ -19,6 +22,8 @@ export async function listAudit(db: Db, actor: Actor, query: AuditQuery) {
     query.actor_id ? eq(changeLog.actor_id, query.actor_id) : undefined,
     query.entity ? eq(changeLog.table_name, query.entity) : undefined,
     query.row_id ? eq(changeLog.row_id, query.row_id) : undefined,
+    query.from ? gte(changeLog.at, sql`(${query.from}::date)::timestamp at time zone 'UTC'`) : undefined,
+    query.to ? lt(changeLog.at, sql`(${query.to}::date + 1)::timestamp at time zone 'UTC'`) : undefined,
   );
   const [rows, [total]] = await Promise.all([
     db

@@ -47,7 +47,7 @@ export async function projectChoices(db: Db, actor: Actor, only?: (p: { owner_id
  * People to pick (admins and managers only; a user sees no one else): sorted by the name shown,
  * labelled with the username too. Inactive people only when `keep` names them (a current assignee).
  */
-export async function peopleChoices(db: Db, actor: Actor, keep?: number | null) {
+export async function peopleChoices(db: Db, actor: Actor, keep?: number | null | 'everyone') {
   if (actor.role === 'user') return [];
   const rows = await db
     .select({
@@ -60,5 +60,7 @@ export async function peopleChoices(db: Db, actor: Actor, keep?: number | null) 
     .where(keep ? undefined : and(eq(users.active, true)))
     .orderBy(asc(sql`lower(coalesce(nullif(${users.display_name}, ''), ${users.username}))`), asc(users.id))
     .limit(PICKER_LIMIT);
-  return rows.filter((u) => u.active || u.id === keep).map((u) => ({ id: u.id, label: personLabel(u) }));
+  return rows
+    .filter((u) => u.active || keep === 'everyone' || u.id === keep)
+    .map((u) => ({ id: u.id, label: u.active ? personLabel(u) : `${personLabel(u)}, deactivated` }));
 }

@@ -16,6 +16,7 @@ export function toTask(row: TaskRow) {
     id: row.id,
     project_id: row.project_id,
     title: row.title,
+    description: row.description,
     status: row.status,
     priority: row.priority,
     assignee_id: row.assignee_id,
@@ -69,7 +70,9 @@ export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
       : undefined,
     query.status ? eq(tasks.status, query.status) : undefined,
     query.priority ? eq(tasks.priority, query.priority) : undefined,
-    query.q ? ilike(tasks.title, likePattern(query.q)) : undefined,
+    query.q
+      ? or(ilike(tasks.title, likePattern(query.q)), ilike(tasks.description, likePattern(query.q)))
+      : undefined,
     query.overdue === undefined
       ? undefined
       : query.overdue
@@ -141,6 +144,7 @@ async function assertAssignable(db: Db, assigneeId: number) {
 export interface NewTask {
   project_id: number;
   title: string;
+  description?: string | undefined;
   assignee_id?: number | null | undefined;
   status?: TaskStatus | undefined;
   priority?: TaskPriority | undefined;

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { listAudit } from '../domain/audit.js';
 import { type App, type AppDeps, actorOf } from './context.js';
-import { errorResponses, IdParam, json, Pagination, security, Timestamp } from './schemas.js';
+import { errorResponses, IdParam, IsoDate, json, Pagination, security, Timestamp } from './schemas.js';
 
 const AuditEntry = z
   .object({
@@ -21,7 +21,9 @@ const AuditEntry = z
 const Query = z.object({
   actor_id: IdParam.optional(),
   entity: z.enum(['users', 'projects', 'tasks']).optional(),
-  row_id: IdParam.optional(),
+  row_id: IdParam.optional().openapi({ description: 'the id of the changed user, project or task' }),
+  from: IsoDate.optional().openapi({ description: 'first day (UTC) to include, YYYY-MM-DD' }),
+  to: IsoDate.optional().openapi({ description: 'last day (UTC) to include, YYYY-MM-DD' }),
   ...Pagination,
 });
 

@@ -3,14 +3,12 @@ import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import type { Actor } from '../domain/actor.js';
-import { listAudit } from '../domain/audit.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
 import { computeDashboard } from '../domain/metrics.js';
+import { peopleChoices, projectChoices } from '../domain/pickers.js';
 import { canManage, getProject, listProjects } from '../domain/projects.js';
 import { createTask, deleteTask, getTask, listTasks, taskLabels, updateTask } from '../domain/tasks.js';
-import { listUsers } from '../domain/users.js';
 import { AccountPage } from '../views/account.js';
-import { AuditPage, AuditRows } from '../views/audit.js';
 import { DashboardPage } from '../views/dashboard.js';
 import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
@@ -30,7 +28,14 @@ import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from './auth.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
-import { IdParam, IsoDate, Name, TaskPriority, TaskStatus as TaskStatusField } from './schemas.js';
+import {
+  Description,
+  IdParam,
+  IsoDate,
+  Name,
+  TaskPriority,
+  TaskStatus as TaskStatusField,
+} from './schemas.js';
 import { filterChoices, moreFiltersOf, taskQueryOf } from './task-filters.js';
 import { fieldErrors } from './validation.js';
 
@@ -42,6 +47,7 @@ const blankIsNull = <T extends z.ZodTypeAny>(schema: T) =>
 const TaskFields = z.object({
   project_id: z.string().min(1, 'must be chosen').pipe(IdParam),
   title: Name,
+  description: Description,
   assignee_id: blankIsNull(IdParam),
   status: TaskStatusField,
   priority: TaskPriority,
@@ -110,21 +116,6 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     const ended = await revokeAllSessions(database.db, actor.id, actor.sessionId);
     for (const id of ended) await revokeRealtime?.(actor.id, id);
     return c.redirect('/account', 303);
-  });
-
-  // Admins only; for anyone else the page does not exist.
-  app.get('/audit', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    if (actor.role !== 'admin') return c.notFound();
-    const rows = await listAudit(database.db, actor, { limit: 50 });
-    return c.html(<AuditPage asset={asset} user={actor} rows={rows} />);
-  });
-
-  app.get('/audit/rows', async (c) => {
-    const actor = c.get('actor');
-    if (actor?.role !== 'admin') return c.notFound();
-    return c.html(<AuditRows {...(await listAudit(database.db, actor, { limit: 50 }))} />);
   });
 
   const SORTS = new Set(TASK_SORTS.map(([value]) => value));
@@ -238,20 +229,16 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     }
   };
   /** The choices of the full form; a current assignee who has since been deactivated stays listed. */
-  const choices = async (
-    actor: Actor,
-    currentAssignee?: number | null,
-    known?: Awaited<ReturnType<typeof manageableProjects>>,
-  ) => {
+  const choices = async (actor: Actor, currentAssignee?: number | null) => {
+    // Projects labelled with their owner (two of the same name stay apart); people sorted by the
+    // name shown, with the username beside it (src/domain/pickers.ts).
     const [projects, people] = await Promise.all([
-      known ?? manageableProjects(actor),
-      listUsers(database.db, actor, { limit: 200, sort: 'username' }),
+      projectChoices(database.db, actor, (p) => canManage(actor, p)),
+      peopleChoices(database.db, actor, currentAssignee),
     ]);
     return {
-      projects: projects.map((p): [string, string] => [String(p.id), p.name]),
-      assignees: people.items
-        .filter((u) => u.active || u.id === currentAssignee)
-        .map((u): [string, string] => [String(u.id), u.display_name || u.username]),
+      projects: projects.map((p): [string, string] => [String(p.id), p.label]),
+      assignees: people.map((u): [string, string] => [String(u.id), u.label]),
     };
   };
   /** Only the task fields the form sent: the assignee's form sends status alone. */
@@ -287,7 +274,7 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     // No project to put a task in (a user, a manager without projects): there is no such form.
     const projects = await manageableProjects(actor);
     if (projects.length === 0) return c.notFound();
-    return showForm(c, actor, { mode: 'create', ...(await choices(actor, undefined, projects)) });
+    return showForm(c, actor, { mode: 'create', ...(await choices(actor)) });
   });
 
   app.post('/tasks/new', async (c) => {

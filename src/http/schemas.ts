@@ -110,6 +110,7 @@ export const Task = z
     id: z.number().int(),
     project_id: z.number().int(),
     title: z.string(),
+    description: z.string().openapi({ description: 'plain text, up to 10,000 characters' }),
     status: TaskStatus,
     priority: TaskPriority,
     assignee_id: z.number().int().nullable(),

@@ -3,6 +3,7 @@ import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domai
 import { type App, type AppDeps, actorOf } from './context.js';
 import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from './etag.js';
 import {
+  Description,
   errorResponses,
   Id,
   IdParam,
@@ -28,7 +29,7 @@ const ListQuery = z.object({
   assignee_id: IdParam.optional(),
   status: TaskStatus.optional(),
   priority: TaskPriority.optional(),
-  q: Search,
+  q: Search.openapi({ description: 'case-insensitive substring of the title or the description' }),
   overdue: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
@@ -40,6 +41,7 @@ const ListQuery = z.object({
 const fields = {
   project_id: Id,
   title: Name,
+  description: Description,
   assignee_id: Id.nullable(),
   status: TaskStatus,
   priority: TaskPriority,
@@ -50,6 +52,7 @@ const CreateBody = z
   .object({
     project_id: fields.project_id,
     title: fields.title,
+    description: fields.description.optional(),
     assignee_id: fields.assignee_id.optional(),
     status: fields.status.optional(),
     priority: fields.priority.optional(),

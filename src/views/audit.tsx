@@ -1,57 +1,123 @@
-import type { listAudit } from '../domain/audit.js';
+import type { Change, Names } from '../domain/history.js';
+import { actorName, ChangeObject, ChangeText, when } from './changes.js';
 import { type AssetUrl, Layout, LiveStatus } from './layout.js';
 
-type Entry = Awaited<ReturnType<typeof listAudit>>['items'][number];
+export const AUDIT_PAGE_SIZE = 50;
 
-const describe = (e: Entry) => {
-  const fields = Object.keys((e.op === 'delete' ? e.before : e.after) ?? {}).filter((k) => k !== 'id');
-  return e.op === 'update' ? `changed ${fields.join(', ')}` : e.op === 'insert' ? 'created' : 'deleted';
-};
+/** The filters of the activity page, as they appear in its URL. */
+export interface AuditFilters {
+  actor?: string | undefined;
+  entity?: string | undefined;
+  id?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  offset?: number | undefined;
+}
 
-/** One page of the change log, newest first: the fragment htmx swaps in on every change. */
-export function AuditRows(props: { items: Entry[]; total: number }) {
+const KINDS: [string, string][] = [
+  ['tasks', 'Tasks'],
+  ['projects', 'Projects'],
+  ['users', 'Users'],
+];
+
+/** The page's URL for these filters (empty ones left out). */
+export function auditUrl(filters: AuditFilters, offset = filters.offset ?? 0) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...filters, offset: offset || undefined }))
+    if (v !== undefined && v !== '') params.set(k, String(v));
+  const query = params.toString();
+  return query ? `/audit?${query}` : '/audit';
+}
+
+/**
+ * One page of the change log, newest first, readable: who (by name), what (by name, linked),
+ * and each field's old → new value. It refreshes itself on every realtime change, filters and
+ * page kept (hx-get is its own URL).
+ */
+export function AuditRows(props: { items: Change[]; total: number; names: Names; filters: AuditFilters }) {
+  const offset = props.filters.offset ?? 0;
+  const self = auditUrl(props.filters);
+  const pageLink = (to: number, label: string) => (
+    <a
+      href={auditUrl(props.filters, to)}
+      hx-get={auditUrl(props.filters, to)}
+      hx-target="#audit-results"
+      hx-select="#audit-results"
+      hx-swap="outerHTML"
+      hx-push-url="true"
+    >
+      {label}
+    </a>
+  );
   return (
-    <table data-audit>
-      <caption class="sr-only">Latest changes ({props.total} in all)</caption>
-      <thead>
-        <tr>
-          <th scope="col">When (UTC)</th>
-          <th scope="col">Who</th>
-          <th scope="col">What</th>
-          <th scope="col">Change</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.items.map((e) => (
-          <tr data-change={e.id}>
-            <td>{e.at.slice(0, 19).replace('T', ' ')}</td>
-            <td>
-              {e.actor
-                ? e.actor.display_name || e.actor.username
-                : e.actor_id
-                  ? `user ${e.actor_id}`
-                  : 'outside the portal'}
-            </td>
-            <td>
-              {e.entity.replace(/s$/, '')} {e.row_id}
-            </td>
-            <td>{describe(e)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div
+      id="audit-results"
+      hx-get={self}
+      hx-trigger="portal:change from:body"
+      hx-select="#audit-results"
+      hx-swap="outerHTML"
+    >
+      <p role="status" data-audit-summary>
+        {props.total === 0
+          ? 'No changes match.'
+          : `Showing ${offset + 1}–${offset + props.items.length} of ${props.total} changes`}
+      </p>
+      {props.items.length > 0 && (
+        <div class="table-scroll">
+          <table data-audit>
+            <caption class="sr-only">Changes, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">What</th>
+                <th scope="col">Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.items.map((e) => (
+                <tr data-change={e.id}>
+                  <td>
+                    <time datetime={e.at}>{when(e.at)}</time>
+                  </td>
+                  <td data-who>
+                    {e.actor_id && e.actor ? (
+                      <a href={auditUrl({ actor: String(e.actor_id) })}>{actorName(e)}</a>
+                    ) : (
+                      actorName(e)
+                    )}
+                  </td>
+                  <td data-what>
+                    <ChangeObject change={e} names={props.names} />
+                  </td>
+                  <td data-how>
+                    <ChangeText change={e} names={props.names} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav aria-label="Pages" class="pager">
+        {offset > 0 && pageLink(Math.max(0, offset - AUDIT_PAGE_SIZE), 'Newer')}
+        {offset + props.items.length < props.total && pageLink(offset + AUDIT_PAGE_SIZE, 'Older')}
+      </nav>
+    </div>
   );
 }
 
-/** The admin's live activity feed: refreshed whenever the realtime document changes. */
+/** The admin's activity page: the whole change log, filtered and paged, live. */
 export function AuditPage(props: {
   asset: AssetUrl;
   user: { username: string; role: string };
   rows: Parameters<typeof AuditRows>[0];
+  people: { id: number; label: string }[];
 }) {
+  const f = props.rows.filters;
   return (
     <Layout
-      title="Audit"
+      title="Activity"
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
@@ -60,9 +126,58 @@ export function AuditPage(props: {
       <div data-live data-connection="reconnecting">
         <LiveStatus />
         <h1>Activity</h1>
-        <div hx-get="/audit/rows" hx-trigger="portal:change from:body" hx-swap="innerHTML">
-          <AuditRows {...props.rows} />
-        </div>
+        <form
+          id="audit-filters"
+          method="get"
+          action="/audit"
+          class="filters"
+          hx-get="/audit"
+          hx-target="#audit-results"
+          hx-select="#audit-results"
+          hx-swap="outerHTML"
+          hx-trigger="input changed delay:300ms from:#audit-id, change, submit"
+          hx-push-url="true"
+        >
+          <div>
+            <label for="audit-actor">Who</label>
+            <select id="audit-actor" name="actor">
+              <option value="">Anyone</option>
+              {props.people.map((p) => (
+                <option value={String(p.id)} selected={f.actor === String(p.id)}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="audit-entity">Kind</label>
+            <select id="audit-entity" name="entity">
+              <option value="">Everything</option>
+              {KINDS.map(([value, label]) => (
+                <option value={value} selected={f.entity === value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="audit-id">Number (id)</label>
+            <input id="audit-id" name="id" inputmode="numeric" pattern="[0-9]*" value={f.id ?? ''} />
+          </div>
+          <div>
+            <label for="audit-from">From</label>
+            <input id="audit-from" name="from" type="date" value={f.from ?? ''} />
+          </div>
+          <div>
+            <label for="audit-to">To</label>
+            <input id="audit-to" name="to" type="date" value={f.to ?? ''} />
+          </div>
+          <noscript>
+            <button type="submit">Apply</button>
+          </noscript>
+        </form>
+        <p class="muted">Days are UTC. A task's or project's own page shows its history too.</p>
+        <AuditRows {...props.rows} />
       </div>
     </Layout>
   );

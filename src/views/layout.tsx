@@ -103,6 +103,8 @@ export function Field(props: {
   autocomplete?: string;
   /** The id of more text to read with the field (e.g. a notice about what was just done). */
   describedBy?: string | undefined;
+  /** The longest value allowed, stated on the field (a textarea also counts down). */
+  maxlength?: number;
 }) {
   const error = props.errors[props.name];
   const describedBy = [error ? `${props.id}-error` : '', props.describedBy ?? ''].filter(Boolean).join(' ');
@@ -112,7 +114,9 @@ export function Field(props: {
     required: props.required,
     autofocus: props.autofocus,
     'aria-invalid': error ? ('true' as const) : undefined,
-    'aria-describedby': describedBy || undefined,
+    'aria-describedby':
+      [describedBy, props.maxlength ? `${props.id}-limit` : ''].filter(Boolean).join(' ') || undefined,
+    maxlength: props.maxlength,
   };
   return (
     <div class="field">
@@ -136,6 +140,11 @@ export function Field(props: {
           value={props.value ?? ''}
           autocomplete={props.autocomplete ?? 'off'}
         />
+      )}
+      {props.maxlength && (
+        <p class="muted hint" id={`${props.id}-limit`}>
+          Up to {props.maxlength.toLocaleString('en')} characters.
+        </p>
       )}
       {error && (
         <p class="error" id={`${props.id}-error`}>

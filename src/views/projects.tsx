@@ -161,7 +161,9 @@ export function ProjectsSection(props: ProjectsSectionProps) {
             {props.projects.map((p) => (
               <tr data-project={p.id}>
                 <td>
-                  <strong data-name>{p.name}</strong>
+                  <strong data-name>
+                    <a href={`/projects/${p.id}`}>{p.name}</a>
+                  </strong>
                   {p.description && (
                     <p class="muted" data-description>
                       {p.description}

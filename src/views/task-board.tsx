@@ -32,7 +32,9 @@ function Card(props: { task: TaskView }) {
   const t = props.task;
   return (
     <li data-card={t.id} data-status={t.status} draggable="true">
-      <span class="card-title">{t.title}</span>
+      <a class="card-title" href={`/tasks/${t.id}`}>
+        {t.title}
+      </a>
       <details class="move">
         <summary aria-keyshortcuts="Alt+ArrowLeft Alt+ArrowRight">
           Move<span class="sr-only"> {t.title}</span>

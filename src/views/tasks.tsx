@@ -7,6 +7,7 @@ import { type FilterChoices, MoreTaskFilters } from './task-filters.js';
 export interface TaskView {
   id: number;
   title: string;
+  description?: string | undefined;
   status: TaskStatus;
   priority: TaskPriority;
   assignee_id: number | null;
@@ -119,7 +120,11 @@ export function TaskResults(props: {
         <tbody>
           {props.items.map((t) => (
             <tr data-task={t.id}>
-              <td>{t.title}</td>
+              <td>
+                <a href={`/tasks/${t.id}`} data-task-link>
+                  {t.title}
+                </a>
+              </td>
               <td>{t.project_name ?? '—'}</td>
               <td>{t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}</td>
               <td>{t.priority}</td>
@@ -305,7 +310,7 @@ export interface TaskFormProps {
   inDialog: boolean;
 }
 
-const FORM_FIELDS = ['title', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
+const FORM_FIELDS = ['title', 'description', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
 
 const PRIORITIES: Choices = [
   ['low', 'Low'],
@@ -365,6 +370,15 @@ export function TaskForm(props: TaskFormProps) {
               value={value('title')}
               required
               autofocus
+            />
+            <Field
+              id="tf-description"
+              name="description"
+              label="Description"
+              kind="textarea"
+              errors={errors}
+              value={value('description')}
+              maxlength={10_000}
             />
             <Field
               id="tf-project_id"

@@ -18,6 +18,7 @@ const TASK_KEYS = [
   'assignee_id',
   'completed_at',
   'created_at',
+  'description',
   'due_date',
   'id',
   'priority',

@@ -60,7 +60,7 @@ describe('accessibility (axe-core) in Chromium', () => {
 
   it.each(['light', 'dark'] as const)(
     'finds nothing serious on any page (%s)',
-    { timeout: 90_000 },
+    { timeout: 180_000 },
     async (scheme) => {
       // bypassCSP only so that axe itself can be injected; the pages are unchanged.
       const context = await browser.newContext({ bypassCSP: true, colorScheme: scheme });
@@ -77,7 +77,20 @@ describe('accessibility (axe-core) in Chromium', () => {
       };
       await check('/login');
       await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password);
-      for (const path of ['/dashboard', '/tasks', '/projects', '/users', '/audit', '/account', '/api/docs'])
+      for (const path of [
+        '/dashboard',
+        '/tasks',
+        '/tasks?assignee=me&overdue=1',
+        '/tasks/1',
+        '/tasks/99999',
+        '/projects',
+        '/projects/1',
+        '/workload',
+        '/users',
+        '/audit',
+        '/account',
+        '/api/docs',
+      ])
         await check(path);
       // The task dialog, open, with an inline error in it.
       await page.goto(`${inst.base}/tasks`);

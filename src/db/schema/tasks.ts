@@ -12,6 +12,8 @@ export const tasks = pgTable(
       .notNull()
       .references(() => projects.id, { onDelete: 'cascade' }),
     title: text().notNull(),
+    /** Plain text, up to 10,000 characters (migration 0006). */
+    description: text().notNull().default(''),
     status: taskStatusEnum().notNull().default('todo'),
     priority: taskPriorityEnum().notNull().default('medium'),
     // SET NULL: deleting a user leaves their tasks unassigned (docs/contract.md §4).
@@ -27,6 +29,7 @@ export const tasks = pgTable(
     index('tasks_project_status_idx').on(t.project_id, t.status),
     index('tasks_completed_at_idx').on(t.completed_at),
     check('tasks_title_length', sql`char_length(${t.title}) between 1 and 200`),
+    check('tasks_description_length', sql`char_length(${t.description}) <= 10000`),
   ],
 );
 
