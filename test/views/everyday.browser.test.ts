@@ -88,7 +88,7 @@ describe('everyday use in Chromium', () => {
     // Reduced motion: the same hint, held and then gone at once instead of fading.
     const stillTiming = still.waitForFunction(() => {
       const el = document.querySelector('[data-metric="my_tasks.in_progress"].changed');
-      return el ? getComputedStyle(el).animationTimingFunction : false;
+      return el ? getComputedStyle(el, '::after').animationTimingFunction : false;
     });
     await api(inst.base, admin, 'PATCH', `/api/tasks/${ids.tasks[2]}`, { status: 'in_progress' });
     await page.waitForSelector('[data-metric="my_tasks.in_progress"].changed');
@@ -96,7 +96,9 @@ describe('everyday use in Chromium', () => {
     // Only what changed.
     expect(await page.locator('[data-metric="my_tasks.blocked"].changed').count()).toBe(0);
     expect(
-      await page.evaluate(() => getComputedStyle(document.querySelector('.changed')!).animationName),
+      await page.evaluate(
+        () => getComputedStyle(document.querySelector('.changed')!, '::after').animationName,
+      ),
     ).toBe('changed');
     // And for a moment only.
     await page.waitForSelector('[data-metric="my_tasks.in_progress"].changed', { state: 'detached' });
