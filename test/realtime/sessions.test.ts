@@ -134,7 +134,10 @@ describe('realtime sessions across two instances', () => {
 
     // Jon saw none of Ivy's changes: one delta, his own new task and nothing else.
     expect(types(jonS)).toEqual(['hello', 'snapshot', 'delta']);
-    expect(jonS.deltas()[0]!.patch).toEqual({ my_tasks: { todo: 1 } });
+    // (Plus the notification of it: someone else assigned him the task.)
+    const { notifications: jonNotice, ...jonPatch } = jonS.deltas()[0]!.patch as Record<string, Json>;
+    expect(jonPatch).toEqual({ my_tasks: { todo: 1 } });
+    expect(JSON.stringify(jonNotice)).toMatch(/"unread":\d+,.*assigned you “Work”/);
     expect(jonS.deltas()[0]!.seq).toBe(jonS.frames[1]!.seq! + 1);
     // Every version each of them held is their own: role and their own numbers.
     for (const s of states(ivyS.frames)) {
@@ -336,7 +339,9 @@ describe('realtime sessions across two instances', () => {
     await task(pia.id);
     await intruder.waitFor(() => intruder.deltas().length === 1);
     expect(types(intruder)).toEqual(['hello', 'snapshot', 'delta']);
-    expect(intruder.deltas()[0]!.patch).toEqual({ my_tasks: { todo: 1 } });
+    const { notifications: piaNotice, ...piaPatch } = intruder.deltas()[0]!.patch as Record<string, Json>;
+    expect(piaPatch).toEqual({ my_tasks: { todo: 1 } });
+    expect(JSON.stringify(piaNotice)).toMatch(/"unread":\d+,.*assigned you “Work”/);
   });
 
   it('closes unauthenticated upgrades with 4401, before sending anything', async () => {
