@@ -6,14 +6,11 @@ import { ErrorResponse } from './schemas.js';
 /** ETag / If-Match on single objects (users, projects, tasks): docs/api.md, "Concurrent edits". */
 
 export const IfMatchHeaders = z.object({
-  'if-match': z
-    .string()
-    .optional()
-    .openapi({
-      description:
-        'The ETag you read. If the object has changed since, the answer is 412 with the current object; `*` or no header: no check.',
-      example: '"3q2-7wE1bEpW0n5hQ0mN8dT6rQ"',
-    }),
+  'if-match': z.string().optional().openapi({
+    description:
+      'The ETag you read. If the object has changed since, the answer is 412 with the current object; `*` or no header: no check.',
+    example: '"3q2-7wE1bEpW0n5hQ0mN8dT6rQ"',
+  }),
 });
 
 const etagHeader = {
