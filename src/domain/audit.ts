@@ -14,17 +14,22 @@ export interface AuditQuery extends Page {
   to?: string | undefined;
 }
 
-/** The change log, newest first, with who did it (admins only). */
-export async function listAudit(db: Db, actor: Actor, query: AuditQuery) {
-  if (actor.role !== 'admin') throw forbidden('Only admins can read the audit log');
-  const { limit, offset } = pageOf(query);
-  const where = and(
+/** The entries `query` selects: one WHERE for the list and the CSV export. */
+export function auditFilter(query: Omit<AuditQuery, 'limit' | 'offset'>) {
+  return and(
     query.actor_id ? eq(changeLog.actor_id, query.actor_id) : undefined,
     query.entity ? eq(changeLog.table_name, query.entity) : undefined,
     query.row_id ? eq(changeLog.row_id, query.row_id) : undefined,
     query.from ? gte(changeLog.at, sql`(${query.from}::date)::timestamp at time zone 'UTC'`) : undefined,
     query.to ? lt(changeLog.at, sql`(${query.to}::date + 1)::timestamp at time zone 'UTC'`) : undefined,
   );
+}
+
+/** The change log, newest first, with who did it (admins only). */
+export async function listAudit(db: Db, actor: Actor, query: AuditQuery) {
+  if (actor.role !== 'admin') throw forbidden('Only admins can read the audit log');
+  const { limit, offset } = pageOf(query);
+  const where = auditFilter(query);
   const [rows, [total]] = await Promise.all([
     db
       .select({

@@ -53,8 +53,9 @@ export interface TaskQuery extends Page {
 
 const today = sql`(now() at time zone 'UTC')::date`;
 
-export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
-  const where = and(
+/** The tasks `query` selects within the actor's scope: one WHERE for the list and the CSV export. */
+export function taskFilter(db: Db, actor: Actor, query: Omit<TaskQuery, 'sort' | 'limit' | 'offset'>) {
+  return and(
     visibleTasks(db, actor),
     query.project_id ? eq(tasks.project_id, query.project_id) : undefined,
     query.assignee_id === null
@@ -80,6 +81,10 @@ export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
         : // Parenthesised: and() does not wrap raw SQL, and a bare OR would escape the scope above.
           sql`(${tasks.due_date} is null or not (${tasks.due_date} < ${today} and ${tasks.status} <> 'done'))`,
   );
+}
+
+export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
+  const where = taskFilter(db, actor, query);
   const order = orderBy(
     query.sort,
     {

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { listAudit } from '../domain/audit.js';
 import { type App, type AppDeps, actorOf } from './context.js';
+import { registerAuditExport } from './exports.js';
 import { errorResponses, IdParam, IsoDate, json, Pagination, security, Timestamp } from './schemas.js';
 
 const AuditEntry = z
@@ -27,7 +28,9 @@ const Query = z.object({
   ...Pagination,
 });
 
-export function registerAudit(app: App, { database }: AppDeps) {
+export function registerAudit(app: App, deps: AppDeps) {
+  const { database } = deps;
+  registerAuditExport(app, deps, Query.omit({ limit: true, offset: true }));
   app.openapi(
     createRoute({
       method: 'get',

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks.js';
 import { type App, type AppDeps, actorOf } from './context.js';
 import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from './etag.js';
+import { registerTaskExport } from './exports.js';
 import {
   Description,
   errorResponses,
@@ -68,8 +69,10 @@ const PatchBody = z
   .refine((b) => Object.keys(b).length > 0, 'send at least one field to change')
   .openapi('TaskPatch');
 
-export function registerTasks(app: App, { database }: AppDeps) {
-  const { db } = database;
+export function registerTasks(app: App, deps: AppDeps) {
+  const { db } = deps.database;
+  // Before /api/tasks/{id}: `export.csv` is not an id.
+  registerTaskExport(app, deps, ListQuery.omit({ sort: true, limit: true, offset: true }));
 
   app.openapi(
     createRoute({
