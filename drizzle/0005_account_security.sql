@@ -1,7 +1,12 @@
--- Account security (hand-written). The "must change password" flag lives on users, so the change
--- log records who set and cleared it. Two-factor data lives in tables of its own that the change
+-- Account security (hand-written). Two-factor data lives in tables of its own that the change
 -- capture triggers do not watch: nothing of a secret or a recovery code ever reaches change_log.
 ALTER TABLE "users" ADD COLUMN "must_change_password" boolean DEFAULT false NOT NULL;
+--> statement-breakpoint
+-- The flag is account state, not organisation data: the change log (audit trail and realtime
+-- feed) keeps the user row it always had, and setting the flag alone writes no change.
+CREATE OR REPLACE FUNCTION portal_row_json(r jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT r - 'password_hash' - 'updated_at' - 'must_change_password'
+$$;
 --> statement-breakpoint
 -- One row per user with a TOTP secret: `secret` is sealed with AES-256-GCM (MFA_ENCRYPTION_KEY);
 -- `enabled_at` is null while enrolment waits for the first code; `last_step` is the last accepted

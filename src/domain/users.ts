@@ -19,7 +19,6 @@ export function toUser(row: UserRow) {
     display_name: row.display_name,
     role: row.role,
     active: row.active,
-    must_change_password: row.must_change_password,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
@@ -120,6 +119,12 @@ export async function findUserByKey(db: Db, key: string): Promise<UserRow | unde
 export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {
   const [row] = await db.select().from(users).where(eq(users.id, id));
   return row;
+}
+
+/** Ids of users an admin asked to change their password (the users page shows it). */
+export async function mustChangeIds(db: Db): Promise<Set<number>> {
+  const rows = await db.select({ id: users.id }).from(users).where(eq(users.must_change_password, true));
+  return new Set(rows.map((r) => r.id));
 }
 
 export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {

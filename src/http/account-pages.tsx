@@ -84,7 +84,6 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
         current={actor.sessionId}
         security={await accountSecurity(db, actor, forms)}
       />,
-      422,
     );
   };
 
@@ -102,10 +101,7 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     const required = c.get('mustChangePassword');
     const refuse = (errors: FieldErrors, message?: string) =>
       required
-        ? c.html(
-            <ChangePasswordPage asset={asset} user={actor} required errors={errors} message={message} />,
-            422,
-          )
+        ? c.html(<ChangePasswordPage asset={asset} user={actor} required errors={errors} message={message} />)
         : accountPage(c, actor, { password: { errors, ...(message ? { message } : {}) } });
     const parsed = PasswordForm.safeParse(await formFields(c));
     if (!parsed.success) return refuse(formErrors(fieldErrors(parsed.error)));
@@ -145,7 +141,6 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     c.header('Cache-Control', 'no-store');
     return c.html(
       <MfaSetupPage asset={asset} user={actor} qr={qr} secret={pending.secret} errors={errors ?? {}} />,
-      errors ? 422 : 200,
     );
   };
 

@@ -4,13 +4,15 @@ import { changeOwnPassword, throttledCheck } from '../domain/auth/account.js';
 import {
   confirmEnrolment,
   mfaEnabled,
+  mfaState,
   RECOVERY_CODE_COUNT,
+  recoveryCodesLeft,
   removeMfa,
   startEnrolment,
   useSecondFactor,
 } from '../domain/auth/mfa.js';
 import type { SecretBox } from '../domain/auth/secret-box.js';
-import { getUser } from '../domain/users.js';
+import { findUserById, getUser } from '../domain/users.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError, forbidden } from './errors.js';
 import { clientAddress } from './middleware/client.js';
@@ -49,6 +51,16 @@ const RecoveryCodes = z
   })
   .openapi('RecoveryCodes');
 
+const SecurityState = z
+  .object({
+    must_change_password: z.boolean().openapi({
+      description: 'An admin asked for a new password: other routes answer 403 until it is changed',
+    }),
+    mfa_enabled: z.boolean().openapi({ description: 'Two-factor sign-in is on' }),
+    recovery_codes_left: z.number().int().openapi({ description: 'Unused recovery codes' }),
+  })
+  .openapi('AccountSecurity');
+
 const tags = ['me'];
 const wrongCode = () => new ApiError('wrong_code', 'Wrong or already used code');
 
@@ -59,6 +71,34 @@ export function registerAccountSecurity(app: App, deps: AppDeps & { mfa: SecretB
     username: actorOf(c).username,
     address: clientAddress(c, deps),
   });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/me/security',
+      tags,
+      security,
+      summary: 'My password and two-factor state',
+      description: 'Also answers while I must change my password.',
+      responses: { 200: json(SecurityState, 'The state'), ...errorResponses },
+    }),
+    async (c) => {
+      const id = actorOf(c).id;
+      const [user, state, left] = await Promise.all([
+        findUserById(db, id),
+        mfaState(db, id),
+        recoveryCodesLeft(db, id),
+      ]);
+      return c.json(
+        {
+          must_change_password: user?.must_change_password ?? false,
+          mfa_enabled: state === 'on',
+          recovery_codes_left: state === 'on' ? left : 0,
+        },
+        200,
+      );
+    },
+  );
 
   app.openapi(
     createRoute({

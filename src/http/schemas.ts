@@ -87,8 +87,6 @@ export const User = z
     display_name: z.string(),
     role: Role,
     active: z.boolean(),
-    /** Set by an admin: the user's next sign-in may only change the password. */
-    must_change_password: z.boolean(),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Actor } from '../domain/actor.js';
 import { mfaEnabledIds, removeMfa } from '../domain/auth/mfa.js';
-import { createUser, deleteUser, getUser, listUsers, updateUser } from '../domain/users.js';
+import { createUser, deleteUser, getUser, listUsers, mustChangeIds, updateUser } from '../domain/users.js';
 import type { AssetUrl } from '../views/layout.js';
 import { UsersPage, UsersSection } from '../views/users.js';
 import type { App, AppDeps, AppEnv } from './context.js';
@@ -32,8 +32,8 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
     const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
-    const mfaOn = await mfaEnabledIds(db);
-    const section = { users: list.items, total: list.total, me: actor.id, mfaOn, ...extra };
+    const [mfaOn, mustChange] = await Promise.all([mfaEnabledIds(db), mustChangeIds(db)]);
+    const section = { users: list.items, total: list.total, me: actor.id, mfaOn, mustChange, ...extra };
     if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
     return c.html(<UsersPage asset={asset} user={actor} section={section} />);
   };
@@ -117,8 +117,9 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     return `New password set for ${user.username}; their other sign-ins ended.${mustChange ? ' They must change it when they next sign in.' : ''}`;
   });
   act('/users/:id/must-change', async (actor, id, f) => {
-    const user = await updateUser(db, actor, id, { must_change_password: f.must_change_password === 'true' });
-    return user.must_change_password
+    const on = f.must_change_password === 'true';
+    const user = await updateUser(db, actor, id, { must_change_password: on });
+    return on
       ? `${user.username} must change their password at their next request.`
       : `${user.username} no longer has to change their password.`;
   });

@@ -22,6 +22,8 @@ export function UsersSection(props: {
   notice?: { userId?: number; text: string };
   /** Ids of users with two-factor sign-in on. */
   mfaOn?: Set<number>;
+  /** Ids of users who must change their password. */
+  mustChange?: Set<number>;
 }) {
   const errors = props.errors ?? {};
   const draft = props.draft ?? {};
@@ -106,7 +108,7 @@ export function UsersSection(props: {
               </td>
               <td>
                 {u.active ? 'active' : 'deactivated'}
-                {u.must_change_password && <div>must change password</div>}
+                {props.mustChange?.has(u.id) && <div>must change password</div>}
                 {props.mfaOn?.has(u.id) && <div>two-factor on</div>}
               </td>
               <td class="actions">
@@ -137,10 +139,10 @@ export function UsersSection(props: {
                       <input
                         type="hidden"
                         name="must_change_password"
-                        value={u.must_change_password ? 'false' : 'true'}
+                        value={props.mustChange?.has(u.id) ? 'false' : 'true'}
                       />
                       <button type="submit">
-                        {u.must_change_password ? 'Cancel password change' : 'Require password change'}
+                        {props.mustChange?.has(u.id) ? 'Cancel password change' : 'Require password change'}
                       </button>
                     </form>
                     {props.mfaOn?.has(u.id) && (

@@ -6,7 +6,12 @@ import { ApiError } from '../errors.js';
 export const CHANGE_PASSWORD_PAGE = '/account/password';
 
 /** What a user who must change their password may still call: change it, sign out, read themself. */
-const API_ALLOWED = new Set(['POST /api/me/password', 'POST /api/auth/logout', 'GET /api/me']);
+const API_ALLOWED = new Set([
+  'POST /api/me/password',
+  'POST /api/auth/logout',
+  'GET /api/me',
+  'GET /api/me/security',
+]);
 const PAGES_ALLOWED = new Set([CHANGE_PASSWORD_PAGE, '/logout', '/login', '/healthz', '/readyz', '/metrics']);
 
 /**
