@@ -25,7 +25,8 @@ const csvResponse = (description: string) => ({
 
 const today = () => new Date().toISOString().slice(0, 10);
 
-function csv(c: Context, stream: ReadableStream<Uint8Array>, name: string) {
+/** A streamed CSV download: UTF-8, an attachment named after what it holds and the day. */
+export function csvDownload(c: Context, stream: ReadableStream<Uint8Array>, name: string) {
   return c.body(stream, 200, {
     'Content-Type': 'text/csv; charset=utf-8',
     'Content-Disposition': `attachment; filename="${name}-${today()}.csv"`,
@@ -51,7 +52,7 @@ export function registerTaskExport(app: App, { database }: AppDeps, query: z.Zod
     // biome-ignore lint/suspicious/noExplicitAny: the query schema is handed in by the task routes.
     (c: any) => {
       const source = taskCsvSource(database.db, actorOf(c), c.req.valid('query'));
-      return csv(c, csvStream(source, exportProbe), 'tasks');
+      return csvDownload(c, csvStream(source, exportProbe), 'tasks');
     },
   );
 }
@@ -73,7 +74,7 @@ export function registerAuditExport(app: App, { database }: AppDeps, query: z.Zo
     // biome-ignore lint/suspicious/noExplicitAny: the query schema is handed in by the audit routes.
     (c: any) => {
       const source = auditCsvSource(database.db, actorOf(c), c.req.valid('query'));
-      return csv(c, csvStream(source, exportProbe), 'audit');
+      return csvDownload(c, csvStream(source, exportProbe), 'audit');
     },
   );
 }

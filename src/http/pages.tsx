@@ -4,6 +4,7 @@ import { getCookie } from 'hono/cookie';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import type { Actor } from '../domain/actor.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
+import { csvStream, taskCsvSource } from '../domain/exports.js';
 import { computeDashboard } from '../domain/metrics.js';
 import { peopleChoices, projectChoices } from '../domain/pickers.js';
 import { canManage, getProject, listProjects } from '../domain/projects.js';
@@ -27,6 +28,7 @@ import { accountNotice, accountSecurity } from './account-pages.js';
 import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from './auth.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
+import { csvDownload, exportProbe } from './exports.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
 import {
   Description,
@@ -163,6 +165,7 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     if (filters.status && filters.status !== status) return { items: [], total: 0 };
     const page = await listTasks(database.db, actor, {
       q: filters.q,
+      ...taskQueryOf(actor, filters),
       status,
       sort: filters.sort,
       offset,
@@ -186,6 +189,20 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     return c.html(
       <TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} choices={choices} />,
     );
+  });
+
+  // "Export CSV" on /tasks: every task the page's filters select (not just its page), streamed
+  // like GET /api/tasks/export.csv; the page's filters (assignee none, my team) go further than the API's.
+  app.get('/tasks/export.csv', (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent('/tasks')}`, 302);
+    const filters = filtersOf((n) => c.req.query(n));
+    const source = taskCsvSource(database.db, actor, {
+      q: filters.q,
+      status: filters.status as TaskStatus | undefined,
+      ...taskQueryOf(actor, filters),
+    });
+    return csvDownload(c, csvStream(source, exportProbe), 'tasks');
   });
 
   // A board column past its first cards: "Show more" (htmx: the next cards; without it: a page).

@@ -96,6 +96,9 @@ export function TaskResults(props: {
       if (v !== undefined && v !== '') params.set(k, String(v));
     return `/tasks?${params}`;
   };
+  const exportParams = new URLSearchParams();
+  for (const [k, v] of Object.entries(props.filters))
+    if (v !== undefined && v !== '' && k !== 'offset' && k !== 'sort') exportParams.set(k, String(v));
   return (
     <div id="task-results" data-total={props.total}>
       <p role="status">
@@ -161,6 +164,9 @@ export function TaskResults(props: {
         </tbody>
       </table>
       <nav aria-label="Pages" class="pager">
+        <a href={`/tasks/export.csv?${exportParams}`} download data-export>
+          Export CSV<span class="sr-only"> of all {props.total} tasks</span>
+        </a>
         {offset > 0 && (
           <a
             href={link(Math.max(0, offset - PAGE_SIZE))}
