@@ -146,14 +146,7 @@ export function registerAuth(app: App, deps: AppDeps & { mfa: SecretBox }) {
         password: field('password').slice(0, 1024),
         ...requestMeta(c),
       });
-      setCookie(c, SESSION_COOKIE, result.token, {
-        httpOnly: true,
-        sameSite: 'Lax',
-        secure: isHttps(c, deps.trustProxy),
-        path: '/',
-        expires: new Date(result.expires_at),
-      });
-      return c.redirect(next, 303);
+      return signedIn(c, result, next);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (error.code === 'mfa_required') return askForCode(c, field('username'), next);
@@ -192,14 +185,7 @@ export function registerAuth(app: App, deps: AppDeps & { mfa: SecretBox }) {
     try {
       const result = await signInSecondStep(signInDeps, { userId, code: parsed.data, ...requestMeta(c) });
       deleteCookie(c, MFA_PENDING_COOKIE, { path: '/login' });
-      setCookie(c, SESSION_COOKIE, result.token, {
-        httpOnly: true,
-        sameSite: 'Lax',
-        secure: isHttps(c, deps.trustProxy),
-        path: '/',
-        expires: new Date(result.expires_at),
-      });
-      return c.redirect(next, 303);
+      return signedIn(c, result, next);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (error.code === 'rate_limited')
@@ -208,6 +194,18 @@ export function registerAuth(app: App, deps: AppDeps & { mfa: SecretBox }) {
       deleteCookie(c, MFA_PENDING_COOKIE, { path: '/login' });
       return c.redirect(`/login?error=invalid&next=${encodeURIComponent(next)}`, 303);
     }
+  };
+
+  /** The browser's sign-in: the token as an HttpOnly SameSite=Lax cookie, then on to `next`. */
+  const signedIn = (c: Context, result: { token: string; expires_at: string }, next: string) => {
+    setCookie(c, SESSION_COOKIE, result.token, {
+      httpOnly: true,
+      sameSite: 'Lax',
+      secure: isHttps(c, deps.trustProxy),
+      path: '/',
+      expires: new Date(result.expires_at),
+    });
+    return c.redirect(next, 303);
   };
 
   app.post('/logout', async (c: Context<AppEnv>) => {

@@ -1,5 +1,6 @@
 import { DueDate } from './due.js';
-import { type AssetUrl, Layout, LiveStatus } from './layout.js';
+import type { AssetUrl } from './layout.js';
+import { LiveObjectPage } from './live-page.js';
 
 const STATUS: Record<string, string> = {
   todo: 'To do',
@@ -112,27 +113,15 @@ export function ProjectPage(props: {
   data: ProjectPageData;
 }) {
   return (
-    <Layout
-      title={props.data.project.name}
+    <LiveObjectPage
       asset={props.asset}
       user={props.user}
-      scripts={['htmx.js']}
-      modules={['live-events.js']}
+      title={props.data.project.name}
+      back={{ href: '/projects', label: 'Projects' }}
+      url={`/projects/${props.data.project.id}`}
+      fragmentId="project-page"
     >
-      <div data-live data-connection="reconnecting">
-        <LiveStatus />
-        <p>
-          <a href="/projects">← Projects</a>
-        </p>
-        <div
-          hx-get={`/projects/${props.data.project.id}`}
-          hx-trigger="portal:change from:body"
-          hx-select="#project-page"
-          hx-swap="innerHTML"
-        >
-          <ProjectDetails {...props.data} />
-        </div>
-      </div>
-    </Layout>
+      <ProjectDetails {...props.data} />
+    </LiveObjectPage>
   );
 }

@@ -1,7 +1,8 @@
 import type { Change, Names } from '../domain/history.js';
 import { actorName, ChangeText, when } from './changes.js';
 import { DueDate } from './due.js';
-import { type AssetUrl, Layout, LiveStatus } from './layout.js';
+import type { AssetUrl } from './layout.js';
+import { LiveObjectPage } from './live-page.js';
 
 const STATUS: Record<string, string> = {
   todo: 'To do',
@@ -124,27 +125,15 @@ export function TaskPage(props: {
   data: TaskPageData;
 }) {
   return (
-    <Layout
-      title={props.data.task.title}
+    <LiveObjectPage
       asset={props.asset}
       user={props.user}
-      scripts={['htmx.js']}
-      modules={['live-events.js']}
+      title={props.data.task.title}
+      back={{ href: '/tasks', label: 'Tasks' }}
+      url={`/tasks/${props.data.task.id}`}
+      fragmentId="task-page"
     >
-      <div data-live data-connection="reconnecting">
-        <LiveStatus />
-        <p>
-          <a href="/tasks">← Tasks</a>
-        </p>
-        <div
-          hx-get={`/tasks/${props.data.task.id}`}
-          hx-trigger="portal:change from:body"
-          hx-select="#task-page"
-          hx-swap="innerHTML"
-        >
-          <TaskDetails {...props.data} />
-        </div>
-      </div>
-    </Layout>
+      <TaskDetails {...props.data} />
+    </LiveObjectPage>
   );
 }
