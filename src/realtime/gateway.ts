@@ -151,8 +151,12 @@ export class Gateway {
   async #beat() {
     const now = Date.now();
     const limit = 2 * this.options.heartbeatMs;
-    for (const conn of this.hub.all()) {
-      if (now - conn.lastSeen > limit) conn.ws.terminate();
+    for (const conn of [...this.hub.all()]) {
+      // A socket that closed while it was still being added (its close ran before the add ended)
+      // is not open any more: it leaves the hub here. ping() on it would throw and end this beat
+      // before the sign-in re-check and the session sweep below.
+      if (conn.ws.readyState !== conn.ws.OPEN) void this.hub.remove(conn).catch(() => {});
+      else if (now - conn.lastSeen > limit) conn.ws.terminate();
       else conn.ws.ping();
     }
     await this.#recheckSignIns();

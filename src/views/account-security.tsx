@@ -177,7 +177,7 @@ export function ChangePasswordPage(props: {
   message?: string | undefined;
 }) {
   return (
-    <Layout title="Change password" asset={props.asset} user={props.user}>
+    <Layout title="Change password" asset={props.asset} user={props.user} live={!props.required}>
       <h1>Change your password</h1>
       {props.required && (
         <p role="status">An admin asked you to choose a new password before you continue.</p>

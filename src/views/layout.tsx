@@ -24,7 +24,10 @@ export function Layout(props: {
   user?: { username: string; role: string };
   scripts?: string[];
   modules?: string[];
+  /** false: no live parts (bell, realtime socket), e.g. while the user must change their password. */
+  live?: boolean;
 }) {
+  const live = props.user !== undefined && props.live !== false;
   return withDoctype(
     <html lang="en">
       <head>
@@ -51,7 +54,7 @@ export function Layout(props: {
         {props.modules?.map((name) => (
           <script type="module" src={props.asset(name)} />
         ))}
-        {props.user && <script type="module" src={props.asset('notifications.js')} />}
+        {live && <script type="module" src={props.asset('notifications.js')} />}
       </head>
       <body>
         <header class="top">
@@ -65,7 +68,7 @@ export function Layout(props: {
             {props.user?.role === 'admin' && <a href="/users">Users</a>}
             {props.user?.role === 'admin' && <a href="/audit">Activity</a>}
           </nav>
-          {props.user && <NotificationBell />}
+          {live && <NotificationBell />}
           {props.user && (
             <form method="post" action="/logout">
               <a href="/account">
@@ -75,7 +78,7 @@ export function Layout(props: {
             </form>
           )}
         </header>
-        {props.user && <Notices />}
+        {live && <Notices />}
         <main>{props.children}</main>
       </body>
     </html>,
