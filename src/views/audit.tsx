@@ -165,7 +165,14 @@ export function AuditPage(props: {
           </div>
           <div>
             <label for="audit-id">Number (id)</label>
-            <input id="audit-id" name="id" type="text" inputmode="numeric" pattern="[0-9]*" value={f.id ?? ''} />
+            <input
+              id="audit-id"
+              name="id"
+              type="text"
+              inputmode="numeric"
+              pattern="[0-9]*"
+              value={f.id ?? ''}
+            />
           </div>
           <div>
             <label for="audit-from">From</label>
