@@ -159,8 +159,10 @@ export class Gateway {
       else if (now - conn.lastSeen > limit) conn.ws.terminate();
       else conn.ws.ping();
     }
-    await this.#recheckSignIns();
+    // The sweep first: it must not wait on the database (a busy embedded database can hold the
+    // sign-in re-check for a while, and expired sessions would pile up meanwhile).
     await this.store.sweepSessions(now).catch(() => {});
+    await this.#recheckSignIns();
     // Sessions, watches and documents live liveTtlSeconds (five minutes and more by default): refreshing
     // them every third of that, not on every beat, keeps them alive with 1/8 of the Redis commands
     // (what sets Redis's load per million sessions, docs/ARCHITECTURE.md).
