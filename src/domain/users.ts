@@ -110,10 +110,19 @@ export async function usernameKey(db: Db, username: string): Promise<string> {
   return row!.key;
 }
 
-/** The user whose username has this key (see {@link usernameKey}). */
-export async function findUserByKey(db: Db, key: string): Promise<UserRow | undefined> {
-  const [row] = await db.select().from(users).where(sql`username_key(${users.username}) = ${key}`);
-  return row;
+/**
+ * A sign-in's lookup in one round trip: the username's key (for the throttle, which is asked
+ * before the password is checked) and the user holding it, if any.
+ */
+export async function findUserForSignIn(
+  db: Db,
+  username: string,
+): Promise<{ key: string; user: UserRow | undefined }> {
+  const [row] = await db
+    .select({ key: sql<string>`username_key(${username})`, user: users })
+    .from(sql`(select 1) as one`)
+    .leftJoin(users, sql`username_key(${users.username}) = username_key(${username})`);
+  return { key: row!.key, user: row!.user ?? undefined };
 }
 
 export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {

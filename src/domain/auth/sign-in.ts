@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.js';
 import type { UserRow } from '../../db/schema/users.js';
 import { ApiError } from '../../http/errors.js';
-import { findUserById, findUserByKey, toUser, usernameKey } from '../users.js';
+import { findUserById, findUserForSignIn, toUser, usernameKey } from '../users.js';
 import { throttled } from './account.js';
 import { mfaEnabled, useSecondFactor } from './mfa.js';
 import { verifyPassword } from './passwords.js';
@@ -30,7 +30,7 @@ export async function signIn(
   request: SignInRequest,
 ) {
   const { username, password, clientAddress } = request;
-  const key = await usernameKey(deps.db, username);
+  const { key, user } = await findUserForSignIn(deps.db, username);
   const attempt = await deps.throttle.attempt(key, clientAddress);
   if (!attempt.allowed) {
     const wait = attempt.retryAfter;
@@ -38,7 +38,6 @@ export async function signIn(
       'Retry-After': String(wait),
     });
   }
-  const user = await findUserByKey(deps.db, key);
   const ok = await verifyPassword(user?.password_hash, password);
   if (!user || !ok) throw new ApiError('invalid_credentials', 'Wrong username or password');
   if (!user.active) throw new ApiError('account_deactivated', 'This account is deactivated; ask an admin');
