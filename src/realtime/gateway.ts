@@ -36,6 +36,7 @@ export const MAX_INCOMING_BYTES = 64 * 1024;
 export class Gateway {
   #draining = false;
   #refreshedAt = 0;
+  #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(
@@ -150,7 +151,12 @@ export class Gateway {
 
   async #beat() {
     const now = Date.now();
-    const limit = 2 * this.options.heartbeatMs;
+    // A beat that runs late means this process was stalled (CPU starved, a long GC): the pongs
+    // that arrived meanwhile are still queued behind this timer, so the silence is ours, not the
+    // clients'. The allowance grows by the delay instead of terminating healthy sockets en masse.
+    const stalledMs = Math.max(0, now - this.#lastBeatAt - this.options.heartbeatMs);
+    this.#lastBeatAt = now;
+    const limit = 2 * this.options.heartbeatMs + stalledMs;
     for (const conn of [...this.hub.all()]) {
       // A socket that closed while it was still being added (its close ran before the add ended)
       // is not open any more: it leaves the hub here. ping() on it would throw and end this beat
