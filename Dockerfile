@@ -23,7 +23,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
-COPY drizzle drizzle
+COPY db/migrations db/migrations
 COPY public public
 # The embedded default (no DATABASE_URL) keeps its data here; production sets DATABASE_URL.
 RUN mkdir -p /app/data && chown node:node /app/data

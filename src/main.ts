@@ -1,13 +1,16 @@
 import { ConfigError, loadConfig } from './config.js';
+import { migrateOnly } from './db/open.js';
 import { seedDemo } from './db/seed/demo.js';
-import { bootstrapAdmin } from './domain/bootstrap.js';
 import { listen } from './http/node-server.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { buildRuntime } from './server.js';
+import { bootstrapAdmin } from './users/bootstrap.js';
 
 /** The process entry: configuration, database, first admin and demo data, then the HTTP server. */
 async function main() {
   const config = loadConfig(); // a ConfigError ends the process below, with exit code 2
+  // `node dist/main.js migrate`: the image's release command (no scripts/ in the image).
+  if (process.argv[2] === 'migrate') return console.log(await migrateOnly(config.database));
   const runtime = await buildRuntime(config);
   const boot = await bootstrapAdmin(runtime.database.db, config.admin);
   const demo = boot.wasEmpty && config.demo ? await seedDemo(runtime.database.db) : undefined;

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The task board of the tasks page (src/views/task-board.tsx): move a card to another column by
+ * The task board of the tasks page (src/tasks/board-view.tsx): move a card to another column by
  * dragging it, by Alt+← / Alt+→ on its Move button, or from its Move menu. The card moves at once
  * and the status is saved with the API (PATCH /api/tasks/:id); a refused or failed save puts the
  * card back where it was and says why. Every move is announced in #board-notice (a live region

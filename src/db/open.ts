@@ -26,3 +26,10 @@ export async function openDatabase(
   }
   return database;
 }
+
+/** `npm run migrate` and `node dist/main.js migrate` (Fly's release_command): migrate, then close. */
+export async function migrateOnly(target: DatabaseTarget): Promise<string> {
+  const database = await openDatabase(target);
+  await database.close();
+  return `Database (${database.kind}) is up to date.`;
+}

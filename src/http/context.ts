@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
+import type { Actor } from '../auth/actor.js';
+import type { SecretBox } from '../auth/secret-box.js';
+import type { LoginThrottle } from '../auth/throttle.js';
+import type { TokenService } from '../auth/tokens.js';
 import type { Database } from '../db/database.js';
-import type { Actor } from '../domain/actor.js';
-import type { SecretBox } from '../domain/auth/secret-box.js';
-import type { LoginThrottle } from '../domain/auth/throttle.js';
-import type { TokenService } from '../domain/auth/tokens.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Asset } from './assets.js';
 import { ApiError } from './errors.js';

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { etagOf, type IfMatch, parseIfMatch } from '../domain/versions.js';
+import { etagOf, type IfMatch, parseIfMatch } from '../db/versions.js';
 import { ErrorResponse } from './schemas.js';
 
 /** ETag / If-Match on single objects (users, projects, tasks): docs/api.md, "Concurrent edits". */

@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { computeDashboards } from '../dashboard/metrics.js';
 import type { Database, ListenerConnection } from '../db/database.js';
 import { users } from '../db/schema/index.js';
-import { computeDashboards } from '../domain/metrics.js';
 import { loggable } from '../http/error-handler.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ChangeFeed, type ChangeRow, PRUNE_LIMIT } from './feed.js';

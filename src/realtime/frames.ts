@@ -1,4 +1,4 @@
-import type { Dashboard } from '../domain/metrics.js';
+import type { Dashboard } from '../dashboard/metrics.js';
 import type { Json } from './merge-patch.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { Actor } from '../domain/actor.js';
+import type { Actor } from '../auth/actor.js';
 import type { App } from '../http/context.js';
 import { isSameOrigin } from '../http/middleware/client.js';
 import { helloFrame, snapshotFrame } from './frames.js';

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { liveSignIns } from '../auth/live-sign-ins.js';
+import { computeDashboard } from '../dashboard/metrics.js';
 import type { Database } from '../db/database.js';
-import { liveSignIns } from '../domain/auth/live-sign-ins.js';
-import { computeDashboard } from '../domain/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
 import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';

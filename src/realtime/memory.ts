@@ -1,4 +1,4 @@
-import type { Dashboard } from '../domain/metrics.js';
+import type { Dashboard } from '../dashboard/metrics.js';
 import type { Bus, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
 
 /** In-process pub/sub for embedded mode (one instance, nothing to reconnect). */

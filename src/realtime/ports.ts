@@ -1,4 +1,4 @@
-import type { Dashboard } from '../domain/metrics.js';
+import type { Dashboard } from '../dashboard/metrics.js';
 
 /** The last published version of a user's dashboard document. */
 export interface DocState {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Dashboard } from '../domain/metrics.js';
+import type { Dashboard } from '../dashboard/metrics.js';
 import type { RealtimeKeys } from './keys.js';
 import type { Bus, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
 

@@ -1,5 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { computeDashboard, computeDashboards, type Dashboard } from '../../src/dashboard/metrics.js';
 import type { Database } from '../../src/db/database.js';
 import { openDatabase } from '../../src/db/open.js';
 import type { Role } from '../../src/db/schema/enums.js';
@@ -7,8 +9,6 @@ import { projects } from '../../src/db/schema/projects.js';
 import { tasks } from '../../src/db/schema/tasks.js';
 import { users } from '../../src/db/schema/users.js';
 import { seedOrganisation } from '../../src/db/seed/organisation.js';
-import { hashPassword } from '../../src/domain/auth/passwords.js';
-import { computeDashboard, computeDashboards, type Dashboard } from '../../src/domain/metrics.js';
 import { freshPgDatabase } from '../support/pg.js';
 
 const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;

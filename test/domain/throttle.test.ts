@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AttemptResult, DEFAULT_LIMITS, LoginThrottle } from '../../src/domain/auth/throttle.js';
+import { type AttemptResult, DEFAULT_LIMITS, LoginThrottle } from '../../src/auth/throttle.js';
 import { REDIS_URL, RUN_ID } from '../support/env.js';
 
 const limits = { perUsernameAndAddress: 2, perUsername: 3, perAddress: 5, windowSeconds: 60 };

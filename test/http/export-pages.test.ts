@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../src/http/middleware/auth.js';
+import { SESSION_COOKIE } from '../../src/auth/middleware.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { makeWorld, type World } from '../support/world.js';
 

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvCell } from '../../src/domain/exports.js';
-import { exportProbe } from '../../src/http/exports.js';
+import { exportProbe } from '../../src/exports/api.js';
+import { csvCell } from '../../src/exports/csv.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { ORIGIN } from '../support/client.js';
 import { expectErrorBody } from '../support/errors.js';

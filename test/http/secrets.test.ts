@@ -267,7 +267,7 @@ describe('secrets stay secret (pglite)', () => {
     for (const line of failures) {
       expect(line).toMatch(/Failed query: (insert|update) users: disk on fire/);
       expect(line).toContain('XX001');
-      expect(line).toContain('src/domain/users.ts');
+      expect(line).toContain('src/users/rules.ts');
     }
   });
 });

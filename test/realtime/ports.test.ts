@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Dashboard } from '../../src/domain/metrics.js';
+import type { Dashboard } from '../../src/dashboard/metrics.js';
 import { type RealtimeKeys, realtimeKeys } from '../../src/realtime/keys.js';
 import { MemoryBus, MemoryStore } from '../../src/realtime/memory.js';
 import type { Bus, RealtimeStore } from '../../src/realtime/ports.js';

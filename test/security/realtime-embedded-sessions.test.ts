@@ -4,9 +4,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
-import { bootstrapAdmin } from '../../src/domain/bootstrap.js';
 import { MemoryStore } from '../../src/realtime/memory.js';
 import { buildRuntime, type Runtime } from '../../src/server.js';
+import { bootstrapAdmin } from '../../src/users/bootstrap.js';
 import { signIn } from '../support/live-client.js';
 
 const ADMIN = { username: 'chief', password: 'a-long-admin-password' };

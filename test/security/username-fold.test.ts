@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/auth/passwords.js';
 import { query } from '../../src/db/database.js';
 import { MIGRATIONS_FOLDER, migrate } from '../../src/db/migrate.js';
-import { hashPassword } from '../../src/domain/auth/passwords.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { type Client, client } from '../support/client.js';
 import { expectErrorBody } from '../support/errors.js';

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../src/app.js';
+import { LoginThrottle, type ThrottleLimits } from '../../src/auth/throttle.js';
+import { TokenService } from '../../src/auth/tokens.js';
 import type { Database } from '../../src/db/database.js';
 import { openDatabase } from '../../src/db/open.js';
-import { LoginThrottle, type ThrottleLimits } from '../../src/domain/auth/throttle.js';
-import { TokenService } from '../../src/domain/auth/tokens.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { startNeonRelay } from './neon-relay.js';
 import { freshPgDatabase } from './pg.js';

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { projects } from '../../src/db/schema/projects.js';
 import { tasks } from '../../src/db/schema/tasks.js';
-import { createUser } from '../../src/domain/users.js';
+import { createUser } from '../../src/users/rules.js';
 import type { TestApp } from './app.js';
 import { type Client, client } from './client.js';
 

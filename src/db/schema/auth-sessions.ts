@@ -15,7 +15,7 @@ export const authSessions = pgTable(
     created_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     expires_at: timestamp({ withTimezone: true, mode: 'date' }).notNull(),
     revoked_at: timestamp({ withTimezone: true, mode: 'date' }),
-    /** When a request last came with this sign-in; kept to the minute (src/domain/auth/sessions.ts). */
+    /** When a request last came with this sign-in; kept to the minute (src/auth/sessions.ts). */
     last_used_at: timestamp({ withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     user_agent: text().notNull().default(''),
     client_address: text().notNull().default(''),

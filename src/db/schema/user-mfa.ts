@@ -2,7 +2,7 @@ import { bigint, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-o
 import { users } from './users.js';
 
 /**
- * A user's TOTP secret (sealed with AES-256-GCM, see src/domain/auth/secret-box.ts). Kept out of
+ * A user's TOTP secret (sealed with AES-256-GCM, see src/auth/secret-box.ts). Kept out of
  * `users` so the change-capture triggers never see it. `enabled_at` null: enrolment is pending.
  * `last_step`: the last accepted time step, so a code cannot be replayed.
  */

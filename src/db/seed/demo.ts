@@ -1,4 +1,4 @@
-import { hashPassword } from '../../domain/auth/passwords.js';
+import { hashPassword } from '../../auth/passwords.js';
 import type { Db } from '../database.js';
 import { seedOrganisation } from './organisation.js';
 

@@ -1,0 +1,78 @@
+import type { Context } from 'hono';
+import { peopleChoices } from '../db/pickers.js';
+import type { App, AppDeps, AppEnv } from '../http/context.js';
+import { IsoDate } from '../http/schemas.js';
+import type { AssetUrl } from '../views/layout.js';
+import { namesOf } from './history.js';
+import { listAudit } from './rules.js';
+import { AUDIT_PAGE_SIZE, type AuditFilters, AuditPage, AuditRows, auditUrl } from './view.js';
+
+const ID = /^[1-9][0-9]{0,9}$/;
+const ENTITIES = ['tasks', 'projects', 'users'] as const;
+
+/** The page's filters from its URL; anything malformed is dropped (the page never answers 400). */
+function filtersOf(get: (name: string) => string | undefined): AuditFilters {
+  const id = (v: string | undefined) =>
+    v !== undefined && ID.test(v.trim()) && Number(v) <= 2_147_483_647 ? v.trim() : undefined;
+  const day = (v: string | undefined) => (v && IsoDate.safeParse(v).success ? v : undefined);
+  const entity = get('entity');
+  const offset = Number(get('offset') ?? 0);
+  return {
+    actor: id(get('actor')),
+    entity: ENTITIES.includes(entity as (typeof ENTITIES)[number]) ? entity : undefined,
+    id: id(get('id')),
+    from: day(get('from')),
+    to: day(get('to')),
+    offset: Number.isInteger(offset) && offset >= 0 && offset < 1e9 ? offset : 0,
+  };
+}
+
+/** /audit: admins only; for anyone else the page does not exist. */
+export function registerAuditPages(app: App, { database }: AppDeps, asset: AssetUrl) {
+  const { db } = database;
+  const rows = async (c: Context<AppEnv>, filters: AuditFilters) => {
+    const actor = c.get('actor')!;
+    const page = await listAudit(db, actor, {
+      actor_id: filters.actor ? Number(filters.actor) : undefined,
+      entity: filters.entity as (typeof ENTITIES)[number] | undefined,
+      row_id: filters.id ? Number(filters.id) : undefined,
+      from: filters.from,
+      to: filters.to,
+      offset: filters.offset,
+      limit: AUDIT_PAGE_SIZE,
+    });
+    return { ...page, names: await namesOf(db, page.items), filters };
+  };
+
+  app.get('/audit', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    if (actor.role !== 'admin') return c.notFound();
+    const data = await rows(
+      c,
+      filtersOf((n) => c.req.query(n)),
+    );
+    if (c.req.header('hx-request')) {
+      // From the filter form, the address bar gets the clean URL (no empty filters); a live
+      // refresh pushes nothing.
+      if (c.req.header('hx-trigger') === 'audit-filters') c.header('HX-Push-Url', auditUrl(data.filters));
+      return c.html(<AuditRows {...data} />);
+    }
+    const people = await peopleChoices(db, actor, 'everyone');
+    return c.html(<AuditPage asset={asset} user={actor} rows={data} people={people} />);
+  });
+
+  // The fragment alone (kept for clients of the earlier live feed).
+  app.get('/audit/rows', async (c) => {
+    const actor = c.get('actor');
+    if (actor?.role !== 'admin') return c.notFound();
+    return c.html(
+      <AuditRows
+        {...(await rows(
+          c,
+          filtersOf((n) => c.req.query(n)),
+        ))}
+      />,
+    );
+  });
+}

@@ -1,0 +1,114 @@
+import { and, desc, eq, gt, isNull, lt, ne } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import { authSessions } from '../db/schema/auth-sessions.js';
+import { type UserRow, users } from '../db/schema/users.js';
+
+/** Sign-in sessions (one per device or browser); the token carries the id, so revoking is immediate. */
+
+export async function createAuthSession(
+  db: Db,
+  userId: number,
+  ttlSeconds: number,
+  meta: { userAgent: string; clientAddress: string },
+) {
+  const id = crypto.randomUUID();
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+  await db.insert(authSessions).values({
+    id,
+    user_id: userId,
+    expires_at: expiresAt,
+    user_agent: meta.userAgent.slice(0, 300),
+    client_address: meta.clientAddress.slice(0, 100),
+  });
+  return { id, expiresAt };
+}
+
+/** How stale `last_used_at` may get before a request refreshes it: one write a minute per sign-in at most. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * The live session's user, in one statement: revoked, expired, deleted or deactivated answers
+ * undefined. Also keeps the session's `last_used_at` to the minute (a second statement, at most
+ * once a minute per session), for the account page's "last used".
+ */
+export async function findSessionUser(
+  db: Db,
+  userId: number,
+  sessionId: string,
+): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select({ user: users, lastUsedAt: authSessions.last_used_at })
+    .from(authSessions)
+    .innerJoin(users, eq(users.id, authSessions.user_id))
+    .where(
+      and(
+        eq(authSessions.id, sessionId),
+        eq(authSessions.user_id, userId),
+        isNull(authSessions.revoked_at),
+        gt(authSessions.expires_at, new Date()),
+        eq(users.active, true),
+      ),
+    );
+  if (row && Date.now() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+    // Conditional, so that concurrent requests of one session write once.
+    await db
+      .update(authSessions)
+      .set({ last_used_at: new Date() })
+      .where(
+        and(
+          eq(authSessions.id, sessionId),
+          lt(authSessions.last_used_at, new Date(Date.now() - LAST_USED_RESOLUTION_MS)),
+        ),
+      );
+  }
+  return row?.user;
+}
+
+export async function revokeSession(db: Db, userId: number, sessionId: string): Promise<boolean> {
+  const rows = await db
+    .update(authSessions)
+    .set({ revoked_at: new Date() })
+    .where(
+      and(eq(authSessions.id, sessionId), eq(authSessions.user_id, userId), isNull(authSessions.revoked_at)),
+    )
+    .returning({ id: authSessions.id });
+  return rows.length > 0;
+}
+
+/** Ends every session of a user, but for `keep` (the caller's own, when they act on themself). */
+/** Ends every live sign-in of a user (but `keep`); answers the ids it ended. */
+export async function revokeAllSessions(db: Db, userId: number, keep?: string): Promise<string[]> {
+  const ended = await db
+    .update(authSessions)
+    .set({ revoked_at: new Date() })
+    .where(
+      and(
+        eq(authSessions.user_id, userId),
+        isNull(authSessions.revoked_at),
+        keep ? ne(authSessions.id, keep) : undefined,
+      ),
+    )
+    .returning({ id: authSessions.id });
+  return ended.map((s) => s.id);
+}
+
+export async function listSessions(db: Db, userId: number) {
+  return db
+    .select({
+      id: authSessions.id,
+      created_at: authSessions.created_at,
+      last_used_at: authSessions.last_used_at,
+      expires_at: authSessions.expires_at,
+      user_agent: authSessions.user_agent,
+      client_address: authSessions.client_address,
+    })
+    .from(authSessions)
+    .where(
+      and(
+        eq(authSessions.user_id, userId),
+        isNull(authSessions.revoked_at),
+        gt(authSessions.expires_at, new Date()),
+      ),
+    )
+    .orderBy(desc(authSessions.last_used_at), desc(authSessions.created_at));
+}

@@ -1,0 +1,125 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Actor } from '../auth/actor.js';
+import type { App, AppDeps, AppEnv } from '../http/context.js';
+import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
+import { Description, IdParam, Name } from '../http/schemas.js';
+import { fieldErrors } from '../http/validation.js';
+import { listUsers } from '../users/rules.js';
+import type { AssetUrl } from '../views/layout.js';
+import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from './list-view.js';
+import { canManage, createProject, deleteProject, listProjects, updateProject } from './rules.js';
+
+/** What the project forms send, checked with the API's own field rules (src/http/schemas.ts). */
+const ProjectForm = z.object({
+  name: Name,
+  description: Description,
+  owner_id: IdParam.optional(),
+});
+
+/**
+ * The projects page: everyone sees the projects they may see (the API's scope); admins and
+ * managers create, edit and delete exactly what the API lets them (src/projects/rules.ts).
+ * Forms post here (cookie + Origin checked by the identify middleware); htmx swaps the answered
+ * #projects section in place, and without JavaScript the whole page comes back.
+ */
+export function registerProjectPages(app: App, { database }: AppDeps, asset: AssetUrl) {
+  const { db } = database;
+
+  const answer = async (c: Context<AppEnv>, actor: Actor, extra: Partial<ProjectsSectionProps> = {}) => {
+    const list = await listProjects(db, actor, { limit: 200, sort: 'name' });
+    let owners: [string, string][] | undefined;
+    if (actor.role === 'admin') {
+      const people = await listUsers(db, actor, { limit: 200, sort: 'username' });
+      owners = people.items
+        .filter((u) => u.role !== 'user' && (u.active || list.items.some((p) => p.owner_id === u.id)))
+        .map((u) => [String(u.id), u.display_name || u.username]);
+    }
+    const section: ProjectsSectionProps = {
+      projects: list.items,
+      total: list.total,
+      canCreate: actor.role !== 'user',
+      manageable: new Set(list.items.filter((p) => canManage(actor, p)).map((p) => p.id)),
+      owners,
+      me: actor.id,
+      ...extra,
+    };
+    if (c.req.header('hx-request')) return c.html(<ProjectsSection {...section} />);
+    return c.html(<ProjectsPage asset={asset} user={actor} section={section} />);
+  };
+  /** Users manage no projects: for them these forms do not exist. */
+  const manager = (c: Context<AppEnv>) => {
+    const actor = c.get('actor');
+    return actor && actor.role !== 'user' ? actor : undefined;
+  };
+  const draftOf = (f: Record<string, string>) => {
+    const draft: Record<string, string> = { name: f.name ?? '', description: f.description ?? '' };
+    if (f.owner_id !== undefined) draft.owner_id = f.owner_id;
+    return draft;
+  };
+  const parse = (f: Record<string, string>) =>
+    ProjectForm.safeParse({ name: f.name ?? '', description: f.description ?? '', owner_id: f.owner_id });
+  /**
+   * A rule the domain refuses: 422 details become inline errors, anything else in 4xx a notice.
+   * "Not found" stays a 404, so a project out of scope does not leak.
+   */
+  const refused = (thrown: unknown) => {
+    const refusal = refusalOf(thrown);
+    if (refusal.error.code === 'not_found') throw thrown;
+    return refusal;
+  };
+
+  app.get('/projects', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    return answer(c, actor);
+  });
+
+  app.post('/projects/new', async (c) => {
+    const actor = manager(c);
+    if (!actor) return c.notFound();
+    const fields = await formFields(c);
+    const draft = draftOf(fields);
+    const parsed = parse(fields);
+    if (!parsed.success) return answer(c, actor, { errors: formErrors(fieldErrors(parsed.error)), draft });
+    try {
+      const project = await createProject(db, actor, parsed.data);
+      return answer(c, actor, { notice: { text: `Created the project “${project.name}”.` }, created: true });
+    } catch (thrown) {
+      const { error, errors } = refused(thrown);
+      return answer(c, actor, { errors: errors ?? { name: error.message }, draft });
+    }
+  });
+
+  app.post('/projects/:id/edit', async (c) => {
+    const actor = manager(c);
+    if (!actor) return c.notFound();
+    const id = pathId(c, 'Project');
+    const fields = await formFields(c);
+    const draft = draftOf(fields);
+    const parsed = parse(fields);
+    if (!parsed.success)
+      return answer(c, actor, { editing: { id, errors: formErrors(fieldErrors(parsed.error)), draft } });
+    try {
+      const project = await updateProject(db, actor, id, parsed.data);
+      return answer(c, actor, { notice: { text: `Saved the project “${project.name}”.` } });
+    } catch (thrown) {
+      const { error, errors } = refused(thrown);
+      if (errors) return answer(c, actor, { editing: { id, errors, draft } });
+      return answer(c, actor, { notice: { projectId: id, text: error.message } });
+    }
+  });
+
+  app.post('/projects/:id/delete', async (c) => {
+    const actor = manager(c);
+    if (!actor) return c.notFound();
+    const id = pathId(c, 'Project');
+    try {
+      await deleteProject(db, actor, id);
+      return answer(c, actor, { notice: { text: 'Project deleted, with its tasks.' } });
+    } catch (thrown) {
+      const { error } = refused(thrown);
+      return answer(c, actor, { notice: { projectId: id, text: error.message } });
+    }
+  });
+}

@@ -1,0 +1,173 @@
+import { and, eq, exists, getTableColumns, ilike, type SQL } from 'drizzle-orm';
+import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
+import type { Db } from '../db/database.js';
+import { listPage } from '../db/list.js';
+import { type ProjectRow, projects } from '../db/schema/projects.js';
+import { tasks } from '../db/schema/tasks.js';
+import { users } from '../db/schema/users.js';
+import { orderBy } from '../db/sort.js';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
+import { forbidden, invalid, notFound } from '../http/errors.js';
+
+export function toProject(row: ProjectRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    owner_id: row.owner_id,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+/** Which projects an actor can see: admin all, manager owned, user those holding tasks assigned to them. */
+export function visibleProjects(db: Db, actor: Actor): SQL | undefined {
+  if (actor.role === 'admin') return undefined;
+  if (actor.role === 'manager') return eq(projects.owner_id, actor.id);
+  return exists(
+    db
+      .select({ one: tasks.id })
+      .from(tasks)
+      .where(and(eq(tasks.project_id, projects.id), eq(tasks.assignee_id, actor.id))),
+  );
+}
+
+/** May this actor change the project (and the tasks in it)? Admins and the owner. */
+export const canManage = (actor: Actor, project: Pick<ProjectRow, 'owner_id'>) =>
+  actor.role === 'admin' || (actor.role === 'manager' && project.owner_id === actor.id);
+
+/** The project if the actor can see it; 404 otherwise, so its existence does not leak. */
+export async function findVisibleProject(
+  db: Db,
+  actor: Actor,
+  id: number,
+  lock = false,
+): Promise<VersionedProject> {
+  const q = db
+    .select({ row: projects, version: rowVersion(projects) })
+    .from(projects)
+    .where(and(eq(projects.id, id), visibleProjects(db, actor)));
+  const [found] = lock ? await q.for('update') : await q;
+  if (!found) throw notFound('Project');
+  return { ...found.row, version: found.version };
+}
+
+type VersionedProject = ProjectRow & { version: string };
+
+/** The API representation with its ETag attached (versions.ts). */
+const versionedProject = (row: VersionedProject) => {
+  const project = toProject(row);
+  return withEtag(project, etagFor('project', row.version, project));
+};
+
+/** 412 unless the locked row still matches `ifMatch` (checked and written in one transaction). */
+function assertProjectIfMatch(ifMatch: IfMatch | undefined, current: VersionedProject) {
+  const project = versionedProject(current);
+  assertIfMatch(ifMatch, etagOf(project)!, project);
+}
+
+export interface ProjectQuery extends Page {
+  q?: string | undefined;
+  owner_id?: number | undefined;
+  sort?: string | undefined;
+}
+
+export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
+  const where = and(
+    visibleProjects(db, actor),
+    query.q ? ilike(projects.name, likePattern(query.q)) : undefined,
+    query.owner_id ? eq(projects.owner_id, query.owner_id) : undefined,
+  );
+  const order = orderBy(
+    query.sort,
+    {
+      name: projects.name,
+      created_at: projects.created_at,
+      updated_at: projects.updated_at,
+      id: projects.id,
+    },
+    'name',
+    projects.id,
+  );
+  return listPage(db, projects, where, order, query, toProject);
+}
+
+/** One project; `etagOf(project)` is its ETag. */
+export async function getProject(db: Db, actor: Actor, id: number) {
+  return versionedProject(await findVisibleProject(db, actor, id));
+}
+
+/** A project owner must be an active manager or admin. */
+async function assertCanOwn(db: Db, ownerId: number) {
+  const [owner] = await db
+    .select({ role: users.role, active: users.active })
+    .from(users)
+    .where(eq(users.id, ownerId));
+  if (!owner?.active || owner.role === 'user') {
+    throw invalid('owner_id', 'must be an active manager or admin');
+  }
+}
+
+export interface NewProject {
+  name: string;
+  description?: string | undefined;
+  owner_id?: number | undefined;
+}
+
+export async function createProject(db: Db, actor: Actor, input: NewProject) {
+  if (actor.role === 'user') throw forbidden('Only admins and managers can create projects');
+  if (actor.role === 'manager' && input.owner_id !== undefined && input.owner_id !== actor.id) {
+    throw forbidden('Managers always own the projects they create');
+  }
+  const ownerId = input.owner_id ?? actor.id;
+  const row = await writeAs(db, actor.id, async (tx) => {
+    if (ownerId !== actor.id) await assertCanOwn(tx, ownerId);
+    const [created] = await tx
+      .insert(projects)
+      .values({ name: input.name, description: input.description ?? '', owner_id: ownerId })
+      .returning();
+    return created!;
+  });
+  return toProject(row);
+}
+
+export interface ProjectPatch {
+  name?: string | undefined;
+  description?: string | undefined;
+  owner_id?: number | undefined;
+}
+
+export async function updateProject(
+  db: Db,
+  actor: Actor,
+  id: number,
+  patch: ProjectPatch,
+  ifMatch?: IfMatch,
+) {
+  const row = await writeAs(db, actor.id, async (tx) => {
+    const current = await findVisibleProject(tx, actor, id, true);
+    if (!canManage(actor, current)) throw forbidden('Only the project owner or an admin can change it');
+    assertProjectIfMatch(ifMatch, current);
+    if (patch.owner_id !== undefined && patch.owner_id !== current.owner_id) {
+      if (actor.role !== 'admin') throw forbidden('Only admins can hand a project to another owner');
+      await assertCanOwn(tx, patch.owner_id);
+    }
+    const [updated] = await tx
+      .update(projects)
+      .set(patch)
+      .where(eq(projects.id, id))
+      .returning({ ...getTableColumns(projects), version: rowVersion(projects) });
+    return updated!;
+  });
+  return versionedProject(row);
+}
+
+export async function deleteProject(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
+  await writeAs(db, actor.id, async (tx) => {
+    const current = await findVisibleProject(tx, actor, id, true);
+    if (!canManage(actor, current)) throw forbidden('Only the project owner or an admin can delete it');
+    assertProjectIfMatch(ifMatch, current);
+    // Its tasks go with it (ON DELETE CASCADE); the triggers log each of them.
+    await tx.delete(projects).where(eq(projects.id, id));
+  });
+}

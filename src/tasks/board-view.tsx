@@ -1,0 +1,187 @@
+import type { TaskStatus } from '../db/schema/enums.js';
+import { type AssetUrl, Layout } from '../views/layout.js';
+import { STATUSES, type TaskFilters, type TaskView } from './list-view.js';
+
+/** Cards a column shows at first, and each "Show more" adds. */
+export const BOARD_COLUMN_SIZE = 50;
+
+/** One column of the board: the first cards of a status and how many tasks in scope have it. */
+export interface BoardColumn {
+  items: TaskView[];
+  total: number;
+}
+
+/** The whole filtered scope by status (the list's search and status filter, not its page). */
+export type BoardData = Record<TaskStatus, BoardColumn>;
+
+/** Where a column's next cards come from: the filters of the list, and how far the column is. */
+export function columnLink(status: TaskStatus, filters: TaskFilters, offset: number) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ q: filters.q, status: filters.status, sort: filters.sort, offset }))
+    if (v !== undefined && v !== '') params.set(k, String(v));
+  return `/tasks/board/${status}?${params}`;
+}
+
+const labelOf = (status: TaskStatus) => STATUSES.find(([s]) => s === status)?.[1] ?? status;
+
+/**
+ * A card: draggable, and movable without a mouse: its "Move" button takes Alt+← / Alt+→ (see
+ * public/js/task-board.js), and its menu is a plain form, so it works without JavaScript too.
+ */
+function Card(props: { task: TaskView }) {
+  const t = props.task;
+  return (
+    <li data-card={t.id} data-status={t.status} draggable="true">
+      <a class="card-title" href={`/tasks/${t.id}`}>
+        {t.title}
+      </a>
+      <details class="move">
+        <summary aria-keyshortcuts="Alt+ArrowLeft Alt+ArrowRight">
+          Move<span class="sr-only"> {t.title}</span>
+        </summary>
+        <form method="post" action={`/tasks/${t.id}/status`}>
+          {/* Every column, the card's own disabled: public/js/task-board.js moves that mark along. */}
+          {STATUSES.map(([value, label]) => (
+            <button
+              type="submit"
+              name="new_status"
+              value={value}
+              class="secondary"
+              data-move-to={value}
+              disabled={value === t.status}
+            >
+              <span class="sr-only">Move to </span>
+              {label}
+            </button>
+          ))}
+        </form>
+      </details>
+    </li>
+  );
+}
+
+/** Cards of a column from `offset`, then a "Show more" item if the column goes on (an htmx answer too). */
+export function BoardCards(props: {
+  status: TaskStatus;
+  items: TaskView[];
+  offset: number;
+  total: number;
+  filters: TaskFilters;
+}) {
+  const next = props.offset + props.items.length;
+  const link = columnLink(props.status, props.filters, next);
+  return (
+    <>
+      {props.items.map((t) => (
+        <Card task={t} />
+      ))}
+      {next < props.total && (
+        <li data-more>
+          <a
+            href={link}
+            hx-get={link}
+            hx-target="closest li"
+            hx-swap="outerHTML"
+            // Not the results' own: the answer is more cards, whole.
+            hx-select="unset"
+            hx-include="unset"
+          >
+            Show more<span class="sr-only"> {labelOf(props.status)}</span> ({props.total - next} more)
+          </a>
+        </li>
+      )}
+    </>
+  );
+}
+
+function BoardHelp() {
+  return (
+    <p id="board-help" class="hint">
+      Drag a card to another column, or press Alt+← or Alt+→ on its Move button, or pick a column from its
+      menu.
+    </p>
+  );
+}
+
+/** The board: every task in the filtered scope, a column per status, counts that are the column's totals. */
+export function TaskBoard(props: { board: BoardData; filters: TaskFilters }) {
+  return (
+    <section class="board-wrap" aria-labelledby="board-title">
+      <h2 id="board-title">Board</h2>
+      <BoardHelp />
+      <div class="board" data-board>
+        {STATUSES.map(([status, label]) => {
+          const column = props.board[status];
+          return (
+            <section
+              aria-labelledby={`column-${status}`}
+              aria-describedby="board-help"
+              data-column={status}
+              class="card"
+            >
+              <h3 id={`column-${status}`}>
+                {label} <span data-count>{column.total}</span>
+              </h3>
+              <ul data-cards>
+                <BoardCards
+                  status={status}
+                  items={column.items}
+                  offset={0}
+                  total={column.total}
+                  filters={props.filters}
+                />
+              </ul>
+            </section>
+          );
+        })}
+      </div>
+    </section>
+  );
+}
+
+/** Where the board says what a move did, or why it was refused: outside the list, which is re-rendered. */
+export function BoardNotice() {
+  return <p id="board-notice" class="notice" role="status" aria-live="polite" />;
+}
+
+/** One column on a page of its own, for browsers without JavaScript ("Show more" as a plain link). */
+export function BoardColumnPage(props: {
+  asset: AssetUrl;
+  user: { username: string; role: string };
+  status: TaskStatus;
+  column: BoardColumn;
+  offset: number;
+  filters: TaskFilters;
+}) {
+  const label = labelOf(props.status);
+  const shown = props.column.items.length;
+  return (
+    <Layout title={`Tasks: ${label}`} asset={props.asset} user={props.user}>
+      <h1>
+        Tasks: {label} <span data-count>{props.column.total}</span>
+      </h1>
+      <p>
+        <a href="/tasks">Back to all tasks</a>
+      </p>
+      <BoardHelp />
+      <div class="board single" data-board>
+        <section aria-label={label} aria-describedby="board-help" data-column={props.status} class="card">
+          <p>
+            {shown === 0
+              ? 'No more tasks.'
+              : `Showing ${props.offset + 1}–${props.offset + shown} of ${props.column.total}`}
+          </p>
+          <ul data-cards>
+            <BoardCards
+              status={props.status}
+              items={props.column.items}
+              offset={props.offset}
+              total={props.column.total}
+              filters={props.filters}
+            />
+          </ul>
+        </section>
+      </div>
+    </Layout>
+  );
+}

@@ -1,0 +1,240 @@
+import { and, count, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
+import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
+import { hashPassword, passwordProblem } from '../auth/passwords.js';
+import { revokeAllSessions } from '../auth/sessions.js';
+import { type Db, query as rows } from '../db/database.js';
+import { listPage } from '../db/list.js';
+import type { Role } from '../db/schema/enums.js';
+import { projects } from '../db/schema/projects.js';
+import { type UserRow, users } from '../db/schema/users.js';
+import { orderBy } from '../db/sort.js';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
+import { ApiError, forbidden, invalid, notFound } from '../http/errors.js';
+
+/** The public shape of a user: never the password hash. */
+export function toUser(row: UserRow) {
+  return {
+    id: row.id,
+    username: row.username,
+    display_name: row.display_name,
+    role: row.role,
+    active: row.active,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+export type PublicUser = ReturnType<typeof toUser>;
+
+/** Admins manage users; managers may read them (to pick assignees); users may not. */
+function assertCanRead(actor: Actor) {
+  if (actor.role === 'user') throw forbidden('Only admins and managers can see other users');
+}
+function assertAdmin(actor: Actor) {
+  if (actor.role !== 'admin') throw forbidden('Only admins can manage users');
+}
+
+export interface UserQuery extends Page {
+  q?: string | undefined;
+  role?: Role | undefined;
+  active?: boolean | undefined;
+  sort?: string | undefined;
+}
+
+export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
+  assertCanRead(actor);
+  const conditions: (SQL | undefined)[] = [
+    query.q
+      ? or(
+          // Usernames are searched by their normalised form, as they are compared at sign-in.
+          sql`strpos(username_key(${users.username}), username_key(${query.q})) > 0`,
+          ilike(users.display_name, likePattern(query.q)),
+        )
+      : undefined,
+    query.role ? eq(users.role, query.role) : undefined,
+    query.active === undefined ? undefined : eq(users.active, query.active),
+  ];
+  const where = and(...conditions);
+  const order = orderBy(
+    query.sort,
+    { username: users.username, created_at: users.created_at, role: users.role, id: users.id },
+    'username',
+    users.id,
+  );
+  return listPage(db, users, where, order, query, toUser);
+}
+
+type VersionedUser = UserRow & { version: string };
+
+/** The public representation with its ETag attached (versions.ts). */
+const versionedUser = (row: VersionedUser) => {
+  const user = toUser(row);
+  return withEtag(user, etagFor('user', row.version, user));
+};
+
+async function findUser(db: Db, id: number, lock = false): Promise<VersionedUser> {
+  const q = db
+    .select({ row: users, version: rowVersion(users) })
+    .from(users)
+    .where(eq(users.id, id));
+  const [found] = lock ? await q.for('update') : await q;
+  if (!found) throw notFound('User');
+  return { ...found.row, version: found.version };
+}
+
+/** 412 unless the locked row still matches `ifMatch` (checked and written in one transaction). */
+function assertUserIfMatch(ifMatch: IfMatch | undefined, current: VersionedUser) {
+  const user = versionedUser(current);
+  assertIfMatch(ifMatch, etagOf(user)!, user);
+}
+
+/** One user; `etagOf(user)` is its ETag. */
+export async function getUser(db: Db, actor: Actor, id: number) {
+  assertCanRead(actor);
+  return versionedUser(await findUser(db, id));
+}
+
+/** Any signed-in user may read themself. */
+export async function getUserById(db: Db, id: number) {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  if (!row) throw notFound('User');
+  return toUser(row);
+}
+
+/**
+ * The one normalisation of usernames (NFKC, then the database's lower(), then NFKC again), done by
+ * the database function `username_key` so that it is the same for the portal, the unique index
+ * and anyone writing with psql. Two usernames with one key are one account.
+ */
+export async function usernameKey(db: Db, username: string): Promise<string> {
+  const [row] = await rows<{ key: string }>(db, sql`select username_key(${username}) as key`);
+  return row!.key;
+}
+
+/**
+ * A sign-in's lookup in one round trip: the username's key (for the throttle, which is asked
+ * before the password is checked) and the user holding it, if any.
+ */
+export async function findUserForSignIn(
+  db: Db,
+  username: string,
+): Promise<{ key: string; user: UserRow | undefined }> {
+  const [row] = await db
+    .select({ key: sql<string>`username_key(${username})`, user: users })
+    .from(sql`(select 1) as one`)
+    .leftJoin(users, sql`username_key(${users.username}) = username_key(${username})`);
+  return { key: row!.key, user: row!.user ?? undefined };
+}
+
+export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row;
+}
+
+/** Ids of users an admin asked to change their password (the users page shows it). */
+export async function mustChangeIds(db: Db): Promise<Set<number>> {
+  const rows = await db.select({ id: users.id }).from(users).where(eq(users.must_change_password, true));
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function findUserByUsername(db: Db, username: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(sql`username_key(${users.username}) = username_key(${username})`);
+  return row;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  role: Role;
+  display_name?: string | undefined;
+}
+
+export async function createUser(db: Db, actor: Actor | null, input: NewUser) {
+  if (actor) assertAdmin(actor);
+  const problem = passwordProblem(input.password, input.username);
+  if (problem) throw invalid('password', problem);
+  const password_hash = await hashPassword(input.password);
+  const row = await writeAs(db, actor?.id ?? null, async (tx) => {
+    const [created] = await tx
+      .insert(users)
+      .values({
+        username: input.username,
+        display_name: input.display_name ?? '',
+        role: input.role,
+        password_hash,
+      })
+      .returning();
+    return created!;
+  });
+  return toUser(row);
+}
+
+export interface UserPatch {
+  role?: Role | undefined;
+  password?: string | undefined;
+  display_name?: string | undefined;
+  active?: boolean | undefined;
+  must_change_password?: boolean | undefined;
+}
+
+export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPatch, ifMatch?: IfMatch) {
+  assertAdmin(actor);
+  const password_hash = patch.password === undefined ? undefined : await hashPassword(patch.password);
+  const row = await writeAs(db, actor.id, async (tx) => {
+    const current = await findUser(tx, id, true);
+    assertUserIfMatch(ifMatch, current);
+    if (patch.password !== undefined) {
+      const problem = passwordProblem(patch.password, current.username);
+      if (problem) throw invalid('password', problem);
+    }
+    if (id === actor.id && ((patch.role && patch.role !== 'admin') || patch.active === false)) {
+      throw new ApiError('conflict', 'You cannot remove your own admin access; ask another admin');
+    }
+    if (patch.role === 'user' && current.role !== 'user')
+      await assertOwnsNothing(tx, id, 'changing their role');
+    const [updated] = await tx
+      .update(users)
+      .set({
+        ...(patch.role === undefined ? {} : { role: patch.role }),
+        ...(patch.display_name === undefined ? {} : { display_name: patch.display_name }),
+        ...(patch.active === undefined ? {} : { active: patch.active }),
+        ...(patch.must_change_password === undefined
+          ? {}
+          : { must_change_password: patch.must_change_password }),
+        ...(password_hash === undefined ? {} : { password_hash }),
+      })
+      .where(eq(users.id, id))
+      .returning({ ...getTableColumns(users), version: rowVersion(users) });
+    // A reset password ends the user's other sign-ins: whoever knew the old one is out.
+    if (password_hash !== undefined)
+      await revokeAllSessions(tx, id, id === actor.id ? actor.sessionId : undefined);
+    // Deactivation ends every sign-in, so reactivating the account later does not revive old tokens.
+    if (patch.active === false) await revokeAllSessions(tx, id);
+    return updated!;
+  });
+  return versionedUser(row);
+}
+
+export async function deleteUser(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
+  assertAdmin(actor);
+  if (id === actor.id)
+    throw new ApiError('conflict', 'You cannot delete your own account; ask another admin');
+  await writeAs(db, actor.id, async (tx) => {
+    const current = await findUser(tx, id, true);
+    assertUserIfMatch(ifMatch, current);
+    await assertOwnsNothing(tx, id, 'deleting them');
+    // Their tasks become unassigned through the foreign key (ON DELETE SET NULL), logged by the triggers.
+    await tx.delete(users).where(eq(users.id, id));
+  });
+}
+
+async function assertOwnsNothing(db: Db, userId: number, action: string) {
+  const [owned] = await db.select({ n: count() }).from(projects).where(eq(projects.owner_id, userId));
+  if (owned && owned.n > 0) {
+    throw new ApiError('conflict', `This user owns ${owned.n} project(s): reassign them before ${action}`, {
+      owned_projects: owned.n,
+    });
+  }
+}
