@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import { buildAssets } from './http/assets.js';
+import { isSameOrigin } from './http/middleware/client.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { MAX_INCOMING_BYTES } from './realtime/gateway.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
@@ -84,7 +85,6 @@ export async function buildRuntime(
     logger,
     sessionTtlSeconds: config.sessionTtlSeconds,
     heartbeatMs: config.heartbeatIntervalMs,
-    trustProxy: config.trustProxy,
     sweepMs: config.realtimeSweepMs,
     maxSocketsPerUser: config.realtimeMaxSocketsPerUser,
     retentionDays: config.changeLogRetentionDays,
@@ -114,7 +114,11 @@ export async function buildRuntime(
   // No permessage-deflate (the ws default), and nothing a client sends may exceed 64 KB.
   nodeWs.wss.options.maxPayload = MAX_INCOMING_BYTES;
   nodeWs.wss.options.perMessageDeflate = false;
-  realtime.gateway.register(app, nodeWs.upgradeWebSocket);
+  realtime.gateway.register(app, nodeWs.upgradeWebSocket, (c) => ({
+    actor: c.get('actor'),
+    // A cookie rides along with any page's request: only this portal's own pages may use it.
+    originAllowed: c.get('authVia') !== 'cookie' || isSameOrigin(c, config.trustProxy),
+  }));
   return {
     app,
     database,

@@ -3,7 +3,7 @@ import { type Actor, iso, type Page, pageOf } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { changeLog } from '../db/schema/change-log.js';
 import { users } from '../db/schema/users.js';
-import { forbidden } from '../http/errors.js';
+import { forbidden } from '../errors.js';
 
 export interface AuditQuery extends Page {
   actor_id?: number | undefined;

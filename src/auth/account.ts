@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { users } from '../db/schema/users.js';
-import { ApiError, invalid } from '../http/errors.js';
+import { invalid, PortalError } from '../errors.js';
 import { usernameKey } from '../users/rules.js';
 import { type Actor, writeAs } from './actor.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
@@ -10,13 +10,11 @@ import type { LoginThrottle } from './throttle.js';
 
 /** The 429 a spent throttle budget answers with. */
 export function throttled(retryAfter: number) {
-  return new ApiError(
+  return new PortalError(
     'rate_limited',
     `Too many failed attempts; try again in ${retryAfter} seconds`,
     undefined,
-    {
-      'Retry-After': String(retryAfter),
-    },
+    { retryAfterSeconds: retryAfter },
   );
 }
 
@@ -29,7 +27,7 @@ export async function throttledCheck(
   deps: { db: Db; throttle: LoginThrottle },
   who: { username: string; address: string },
   check: () => Promise<boolean>,
-  refusal: () => ApiError,
+  refusal: () => PortalError,
 ) {
   const attempt = await deps.throttle.attempt(await usernameKey(deps.db, who.username), who.address);
   if (!attempt.allowed) throw throttled(attempt.retryAfter);
@@ -49,12 +47,12 @@ export async function changeOwnPassword(
 ): Promise<string[]> {
   const { db } = deps;
   const [user] = await db.select().from(users).where(eq(users.id, actor.id));
-  if (!user) throw new ApiError('unauthenticated', 'Sign in first');
+  if (!user) throw new PortalError('unauthenticated', 'Sign in first');
   await throttledCheck(
     deps,
     { username: user.username, address: input.clientAddress },
     () => verifyPassword(user.password_hash, input.current_password),
-    () => new ApiError('wrong_password', 'The current password is wrong'),
+    () => new PortalError('wrong_password', 'The current password is wrong'),
   );
   const problem = passwordProblem(input.new_password, user.username);
   if (problem) throw invalid('new_password', problem);

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { PortalError } from '../errors.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { clientAddress, isSameOrigin } from '../http/middleware/client.js';
@@ -156,10 +157,9 @@ export function registerAuth(app: App, deps: AppDeps & { mfa: SecretBox }) {
       });
       return signedIn(c, result, next);
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
+      if (!(error instanceof PortalError)) throw error;
       if (error.code === 'mfa_required') return askForCode(c, field('username'), next);
-      if (error.code === 'rate_limited')
-        return back(`throttled&retry=${error.headers?.['Retry-After'] ?? ''}`);
+      if (error.code === 'rate_limited') return back(`throttled&retry=${error.retryAfterSeconds ?? ''}`);
       return back(error.code === 'account_deactivated' ? 'deactivated' : 'invalid');
     }
   });
@@ -195,9 +195,8 @@ export function registerAuth(app: App, deps: AppDeps & { mfa: SecretBox }) {
       deleteCookie(c, MFA_PENDING_COOKIE, { path: '/login' });
       return signedIn(c, result, next);
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      if (error.code === 'rate_limited')
-        return again(`throttled&retry=${error.headers?.['Retry-After'] ?? ''}`);
+      if (!(error instanceof PortalError)) throw error;
+      if (error.code === 'rate_limited') return again(`throttled&retry=${error.retryAfterSeconds ?? ''}`);
       if (error.code === 'invalid_code') return again('code');
       deleteCookie(c, MFA_PENDING_COOKIE, { path: '/login' });
       return c.redirect(`/login?error=invalid&next=${encodeURIComponent(next)}`, 303);

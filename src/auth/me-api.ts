@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { notFound } from '../errors.js';
 import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { notFound } from '../http/errors.js';
 import { errorResponses, json, security, Timestamp, User } from '../http/schemas.js';
 import { getUserById } from '../users/rules.js';
 import { listSessions, revokeSession } from './sessions.js';

@@ -3,7 +3,7 @@ import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { Secret, TOTP } from 'otpauth';
 import type { Db } from '../db/database.js';
 import { userMfa, userRecoveryCodes } from '../db/schema/user-mfa.js';
-import { ApiError } from '../http/errors.js';
+import { PortalError } from '../errors.js';
 import type { SecretBox } from './secret-box.js';
 
 /**
@@ -85,7 +85,7 @@ export async function startEnrolment(db: Db, box: SecretBox, user: { id: number;
     })
     .returning({ id: userMfa.user_id });
   if (rows.length === 0) {
-    throw new ApiError('conflict', 'Two-factor sign-in is already on; turn it off first to enrol again');
+    throw new PortalError('conflict', 'Two-factor sign-in is already on; turn it off first to enrol again');
   }
   return { secret, otpauth_url: totpOf(secret, user.username).toString() };
 }
@@ -97,11 +97,11 @@ export async function startEnrolment(db: Db, box: SecretBox, user: { id: number;
 export async function confirmEnrolment(db: Db, box: SecretBox, userId: number, code: string) {
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(userMfa).where(eq(userMfa.user_id, userId)).for('update');
-    if (!row) throw new ApiError('conflict', 'Start enrolment first (POST /api/me/mfa/totp)');
-    if (row.enabled_at) throw new ApiError('conflict', 'Two-factor sign-in is already on');
+    if (!row) throw new PortalError('conflict', 'Start enrolment first (POST /api/me/mfa/totp)');
+    if (row.enabled_at) throw new PortalError('conflict', 'Two-factor sign-in is already on');
     const secret = box.open(row.secret, context(userId));
     if (secret === undefined)
-      throw new ApiError('conflict', 'The pending enrolment cannot be read; start enrolment again');
+      throw new PortalError('conflict', 'The pending enrolment cannot be read; start enrolment again');
     const step = isTotpCode(code) ? matchingStep(secret, code) : undefined;
     if (step === undefined) return undefined;
     await tx

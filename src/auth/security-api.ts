@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { forbidden } from '../errors.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.js';
-import { ApiError, forbidden } from '../http/errors.js';
+import { ApiError } from '../http/errors.js';
 import { clientAddress } from '../http/middleware/client.js';
 import { errorResponses, IdParams, json, jsonBody, Password, security } from '../http/schemas.js';
 import { findUserById, getUser } from '../users/rules.js';

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import type { UserRow } from '../db/schema/users.js';
-import { ApiError } from '../http/errors.js';
+import { PortalError } from '../errors.js';
 import { findUserById, findUserForSignIn, toUser, usernameKey } from '../users/rules.js';
 import { throttled } from './account.js';
 import { mfaEnabled, useSecondFactor } from './mfa.js';
@@ -34,22 +34,27 @@ export async function signIn(
   const attempt = await deps.throttle.attempt(key, clientAddress);
   if (!attempt.allowed) {
     const wait = attempt.retryAfter;
-    throw new ApiError('rate_limited', `Too many failed sign-ins; try again in ${wait} seconds`, undefined, {
-      'Retry-After': String(wait),
-    });
+    throw new PortalError(
+      'rate_limited',
+      `Too many failed sign-ins; try again in ${wait} seconds`,
+      undefined,
+      {
+        retryAfterSeconds: wait,
+      },
+    );
   }
   const ok = await verifyPassword(user?.password_hash, password);
-  if (!user || !ok) throw new ApiError('invalid_credentials', 'Wrong username or password');
-  if (!user.active) throw new ApiError('account_deactivated', 'This account is deactivated; ask an admin');
+  if (!user || !ok) throw new PortalError('invalid_credentials', 'Wrong username or password');
+  if (!user.active) throw new PortalError('account_deactivated', 'This account is deactivated; ask an admin');
   // Second step, for users with two-factor sign-in on. A right password without a code hands
   // the attempt back (it proved nothing wrong); a wrong code keeps it, like a wrong password.
   if (await mfaEnabled(deps.db, user.id)) {
     if (!request.code) {
       await attempt.released();
-      throw new ApiError('mfa_required', 'Enter the code from your authenticator app');
+      throw new PortalError('mfa_required', 'Enter the code from your authenticator app');
     }
     if (!(await useSecondFactor(deps.db, deps.mfa, user.id, request.code))) {
-      throw new ApiError('invalid_code', 'Wrong or already used code');
+      throw new PortalError('invalid_code', 'Wrong or already used code');
     }
   }
   await attempt.succeeded();
@@ -75,14 +80,14 @@ export async function signInSecondStep(
   request: { userId: number; code: string; clientAddress: string; userAgent: string },
 ) {
   const user = await findUserById(deps.db, request.userId);
-  if (!user?.active) throw new ApiError('invalid_credentials', 'Sign in again');
+  if (!user?.active) throw new PortalError('invalid_credentials', 'Sign in again');
   const attempt = await deps.throttle.attempt(
     await usernameKey(deps.db, user.username),
     request.clientAddress,
   );
   if (!attempt.allowed) throw throttled(attempt.retryAfter);
   if (!(await useSecondFactor(deps.db, deps.mfa, user.id, request.code))) {
-    throw new ApiError('invalid_code', 'Wrong or already used code');
+    throw new PortalError('invalid_code', 'Wrong or already used code');
   }
   await attempt.succeeded();
   return openSession(deps, user, request);

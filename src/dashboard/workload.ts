@@ -3,7 +3,7 @@ import type { Actor } from '../auth/actor.js';
 import { type Db, query } from '../db/database.js';
 import { shownName } from '../db/pickers.js';
 import type { TaskStatus } from '../db/schema/enums.js';
-import { forbidden } from '../http/errors.js';
+import { forbidden } from '../errors.js';
 
 /** Open work is everything not done. */
 export const OPEN_STATUSES = ['todo', 'in_progress', 'blocked'] as const satisfies readonly TaskStatus[];

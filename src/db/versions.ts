@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { ApiError } from '../http/errors.js';
+import { PortalError } from '../errors.js';
 
 /**
  * Versions of single rows, for HTTP `ETag` / `If-Match` (optimistic concurrency).
@@ -57,7 +57,7 @@ export function parseIfMatch(header: string | undefined): IfMatch | undefined {
     rest = rest.slice(m[0].length).replace(/^[\s,]+/, '');
   }
   if (rest.length > 0 || tags.length === 0) {
-    throw new ApiError(
+    throw new PortalError(
       'bad_request',
       'If-Match must be * or a list of entity tags as ETag sends them (quoted, e.g. "abc")',
     );
@@ -72,10 +72,10 @@ export function parseIfMatch(header: string | undefined): IfMatch | undefined {
 export function assertIfMatch(ifMatch: IfMatch | undefined, etag: string, current: object): void {
   if (!ifMatch || ifMatch.any) return;
   if (ifMatch.tags.some((t) => !t.weak && t.tag === etag)) return;
-  throw new ApiError(
+  throw new PortalError(
     'precondition_failed',
     'This was changed since you read it: reload it, or send the current ETag to overwrite',
     { current, etag },
-    { ETag: etag },
+    { currentTag: etag },
   );
 }

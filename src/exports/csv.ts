@@ -6,7 +6,7 @@ import type { Db } from '../db/database.js';
 import { changeLog } from '../db/schema/change-log.js';
 import { tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
-import { forbidden } from '../http/errors.js';
+import { forbidden } from '../errors.js';
 import { type TaskQuery, taskFilter, toTask } from '../tasks/rules.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { type ErrorCode, PortalError, type RefusalOptions } from '../errors.js';
 
-/** The closed set of error codes the API answers with, and the status each one carries. */
+/** The status each error code carries on the wire. */
 export const ERROR_STATUS = {
   bad_request: 400,
   invalid_json: 400,
@@ -24,39 +25,46 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
-} as const satisfies Record<string, ContentfulStatusCode>;
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type { ErrorCode };
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
-/** The one error type of the portal: thrown anywhere, turned into the JSON error body in `app.ts`. */
-export class ApiError extends Error {
-  readonly status: ContentfulStatusCode;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    this.status = ERROR_STATUS[code];
-  }
+export const statusOf = (error: PortalError): ContentfulStatusCode => ERROR_STATUS[error.code];
 
-  toBody(): ErrorBody {
-    return {
-      error: {
-        code: this.code,
-        message: this.message,
-        ...(this.details === undefined ? {} : { details: this.details }),
-      },
-    };
-  }
+/** The JSON error body of a refusal (docs/contract.md §3). */
+export const errorBody = (error: PortalError): ErrorBody => ({
+  error: {
+    code: error.code,
+    message: error.message,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  },
+});
+
+/** Response headers a refusal carries: `Retry-After` from the rule, plus an HTTP-only extra. */
+export function errorHeaders(error: PortalError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error.currentTag !== undefined) headers.etag = error.currentTag;
+  if (error instanceof ApiError) Object.assign(headers, error.headers);
+  return headers;
 }
 
-export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
-export const forbidden = (message = 'You are not allowed to do this') => new ApiError('forbidden', message);
-export const invalid = (field: string, message: string) =>
-  new ApiError('validation_failed', 'Some fields are invalid', [{ field, message }]);
+/**
+ * A refusal made by the HTTP layer itself, which may need a header no rule knows about (e.g.
+ * `Connection: close` after an unread body). Rules throw `PortalError` (src/errors.ts).
+ */
+export class ApiError extends PortalError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: unknown,
+    readonly headers: Record<string, string> = {},
+    options?: RefusalOptions,
+  ) {
+    super(code, message, details, options);
+  }
+}

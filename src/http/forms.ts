@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
+import { notFound, type PortalError } from '../errors.js';
 import type { FieldErrors } from '../views/layout.js';
-import { toApiError } from './error-handler.js';
-import { ApiError } from './errors.js';
+import { toPortalError } from './error-handler.js';
+import { statusOf } from './errors.js';
 import { IdParam } from './schemas.js';
 
 /** The text fields of a posted form (files and repeated fields dropped): what the page routes read. */
@@ -21,9 +22,9 @@ export const formErrors = (list: readonly { field: string; message: string }[]):
  * A rule the domain refused, for a page to show the person: the error (a 4xx) and, when it names
  * fields (422 details), those as inline errors. Anything else is rethrown: a 5xx stays a 5xx.
  */
-export function refusalOf(thrown: unknown): { error: ApiError; errors: FieldErrors | undefined } {
-  const error = toApiError(thrown);
-  if (!error || error.status >= 500) throw thrown;
+export function refusalOf(thrown: unknown): { error: PortalError; errors: FieldErrors | undefined } {
+  const error = toPortalError(thrown);
+  if (!error || statusOf(error) >= 500) throw thrown;
   const details = Array.isArray(error.details) ? (error.details as { field: string; message: string }[]) : [];
   return { error, errors: details.length ? formErrors(details) : undefined };
 }
@@ -31,6 +32,6 @@ export function refusalOf(thrown: unknown): { error: ApiError; errors: FieldErro
 /** The `:id` of a page route; an id that cannot exist answers 404 like a missing one. */
 export function pathId(c: Context, what: 'Task' | 'User' | 'Project'): number {
   const parsed = IdParam.safeParse(c.req.param('id'));
-  if (!parsed.success) throw new ApiError('not_found', `${what} not found`);
+  if (!parsed.success) throw notFound(what);
   return parsed.data;
 }

@@ -4,7 +4,7 @@ import { TrieRouter } from 'hono/router/trie-router';
 import type { AssetUrl } from '../views/layout.js';
 import { NotFoundPage } from '../views/not-found.js';
 import type { App, AppEnv } from './context.js';
-import { ApiError } from './errors.js';
+import { ApiError, errorBody, statusOf } from './errors.js';
 
 /**
  * A wrong method on a path that exists answers 405 with `Allow` (RFC 9110 §15.5.6), before any
@@ -57,6 +57,6 @@ export function notFound(asset: AssetUrl) {
       return c.html(<NotFoundPage asset={asset} path={c.req.path} user={c.get('actor')} />, 404);
     }
     const error = new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
-    return c.json(error.toBody(), error.status);
+    return c.json(errorBody(error), statusOf(error));
   };
 }

@@ -7,7 +7,7 @@ import { tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
 import { orderBy } from '../db/sort.js';
 import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
-import { forbidden, invalid, notFound } from '../http/errors.js';
+import { forbidden, invalid, notFound } from '../errors.js';
 
 export function toProject(row: ProjectRow) {
   return {

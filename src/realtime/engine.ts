@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { computeDashboards } from '../dashboard/metrics.js';
 import type { Database, ListenerConnection } from '../db/database.js';
 import { users } from '../db/schema/index.js';
-import { loggable } from '../http/error-handler.js';
+import { loggable } from '../observability/loggable.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ChangeFeed, type ChangeRow, PRUNE_LIMIT } from './feed.js';
 import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';

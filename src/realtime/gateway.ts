@@ -1,9 +1,8 @@
+import type { Context, Env, Hono } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Actor } from '../auth/actor.js';
-import type { App } from '../http/context.js';
-import { isSameOrigin } from '../http/middleware/client.js';
 import { helloFrame, snapshotFrame } from './frames.js';
 import { CLOSE, type Connection, type Hub } from './hub.js';
 import type { RealtimeStore } from './ports.js';
@@ -13,7 +12,6 @@ export interface GatewayOptions {
   sessionTtlSeconds: number;
   /** How long a live session's keys last between refreshes (see `liveTtlSeconds`). */
   liveTtlSeconds: number;
-  trustProxy: boolean;
   /** Open sockets one user may hold on this instance; one more is closed with 4429. */
   maxSocketsPerUser: number;
 }
@@ -24,6 +22,13 @@ export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Set<str
 /** A live session must outlive a missed heartbeat or two before it starts counting down. */
 export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =>
   sessionTtlSeconds + Math.ceil((3 * heartbeatMs) / 1000);
+
+/**
+ * Who is opening a socket, as the HTTP layer decided it (src/server.ts): the signed-in actor, if
+ * any, and whether the Origin may use the sign-in that came with the upgrade (a cookie needs this
+ * portal's own Origin; a bearer token does not).
+ */
+export type Admission = (c: Context) => { actor: Actor | undefined; originAllowed: boolean };
 
 /** Largest frame a client may send; the protocol has nothing for clients to say beyond keep-alive. */
 export const MAX_INCOMING_BYTES = 64 * 1024;
@@ -50,12 +55,12 @@ export class Gateway {
     this.#heartbeat.unref();
   }
 
-  register(app: App, upgradeWebSocket: UpgradeWebSocket<WebSocket>) {
+  register<E extends Env>(app: Hono<E>, upgradeWebSocket: UpgradeWebSocket<WebSocket>, admit: Admission) {
     app.get(
       '/ws',
       upgradeWebSocket((c) => {
-        const actor = c.get('actor') as Actor | undefined;
-        const badOrigin = c.get('authVia') === 'cookie' && !isSameOrigin(c, this.options.trustProxy);
+        const { actor, originAllowed } = admit(c);
+        const badOrigin = !originAllowed;
         const sessionId = c.req.query('session_id');
         const lastSeq = Number(c.req.query('last_seq'));
         let conn: Connection | undefined;

@@ -23,7 +23,6 @@ export interface RealtimeOptions {
   logger: Logger;
   sessionTtlSeconds: number;
   heartbeatMs: number;
-  trustProxy: boolean;
   /** Open sockets one user may hold per instance (default 50). */
   maxSocketsPerUser?: number;
   coalesceMs?: number;
@@ -96,7 +95,6 @@ export function createRealtime(options: RealtimeOptions) {
       heartbeatMs: options.heartbeatMs,
       sessionTtlSeconds: options.sessionTtlSeconds,
       liveTtlSeconds: liveTtl,
-      trustProxy: options.trustProxy,
       maxSocketsPerUser: options.maxSocketsPerUser ?? 50,
     },
     (ids) => liveSignIns(database.db, ids),

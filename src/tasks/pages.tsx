@@ -11,6 +11,7 @@ import { computeDashboard } from '../dashboard/metrics.js';
 import { DashboardPage } from '../dashboard/view.js';
 import { peopleChoices, projectChoices } from '../db/pickers.js';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
+import { PortalError } from '../errors.js';
 import { csvDownload, exportProbe } from '../exports/api.js';
 import { csvStream, taskCsvSource } from '../exports/csv.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.js';
@@ -241,7 +242,7 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     try {
       return canManage(actor, await getProject(database.db, actor, projectId));
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'not_found') return false;
+      if (error instanceof PortalError && error.code === 'not_found') return false;
       throw error;
     }
   };

@@ -8,7 +8,7 @@ import { type TaskRow, tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
 import { orderBy } from '../db/sort.js';
 import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
-import { forbidden, invalid, notFound } from '../http/errors.js';
+import { forbidden, invalid, notFound } from '../errors.js';
 import { canManage, findVisibleProject } from '../projects/rules.js';
 
 export function toTask(row: TaskRow) {

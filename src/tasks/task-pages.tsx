@@ -5,6 +5,7 @@ import type { Actor } from '../auth/actor.js';
 import { shownName } from '../db/pickers.js';
 import { projects } from '../db/schema/projects.js';
 import { users } from '../db/schema/users.js';
+import { PortalError } from '../errors.js';
 import type { App, AppDeps, AppEnv } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { IdParam } from '../http/schemas.js';
@@ -49,7 +50,7 @@ export function registerTaskPages(app: App, { database }: AppDeps, asset: AssetU
     try {
       return await work();
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'not_found') return undefined;
+      if (error instanceof PortalError && error.code === 'not_found') return undefined;
       throw error;
     }
   };

@@ -2,8 +2,9 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Actor } from '../auth/actor.js';
 import { mfaEnabledIds, removeMfa } from '../auth/mfa.js';
+import { PortalError } from '../errors.js';
 import type { App, AppDeps, AppEnv } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
+import { statusOf } from '../http/errors.js';
 import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
 import { DisplayName, Password, Role, Username } from '../http/schemas.js';
 import { fieldErrors } from '../http/validation.js';
@@ -54,7 +55,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
         const text = await run(actor, id, await formFields(c));
         return answer(c, actor, text ? { notice: { text } } : {});
       } catch (error) {
-        if (!(error instanceof ApiError) || error.status >= 500) throw error;
+        if (!(error instanceof PortalError) || statusOf(error) >= 500) throw error;
         const detail = Array.isArray(error.details)
           ? (error.details as { message: string }[])[0]?.message
           : undefined;
@@ -96,7 +97,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
 
   act('/users/:id/role', async (actor, id, f) => {
     const role = Role.safeParse(f.role);
-    if (!role.success) throw new ApiError('validation_failed', 'Pick a role');
+    if (!role.success) throw new PortalError('validation_failed', 'Pick a role');
     const user = await updateUser(db, actor, id, { role: role.data });
     return `${user.username} is now ${user.role}.`;
   });
@@ -107,7 +108,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
   act('/users/:id/password', async (actor, id, f) => {
     const password = Password.safeParse(f.password ?? '');
     if (!password.success)
-      throw new ApiError('validation_failed', 'The new password must be at least 12 characters');
+      throw new PortalError('validation_failed', 'The new password must be at least 12 characters');
     const mustChange = f.must_change_password === 'true';
     const user = await updateUser(db, actor, id, {
       password: password.data,

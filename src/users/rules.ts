@@ -9,7 +9,7 @@ import { projects } from '../db/schema/projects.js';
 import { type UserRow, users } from '../db/schema/users.js';
 import { orderBy } from '../db/sort.js';
 import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
-import { ApiError, forbidden, invalid, notFound } from '../http/errors.js';
+import { forbidden, invalid, notFound, PortalError } from '../errors.js';
 
 /** The public shape of a user: never the password hash. */
 export function toUser(row: UserRow) {
@@ -190,7 +190,7 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
       if (problem) throw invalid('password', problem);
     }
     if (id === actor.id && ((patch.role && patch.role !== 'admin') || patch.active === false)) {
-      throw new ApiError('conflict', 'You cannot remove your own admin access; ask another admin');
+      throw new PortalError('conflict', 'You cannot remove your own admin access; ask another admin');
     }
     if (patch.role === 'user' && current.role !== 'user')
       await assertOwnsNothing(tx, id, 'changing their role');
@@ -220,7 +220,7 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
 export async function deleteUser(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
   assertAdmin(actor);
   if (id === actor.id)
-    throw new ApiError('conflict', 'You cannot delete your own account; ask another admin');
+    throw new PortalError('conflict', 'You cannot delete your own account; ask another admin');
   await writeAs(db, actor.id, async (tx) => {
     const current = await findUser(tx, id, true);
     assertUserIfMatch(ifMatch, current);
@@ -233,8 +233,12 @@ export async function deleteUser(db: Db, actor: Actor, id: number, ifMatch?: IfM
 async function assertOwnsNothing(db: Db, userId: number, action: string) {
   const [owned] = await db.select({ n: count() }).from(projects).where(eq(projects.owner_id, userId));
   if (owned && owned.n > 0) {
-    throw new ApiError('conflict', `This user owns ${owned.n} project(s): reassign them before ${action}`, {
-      owned_projects: owned.n,
-    });
+    throw new PortalError(
+      'conflict',
+      `This user owns ${owned.n} project(s): reassign them before ${action}`,
+      {
+        owned_projects: owned.n,
+      },
+    );
   }
 }
