@@ -7,7 +7,7 @@ import { makeWorld, PASSWORD, type World } from '../support/world.js';
 /**
  * Sign-ins as a person has them, on each database driver: a revoked token, sign-ins on several
  * devices, and the browser's form sign-in (its redirect and its Origin check). The rest of the
- * JSON API's contract is in api-contract.test.ts.
+ * JSON API's contract is in test/<feature>/api.test.ts.
  */
 describe.each(['pglite', 'pg', 'neon'] as const)('sign-ins on %s', (driver) => {
   let ctx: TestApp;
