@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
 import { api, signIn } from '../support/live-client.js';
 
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PW = 'a-long-user-password';
 const WIDTH = 390;
 const HEIGHT = 844;
@@ -287,6 +289,44 @@ describe('phone width (390 px) in Chromium', () => {
     await device.close();
     expect(found).toEqual({});
   });
+
+  it.for(['light', 'dark'] as const)(
+    'the stacked cards pass axe-core (no serious or critical violation): %s',
+    { timeout: 180_000 },
+    async (scheme) => {
+      // bypassCSP only so that axe itself can be injected; the pages are unchanged.
+      const context = await browser.newContext({
+        viewport: { width: WIDTH, height: HEIGHT },
+        colorScheme: scheme,
+        bypassCSP: true,
+      });
+      const page = await context.newPage();
+      await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password);
+      const found: Record<string, string[]> = {};
+      for (const path of [
+        '/tasks',
+        '/users',
+        '/projects',
+        `/projects/${ids.project}`,
+        '/audit',
+        '/account',
+      ]) {
+        await page.goto(`${inst.base}${path}`);
+        await page.waitForLoadState('load');
+        await page.addScriptTag({ path: AXE });
+        const violations = (await page.evaluate(async () => {
+          // biome-ignore lint/suspicious/noExplicitAny: axe is injected at run time
+          const axe = (globalThis as any).axe;
+          return (await axe.run(document, { resultTypes: ['violations'] })).violations;
+        })) as { id: string; impact: string; nodes: { target: string[] }[] }[];
+        const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+        if (serious.length)
+          found[path] = serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      }
+      await context.close();
+      expect(found).toEqual({});
+    },
+  );
 
   it('nothing went wrong in the pages', () => {
     expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
