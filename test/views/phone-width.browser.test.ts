@@ -161,7 +161,21 @@ describe('phone width (390 px) in Chromium', () => {
     });
     const page = await device.newPage();
     // A confirm() (hx-confirm) is the browser's own and always fits: say no to it.
-    page.on('dialog', (d) => void d.dismiss());
+    let confirms = 0;
+    page.on('dialog', (d) => {
+      confirms++;
+      void d.dismiss();
+    });
+    /** Waits for the question a delete asks: the browser's confirm(), or a <dialog> of the page. */
+    const asked = async (before: number, opener: string) => {
+      const deadline = Date.now() + 5000;
+      while (confirms === before && Date.now() < deadline) {
+        const own = await page.$$eval('dialog[open]', (ds) => ds.map((d) => d.id));
+        if (own.some((id) => id !== opener)) return;
+        await page.waitForTimeout(50);
+      }
+      if (confirms === before) throw new Error(`no question asked before deleting (${opener})`);
+    };
     const found: Record<string, string[]> = {};
     const note = (where: string, what: (string | undefined)[]) => {
       const bad = what.filter((w): w is string => !!w);
@@ -234,8 +248,9 @@ describe('phone width (390 px) in Chromium', () => {
     await shot('task-status-dialog-phone-dark', 'user dark', '#task-dialog');
     if (c.role !== 'user') {
       // Deleting asks first: whatever asks must fit too.
+      const before = confirms;
       await page.click('#task-dialog button.danger');
-      await page.waitForTimeout(200);
+      await asked(before, 'task-dialog');
       note('/tasks delete confirm', [await sideways(page), ...(await dialogsFit(page))]);
       await page.keyboard.press('Escape');
       if (await page.isVisible('#task-dialog[open]')) await page.keyboard.press('Escape');
@@ -264,8 +279,9 @@ describe('phone width (390 px) in Chromium', () => {
         ...(await dialogsFit(page)),
       ]);
       await shot('projects-editing-phone', 'admin light', `tr[data-project="${ids.project}"]`);
+      const beforeProject = confirms;
       await page.click(`tr[data-project="${ids.project}"] button.danger`);
-      await page.waitForTimeout(200);
+      await asked(beforeProject, '');
       note('/projects delete confirm', [await sideways(page), ...(await dialogsFit(page))]);
       await page.keyboard.press('Escape');
     }
