@@ -64,7 +64,7 @@ export function AuditRows(props: { items: Change[]; total: number; names: Names;
       </p>
       {props.items.length > 0 && (
         <div class="table-scroll">
-          <table data-audit>
+          <table data-audit class="cards">
             <caption class="sr-only">Changes, newest first</caption>
             <thead>
               <tr>
@@ -77,20 +77,20 @@ export function AuditRows(props: { items: Change[]; total: number; names: Names;
             <tbody>
               {props.items.map((e) => (
                 <tr data-change={e.id}>
-                  <td>
+                  <td data-label="When">
                     <time datetime={e.at}>{when(e.at)}</time>
                   </td>
-                  <td data-who>
+                  <td data-who data-label="Who">
                     {e.actor_id && e.actor ? (
                       <a href={auditUrl({ actor: String(e.actor_id) })}>{actorName(e)}</a>
                     ) : (
                       actorName(e)
                     )}
                   </td>
-                  <td data-what>
+                  <td data-what data-label="What">
                     <ChangeObject change={e} names={props.names} />
                   </td>
-                  <td data-how>
+                  <td data-how data-label="Change">
                     <ChangeText change={e} names={props.names} />
                   </td>
                 </tr>

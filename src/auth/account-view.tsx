@@ -91,7 +91,7 @@ export function AccountPage(props: {
       {props.security}
       <section id="sessions" aria-label="Signed-in devices" class="card">
         <h2>Where you are signed in</h2>
-        <table>
+        <table class="cards">
           <thead>
             <tr>
               <th scope="col">Device</th>
@@ -111,8 +111,8 @@ export function AccountPage(props: {
                   {deviceName(s.user_agent)}
                   {s.id === props.current && <strong class="this-device"> (this device)</strong>}
                 </td>
-                <td>{s.client_address}</td>
-                <td data-last-used>
+                <td data-label="Address">{s.client_address}</td>
+                <td data-last-used data-label="Last used">
                   {/* This device is the one asking: in use now, whatever the stored minute says. */}
                   {s.id === props.current ? (
                     'Now'
@@ -122,8 +122,8 @@ export function AccountPage(props: {
                     </time>
                   )}
                 </td>
-                <td>{when(s.created_at)}</td>
-                <td>{when(s.expires_at)}</td>
+                <td data-label="Signed in (UTC)">{when(s.created_at)}</td>
+                <td data-label="Expires (UTC)">{when(s.expires_at)}</td>
                 <td>
                   {s.id === props.current ? (
                     <form method="post" action="/logout">

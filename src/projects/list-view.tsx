@@ -148,7 +148,7 @@ export function ProjectsSection(props: ProjectsSectionProps) {
             : `${props.total} projects`}
       </p>
       {props.projects.length > 0 && (
-        <table data-projects>
+        <table data-projects class="cards">
           <caption class="sr-only">Projects</caption>
           <thead>
             <tr>
@@ -170,7 +170,9 @@ export function ProjectsSection(props: ProjectsSectionProps) {
                     </p>
                   )}
                 </td>
-                {props.owners && <td>{ownerName.get(String(p.owner_id)) ?? `#${p.owner_id}`}</td>}
+                {props.owners && (
+                  <td data-label="Owner">{ownerName.get(String(p.owner_id)) ?? `#${p.owner_id}`}</td>
+                )}
                 {anyActions && (
                   <td>
                     {props.manageable.has(p.id) && (

@@ -70,7 +70,7 @@ export function ProjectDetails(props: ProjectPageData) {
         <p>No tasks yet.</p>
       ) : (
         <div class="table-scroll">
-          <table data-project-tasks>
+          <table data-project-tasks class="cards">
             <thead>
               <tr>
                 <th scope="col">Task</th>
@@ -85,9 +85,11 @@ export function ProjectDetails(props: ProjectPageData) {
                   <td>
                     <a href={`/tasks/${t.id}`}>{t.title}</a>
                   </td>
-                  <td>{t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}</td>
-                  <td>{STATUS[t.status] ?? t.status}</td>
-                  <td>
+                  <td data-label="Assignee">
+                    {t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}
+                  </td>
+                  <td data-label="Status">{STATUS[t.status] ?? t.status}</td>
+                  <td data-label="Due">
                     <DueDate due={t.due_date} status={t.status} />
                   </td>
                 </tr>

@@ -106,7 +106,7 @@ export function TaskResults(props: {
           ? 'No tasks match.'
           : `Showing ${offset + 1}–${offset + props.items.length} of ${props.total}`}
       </p>
-      <table data-task-list>
+      <table data-task-list class="cards">
         <thead>
           <tr>
             <th scope="col">Task</th>
@@ -128,13 +128,15 @@ export function TaskResults(props: {
                   {t.title}
                 </a>
               </td>
-              <td>{t.project_name ?? '—'}</td>
-              <td>{t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}</td>
-              <td>{t.priority}</td>
-              <td>
+              <td data-label="Project">{t.project_name ?? '—'}</td>
+              <td data-label="Assignee">
+                {t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}
+              </td>
+              <td data-label="Priority">{t.priority}</td>
+              <td data-label="Due">
                 <DueDate due={t.due_date} status={t.status} />
               </td>
-              <td>
+              <td data-label="Status">
                 {/* Whoever sees a task may move it along (admin, project owner, assignee). */}
                 <StatusForm task={t} />
               </td>

@@ -67,7 +67,7 @@ export function UsersSection(props: {
           {props.notice.text}
         </p>
       )}
-      <table data-users>
+      <table data-users class="cards">
         <caption class="sr-only">{props.total} users</caption>
         <thead>
           <tr>
@@ -83,7 +83,7 @@ export function UsersSection(props: {
               <td>
                 {u.display_name || u.username} <small>({u.username})</small>
               </td>
-              <td>
+              <td data-label="Role">
                 {u.id === props.me ? (
                   u.role
                 ) : (
@@ -106,7 +106,7 @@ export function UsersSection(props: {
                   </form>
                 )}
               </td>
-              <td>
+              <td data-label="Status">
                 {u.active ? 'active' : 'deactivated'}
                 {props.mustChange?.has(u.id) && <div>must change password</div>}
                 {props.mfaOn?.has(u.id) && <div>two-factor on</div>}
