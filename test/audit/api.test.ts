@@ -91,7 +91,9 @@ describe.each(DRIVERS)('audit API on %s', (driver) => {
       });
       // A password reset of its own (this file does not depend on another's).
       const reset = await h.newUser('audited.reset', 'user');
-      const patched = await h.w.admin.api.patch(`/api/users/${reset.id}`, { password: 'another long passphrase' });
+      const patched = await h.w.admin.api.patch(`/api/users/${reset.id}`, {
+        password: 'another long passphrase',
+      });
       expect(patched.status, patched.text).toBe(200);
       const users = await h.w.admin.api.get('/api/audit?entity=users&limit=200');
       expect(users.body.total).toBeGreaterThan(0);
