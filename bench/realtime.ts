@@ -393,7 +393,7 @@ async function main() {
   for (const n of [1, 10, plain.length]) {
     const ids = plain.slice(0, n).map((u) => u.id);
     await store.watch([...ids, admin.id, manager.id], Date.now() + 60_000);
-    await engine.publish([], false); // first documents
+    await engine.publish([]); // first documents
     const rows: ChangeRow[] = ids.map((id, i) => ({
       id: i,
       tx_id: 1,
@@ -407,7 +407,7 @@ async function main() {
     }));
     const before = database.stats.statements;
     const t = now();
-    await engine.publish(rows, false);
+    await engine.publish(rows);
     // + the change-log read and the cursor write, on the leader's listener connection.
     batches.push({ affected: n, statements: database.stats.statements - before + 2, ms: now() - t });
   }

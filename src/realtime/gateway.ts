@@ -4,8 +4,8 @@ import type { WebSocket } from 'ws';
 import type { Actor } from '../domain/actor.js';
 import type { App } from '../http/context.js';
 import { isSameOrigin } from '../http/middleware/client.js';
-import { helloFrame, snapshotFrame } from './frames.js';
-import { CLOSE, type Connection, type Hub } from './hub.js';
+import { CLOSE, encodeFrame } from './frames.js';
+import type { Connection, Hub } from './hub.js';
 import type { RealtimeStore } from './ports.js';
 
 export interface GatewayOptions {
@@ -125,7 +125,15 @@ export class Gateway {
     await store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000);
     // Closed meanwhile: onClose ran before the session existed, so its TTL is set here instead.
     if (conn.ws.readyState !== conn.ws.OPEN) return this.#closed(conn);
-    hub.send(conn, helloFrame(conn.sessionId, resumed, options.heartbeatMs));
+    hub.send(
+      conn,
+      encodeFrame({
+        type: 'hello',
+        session_id: conn.sessionId,
+        resumed,
+        heartbeat_ms: options.heartbeatMs,
+      }),
+    );
     const replay = resumed && lastSeq !== undefined ? await store.history(conn.userId, lastSeq) : undefined;
     if (replay) {
       conn.seq = lastSeq!;
@@ -133,7 +141,7 @@ export class Gateway {
     } else {
       const state = await hub.documentOf(conn.userId);
       if (!state) return conn.ws.close(CLOSE.unauthenticated, 'account unavailable');
-      hub.send(conn, snapshotFrame(state.seq, state.doc));
+      hub.send(conn, encodeFrame({ type: 'snapshot', seq: state.seq, data: state.doc }));
       conn.seq = state.seq;
     }
     hub.ready(conn);

@@ -5,7 +5,7 @@ import { liveSignIns } from '../domain/auth/live-sign-ins.js';
 import { computeDashboard } from '../domain/metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
-import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';
+import { encodeFrame, firstSeq } from './frames.js';
 import { Gateway, liveTtlSeconds } from './gateway.js';
 import { Hub } from './hub.js';
 import { realtimeKeys } from './keys.js';
@@ -70,7 +70,9 @@ export function createRealtime(options: RealtimeOptions) {
       const doc = await computeDashboard(database.db, userId);
       if (!doc) return undefined;
       const seq = firstSeq();
-      if (await store.commit(userId, 0, doc, snapshotFrame(seq, doc), 'snapshot', seq)) return { seq, doc };
+      const frame = encodeFrame({ type: 'snapshot', seq, data: doc });
+      if (await store.commit({ userId, expectedSeq: 0, doc, frame, kind: 'snapshot', seq }))
+        return { seq, doc };
     }
     return (await store.getDocs([userId])).get(userId);
   };
@@ -86,7 +88,7 @@ export function createRealtime(options: RealtimeOptions) {
     },
     options.metrics,
   );
-  const hub = new Hub(store, bus, keys, documentOf, logger, undefined, options.metrics);
+  const hub = new Hub({ store, bus, keys, documentOf, logger, metrics: options.metrics });
   options.metrics?.observe({ sessions: () => hub.connections, leader: () => leadership.isLeader });
   const gateway = new Gateway(
     hub,
@@ -133,11 +135,13 @@ export function createRealtime(options: RealtimeOptions) {
         let ok: boolean;
         if (previous.doc.role !== doc.role) {
           const seq = previous.seq + 1;
-          ok = await store.commit(userId, previous.seq, doc, snapshotFrame(seq, doc), 'snapshot', seq);
+          const frame = encodeFrame({ type: 'snapshot', seq, data: doc });
+          ok = await store.commit({ userId, expectedSeq: previous.seq, doc, frame, kind: 'snapshot', seq });
         } else {
           const patch = diff(previous.doc as unknown as Json, doc as unknown as Json);
           if (patch === undefined) return;
-          ok = await store.commit(userId, previous.seq, doc, deltaFrame(previous.seq + 1, patch), 'delta');
+          const frame = encodeFrame({ type: 'delta', seq: previous.seq + 1, patch });
+          ok = await store.commit({ userId, expectedSeq: previous.seq, doc, frame, kind: 'delta' });
         }
         if (ok) return;
       }
