@@ -140,7 +140,7 @@ export class LiveDocument extends EventTarget {
       return;
     }
     this.setState('reconnecting');
-    // 4000 (server draining), 4008 (slow reader) and a seq gap: back at once, elsewhere if need be.
+    // A draining server, a slow reader, a seq gap: back at once (elsewhere if need be); else back off.
     const backoff = { minMs: this.minBackoffMs, maxMs: this.maxBackoffMs };
     const delay = reconnectDelayMs(code, this.attempt++, backoff) ?? 0;
     clearTimeout(this.timer);

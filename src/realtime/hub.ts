@@ -26,7 +26,7 @@ export interface HubOptions {
   /** Current document of a user, creating it when none is stored (a new or expired one). */
   documentOf: (userId: number) => Promise<DocState | undefined>;
   logger: Logger;
-  /** A socket with more than this waiting to be sent is closed (4008). Default 1 MiB. */
+  /** A socket with more than this waiting to be sent is closed (CLOSE.slowConsumer). Default 1 MiB. */
   maxBufferedBytes?: number;
   metrics?: Metrics;
 }
