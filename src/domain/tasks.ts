@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi';
 import { and, eq, getTableColumns, ilike, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
@@ -5,13 +6,17 @@ import { projects } from '../db/schema/projects.js';
 import { type TaskRow, tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
 import { forbidden, invalid, notFound } from '../http/errors.js';
+import type { Task as TaskSchema } from '../http/schemas.js';
 import { type Actor, iso, isoOrNull, likePattern, type Page, writeAs } from './actor.js';
 import { listPage } from './list.js';
 import { canManage, findVisibleProject } from './projects.js';
 import { orderBy } from './sort.js';
 import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from './versions.js';
 
-export function toTask(row: TaskRow) {
+/** A task as the API answers it: the type of its schema (src/http/schemas.ts `Task`), declared once. */
+export type Task = z.infer<typeof TaskSchema>;
+
+export function toTask(row: TaskRow): Task {
   return {
     id: row.id,
     project_id: row.project_id,

@@ -1,25 +1,14 @@
+import type { Task } from '../domain/tasks.js';
 import { DueDate } from './due.js';
+import { statusLabel } from './labels.js';
 import type { AssetUrl } from './layout.js';
 import { LiveObjectPage } from './live-page.js';
 
-const STATUS: Record<string, string> = {
-  todo: 'To do',
-  in_progress: 'In progress',
-  blocked: 'Blocked',
-  done: 'Done',
-};
-
 export interface ProjectPageData {
   project: { id: number; name: string; description: string; owner: string };
-  tasks: {
-    id: number;
-    title: string;
-    status: string;
-    priority: string;
-    due_date: string | null;
-    assignee_id: number | null;
+  tasks: (Pick<Task, 'id' | 'title' | 'status' | 'priority' | 'due_date' | 'assignee_id'> & {
     assignee_name?: string | undefined;
-  }[];
+  })[];
   /** All tasks of the project the caller sees (the list may be cut at its limit). */
   total: number;
   done: number;
@@ -86,7 +75,7 @@ export function ProjectDetails(props: ProjectPageData) {
                     <a href={`/tasks/${t.id}`}>{t.title}</a>
                   </td>
                   <td>{t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}</td>
-                  <td>{STATUS[t.status] ?? t.status}</td>
+                  <td>{statusLabel(t.status)}</td>
                   <td>
                     <DueDate due={t.due_date} status={t.status} />
                   </td>

@@ -1,6 +1,7 @@
 import type { TaskStatus } from '../db/schema/enums.js';
+import { STATUSES } from './labels.js';
 import { type AssetUrl, Layout } from './layout.js';
-import { STATUSES, type TaskFilters, type TaskView } from './tasks.js';
+import type { TaskFilters, TaskView } from './tasks.js';
 
 /** Cards a column shows at first, and each "Show more" adds. */
 export const BOARD_COLUMN_SIZE = 50;

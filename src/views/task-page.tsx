@@ -1,30 +1,13 @@
 import type { Change, Names } from '../domain/history.js';
+import type { Task } from '../domain/tasks.js';
 import { actorName, ChangeText, when } from './changes.js';
 import { DueDate } from './due.js';
+import { statusLabel } from './labels.js';
 import type { AssetUrl } from './layout.js';
 import { LiveObjectPage } from './live-page.js';
 
-const STATUS: Record<string, string> = {
-  todo: 'To do',
-  in_progress: 'In progress',
-  blocked: 'Blocked',
-  done: 'Done',
-};
-
 export interface TaskPageData {
-  task: {
-    id: number;
-    title: string;
-    description: string;
-    status: string;
-    priority: string;
-    due_date: string | null;
-    created_at: string;
-    updated_at: string;
-    completed_at: string | null;
-    project_id: number;
-    assignee_id: number | null;
-  };
+  task: Task;
   project: { id: number; name: string; owner: string } | undefined;
   assignee: string | undefined;
   history: { changes: Change[]; names: Names };
@@ -59,7 +42,7 @@ export function TaskDetails(props: TaskPageData) {
         </div>
         <div>
           <dt>Status</dt>
-          <dd data-fact="status">{STATUS[t.status] ?? t.status}</dd>
+          <dd data-fact="status">{statusLabel(t.status)}</dd>
         </div>
         <div>
           <dt>Priority</dt>

@@ -1,11 +1,8 @@
-import type { Load } from '../domain/workload.js';
+import { type Load, OPEN_STATUSES } from '../domain/workload.js';
+import { STATUS_LABELS } from './labels.js';
 import { type AssetUrl, Layout, LiveStatus } from './layout.js';
 
-const COLUMNS = [
-  ['todo', 'To do'],
-  ['in_progress', 'In progress'],
-  ['blocked', 'Blocked'],
-] as const;
+const COLUMNS = OPEN_STATUSES.map((s) => [s, STATUS_LABELS[s]] as const);
 
 /** The table htmx swaps on every change: one row per person, each number a link to its tasks. */
 export function WorkloadTable(props: { people: Load[]; team: boolean }) {
