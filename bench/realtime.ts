@@ -388,7 +388,13 @@ async function main() {
   // --- 4. SQL statements per change batch, counted by the engine's database driver ---------------
   const keys = realtimeKeys('bench-batch');
   const store = new MemoryStore(new MemoryBus(), keys.userChannel);
-  const engine = new Engine(database, store, pino({ level: 'silent' }), { coalesceMs: 1, sweepMs: 600_000 });
+  const engine = new Engine({
+    database,
+    store,
+    logger: pino({ level: 'silent' }),
+    coalesceMs: 1,
+    sweepMs: 600_000,
+  });
   const batches: { affected: number; statements: number; ms: number }[] = [];
   for (const n of [1, 10, plain.length]) {
     const ids = plain.slice(0, n).map((u) => u.id);

@@ -19,6 +19,14 @@ export interface EngineOptions {
   retentionDays?: number;
 }
 
+/** What the engine works with (its settings are `EngineOptions`). */
+export interface EngineDeps {
+  database: Database;
+  store: RealtimeStore;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+}
+
 export interface PublishOptions {
   /** Recompute every watched user (the UTC day changed: overdue counts and the 14-day chart move). */
   everyone?: boolean;
@@ -62,13 +70,19 @@ export class Engine {
   /** Active admins (every change touches their documents); reloaded when a users row changes. */
   #admins: number[] | undefined;
 
-  constructor(
-    readonly database: Database,
-    readonly store: RealtimeStore,
-    readonly logger: Logger,
-    readonly options: EngineOptions,
-    readonly metrics?: Metrics,
-  ) {}
+  readonly database: Database;
+  readonly store: RealtimeStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics | undefined;
+  readonly options: EngineOptions;
+
+  constructor({ database, store, logger, metrics, ...options }: EngineDeps & EngineOptions) {
+    this.database = database;
+    this.store = store;
+    this.logger = logger;
+    this.metrics = metrics;
+    this.options = options;
+  }
 
   /** Leads until `signal` aborts (leadership lost or given up). */
   lead = async (connection: ListenerConnection, signal: AbortSignal) => {

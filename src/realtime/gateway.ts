@@ -21,6 +21,15 @@ export interface GatewayOptions {
 /** Which of these sign-ins (auth session ids) are still in force: one query for all of them. */
 export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Set<string>>;
 
+/** What the gateway works with (its settings are `GatewayOptions`). */
+export interface GatewayDeps {
+  hub: Hub;
+  store: RealtimeStore;
+  logger: Logger;
+  /** Which sign-ins are still in force (checked on open and every heartbeat). */
+  signIns: SignInCheck;
+}
+
 /** A live session must outlive a missed heartbeat or two before it starts counting down. */
 export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =>
   sessionTtlSeconds + Math.ceil((3 * heartbeatMs) / 1000);
@@ -39,13 +48,18 @@ export class Gateway {
   #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
 
-  constructor(
-    readonly hub: Hub,
-    readonly store: RealtimeStore,
-    readonly logger: Logger,
-    readonly options: GatewayOptions,
-    readonly signIns: SignInCheck,
-  ) {
+  readonly hub: Hub;
+  readonly store: RealtimeStore;
+  readonly logger: Logger;
+  readonly signIns: SignInCheck;
+  readonly options: GatewayOptions;
+
+  constructor({ hub, store, logger, signIns, ...options }: GatewayDeps & GatewayOptions) {
+    this.hub = hub;
+    this.store = store;
+    this.logger = logger;
+    this.signIns = signIns;
+    this.options = options;
     this.#heartbeat = setInterval(() => void this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
   }

@@ -77,32 +77,28 @@ export function createRealtime(options: RealtimeOptions) {
     return (await store.getDocs([userId])).get(userId);
   };
 
-  const engine = new Engine(
+  const engine = new Engine({
     database,
     store,
     logger,
-    {
-      coalesceMs: options.coalesceMs ?? 15,
-      sweepMs: options.sweepMs ?? 30_000,
-      retentionDays: options.retentionDays ?? 0,
-    },
-    options.metrics,
-  );
+    metrics: options.metrics,
+    coalesceMs: options.coalesceMs ?? 15,
+    sweepMs: options.sweepMs ?? 30_000,
+    retentionDays: options.retentionDays ?? 0,
+  });
   const hub = new Hub({ store, bus, keys, documentOf, logger, metrics: options.metrics });
   options.metrics?.observe({ sessions: () => hub.connections, leader: () => leadership.isLeader });
-  const gateway = new Gateway(
+  const gateway = new Gateway({
     hub,
     store,
     logger,
-    {
-      heartbeatMs: options.heartbeatMs,
-      sessionTtlSeconds: options.sessionTtlSeconds,
-      liveTtlSeconds: liveTtl,
-      trustProxy: options.trustProxy,
-      maxSocketsPerUser: options.maxSocketsPerUser ?? 50,
-    },
-    (ids) => liveSignIns(database.db, ids),
-  );
+    signIns: (ids) => liveSignIns(database.db, ids),
+    heartbeatMs: options.heartbeatMs,
+    sessionTtlSeconds: options.sessionTtlSeconds,
+    liveTtlSeconds: liveTtl,
+    trustProxy: options.trustProxy,
+    maxSocketsPerUser: options.maxSocketsPerUser ?? 50,
+  });
 
   return {
     store,
