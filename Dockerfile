@@ -8,8 +8,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-# The merge patch is one plain ES module shared with the browser; the server imports it from here.
-COPY public/js/merge-patch.js public/js/merge-patch.d.ts public/js/
+# The merge patch and the realtime protocol are plain ES modules shared with the browser; the
+# server imports them from here.
+COPY public/js/merge-patch.js public/js/merge-patch.d.ts public/js/protocol.js public/js/protocol.d.ts public/js/
 RUN npm run build
 
 FROM node:20-bookworm-slim AS deps

@@ -12,15 +12,12 @@ import { clearTimeout, setTimeout } from 'k6/timers';
 import { type MessageEvent, WebSocket } from 'k6/websockets';
 // The portal's own merge patch (one implementation for server, browser and load scripts).
 import { apply as applyMergePatch, type Json } from '../../public/js/merge-patch.js';
+// The portal's own protocol module: frames, their decoding, and what a close code asks for.
+import { closeAction, decodeFrame, reconnectDelayMs } from '../../public/js/protocol.js';
 import { login, params, parse } from './api.ts';
 import { BASE_URL, WS_URL } from './config.ts';
 
 export type { Json };
-
-type Frame =
-  | { type: 'hello'; session_id: string; resumed: boolean; heartbeat_ms: number }
-  | { type: 'snapshot'; seq: number; data: Json }
-  | { type: 'delta'; seq: number; patch: Json; at?: number };
 
 /** Custom metrics (created once per VU, in the init context, as k6 requires). */
 export const rt = {
@@ -38,7 +35,7 @@ export const rt = {
   seqGaps: new Counter('rt_seq_gaps'),
   /** A delta at or below the version already held (harmless, but the server should filter them). */
   seqDuplicates: new Counter('rt_seq_duplicates'),
-  /** Frames breaking the protocol: not JSON, unknown type, hello not first, delta before snapshot. */
+  /** Frames breaking the protocol: not JSON, unknown type, malformed, a control frame, hello not first, delta before snapshot. */
   protocolErrors: new Counter('rt_protocol_errors'),
   deltas: new Counter('rt_deltas'),
   /**
@@ -195,13 +192,12 @@ export class Tab {
     // When k6 read the frame (ms since the epoch), not when this VU's event loop got to it.
     const at = event.timestamp;
     const attempt = this.attempt;
-    let frame: Frame;
-    try {
-      frame = JSON.parse(String(event.data)) as Frame;
-    } catch {
-      rt.protocolErrors.add(1, { reason: 'not_json' });
+    const decoded = decodeFrame(String(event.data));
+    if (!decoded.frame) {
+      rt.protocolErrors.add(1, { reason: decoded.error });
       return;
     }
+    const frame = decoded.frame;
     if (!attempt) return;
     switch (frame.type) {
       case 'hello': {
@@ -259,8 +255,12 @@ export class Tab {
         this.options.onDelta?.(this, frame.seq, at);
         return;
       }
+      case 'control':
+        // Instance-to-instance only: a client must never see one.
+        rt.protocolErrors.add(1, { reason: 'control_frame' });
+        return;
       default:
-        rt.protocolErrors.add(1, { reason: 'unknown_type' });
+        frame satisfies never;
     }
   }
 
@@ -292,15 +292,16 @@ export class Tab {
       this.options.onLost?.(this, Date.now(), code);
     }
     this.record(false); // closed before it was ready
-    if (code === 4401 || code === 4403) {
-      console.warn(`session ${this.sessionId ?? '(new)'} refused with ${code}; not retrying`);
+    // The browser client's policy (public/js/protocol.js): the same delays for the same codes.
+    const delay = reconnectDelayMs(code, this.failures++);
+    if (delay === undefined) {
+      console.warn(
+        `session ${this.sessionId ?? '(new)'} closed with ${code} (${closeAction(code)}); not retrying`,
+      );
       this.phase = 'stopped';
       return;
     }
-    // 4000 (draining) and 4008 (slow consumer) ask for a prompt resume; anything else backs off.
-    this.failures++;
-    const base = code === 4000 || code === 4008 ? 250 : Math.min(10_000, 250 * 2 ** this.failures);
-    this.reopen(base * (0.5 + Math.random()));
+    this.reopen(delay);
   }
 
   private reopen(delayMs: number) {

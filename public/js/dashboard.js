@@ -8,13 +8,19 @@ import { pageLive, startPageLive } from './page-live.js';
 
 const root = /** @type {HTMLElement} */ (document.querySelector('[data-dashboard]'));
 
-const STATUS = ['todo', 'in_progress', 'blocked', 'done'];
-const STATUS_LABELS = ['To do', 'In progress', 'Blocked', 'Done'];
 const COLORS = ['#64748b', '#2563eb', '#dc2626', '#16a34a'];
 
 /** @param {any} doc @param {string} path */
 const at = (doc, path) =>
   path.split('.').reduce((value, key) => (value == null ? undefined : value[key]), doc);
+
+/**
+ * A chart's fixed segments, in order, as the page names them (`data-labels`: a status chart's
+ * statuses and their labels, declared once on the server); none for charts keyed by the document.
+ * @param {HTMLCanvasElement} canvas
+ * @returns {[key: string, label: string][]}
+ */
+const segmentsOf = (canvas) => Object.entries(JSON.parse(canvas.dataset.labels ?? '{}'));
 
 /** @type {Map<HTMLCanvasElement, any>} */
 const charts = new Map();
@@ -23,11 +29,13 @@ const charts = new Map();
 function chartData(canvas, doc) {
   const value = at(doc, canvas.dataset.path ?? '') ?? {};
   switch (canvas.dataset.chart) {
-    case 'status':
+    case 'status': {
+      const segments = segmentsOf(canvas);
       return {
-        labels: STATUS_LABELS,
-        datasets: [{ data: STATUS.map((s) => value[s] ?? 0), backgroundColor: COLORS }],
+        labels: segments.map(([, label]) => label),
+        datasets: [{ data: segments.map(([key]) => value[key] ?? 0), backgroundColor: COLORS }],
       };
+    }
     case 'roles':
       return {
         labels: Object.keys(value),
@@ -63,7 +71,7 @@ function linkOf(canvas, index) {
   const base = canvas.dataset.href;
   if (!base) return undefined;
   const value = at(latest, canvas.dataset.path ?? '') ?? {};
-  const key = canvas.dataset.chart === 'status' ? STATUS[index] : Object.keys(value)[index];
+  const key = canvas.dataset.chart === 'status' ? segmentsOf(canvas)[index]?.[0] : Object.keys(value)[index];
   return key === undefined ? undefined : `${base}${encodeURIComponent(key)}`;
 }
 

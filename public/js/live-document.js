@@ -10,6 +10,10 @@
  */
 
 import { apply as applyMergePatch } from './merge-patch.js';
+import { CLOSE, closeAction, decodeFrame, reconnectDelayMs } from './protocol.js';
+
+/** @import { Json, ServerFrame } from './protocol.js' */
+/** @typedef {'connecting' | 'live' | 'reconnecting' | 'offline' | 'signed-out'} ConnectionState */
 
 const SESSION_KEY = 'portal.realtime.session';
 
@@ -21,14 +25,16 @@ export class LiveDocument extends EventTarget {
     this.storage = options.storage ?? globalThis.sessionStorage;
     this.minBackoffMs = options.minBackoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    /** @type {any} */
+    /** @type {Json | undefined} */
     this.doc = undefined;
     this.seq = 0;
+    /** @type {ConnectionState} */
     this.state = 'connecting';
     this.attempt = 0;
     /** @type {WebSocket | undefined} */
     this.socket = undefined;
     this.stopped = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.timer = undefined;
     this.onOnline = () => this.reconnectNow();
     this.onOffline = () => {
@@ -49,10 +55,10 @@ export class LiveDocument extends EventTarget {
     clearTimeout(this.timer);
     globalThis.removeEventListener?.('online', this.onOnline);
     globalThis.removeEventListener?.('offline', this.onOffline);
-    this.socket?.close(1000);
+    this.socket?.close(CLOSE.normal);
   }
 
-  /** @param {string} state */
+  /** @param {ConnectionState} state */
   setState(state) {
     if (this.state === state) return;
     this.state = state;
@@ -72,11 +78,15 @@ export class LiveDocument extends EventTarget {
     base.search = query.toString();
     const socket = new WebSocket(base);
     this.socket = socket;
-    socket.onmessage = (event) => this.onFrame(socket, JSON.parse(event.data));
+    socket.onmessage = (event) => {
+      const { frame } = decodeFrame(String(event.data));
+      // Anything else is not for clients (a control frame) or not the protocol: ignored.
+      if (frame && frame.type !== 'control') this.onFrame(socket, frame);
+    };
     socket.onclose = (event) => this.onClose(socket, event.code);
   }
 
-  /** @param {WebSocket} socket @param {any} frame */
+  /** @param {WebSocket} socket @param {ServerFrame} frame */
   onFrame(socket, frame) {
     if (socket !== this.socket) return;
     if (frame.type === 'hello') {
@@ -100,7 +110,7 @@ export class LiveDocument extends EventTarget {
     if (frame.type === 'delta') {
       if (this.doc === undefined || frame.seq !== this.seq + 1) {
         // A gap: reconnect with our session; the server replays what we missed or sends a snapshot.
-        if (frame.seq > this.seq) socket.close(4999, 'seq gap');
+        if (frame.seq > this.seq) socket.close(CLOSE.resync, 'seq gap');
         return;
       }
       this.doc = applyMergePatch(this.doc, frame.patch);
@@ -117,25 +127,22 @@ export class LiveDocument extends EventTarget {
   onClose(socket, code) {
     if (socket !== this.socket || this.stopped) return;
     this.socket = undefined;
-    if (code === 4401) {
+    // What each close code asks for is the protocol's (public/js/protocol.js CLOSE_POLICY).
+    const action = closeAction(code);
+    if (action === 'signed-out') {
       // Signed out, revoked or deactivated: reconnecting cannot help.
       this.storage?.removeItem(SESSION_KEY);
       this.setState('signed-out');
       return;
     }
-    if (code === 4403) {
-      this.setState('offline');
-      return;
-    }
-    if (globalThis.navigator?.onLine === false) {
+    if (action === 'refused' || globalThis.navigator?.onLine === false) {
       this.setState('offline');
       return;
     }
     this.setState('reconnecting');
-    // 4000 (server draining) and a seq gap: come back at once, to another instance if need be.
-    const immediate = code === 4000 || code === 4999;
-    const ceiling = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** this.attempt++);
-    const delay = immediate ? Math.random() * 250 : Math.random() * ceiling;
+    // A draining server, a slow reader, a seq gap: back at once (elsewhere if need be); else back off.
+    const backoff = { minMs: this.minBackoffMs, maxMs: this.maxBackoffMs };
+    const delay = reconnectDelayMs(code, this.attempt++, backoff) ?? 0;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);
   }
@@ -144,7 +151,7 @@ export class LiveDocument extends EventTarget {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.attempt = 0;
-    if (this.socket) this.socket.close(4999, 'reconnect');
+    if (this.socket) this.socket.close(CLOSE.resync, 'reconnect');
     else {
       this.setState('reconnecting');
       this.connect();

@@ -14,7 +14,7 @@
  * written with defineProperty (an assignment to "__proto__" would set the prototype instead).
  */
 
-/** @typedef {null | boolean | number | string | Json[] | { [key: string]: Json }} Json */
+/** @import { Json } from './merge-patch.js' */
 
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.hasOwn(o, key);
 
@@ -26,11 +26,7 @@ const isObject = (/** @type {unknown} */ value) =>
 const put = (/** @type {object} */ o, /** @type {string} */ key, /** @type {Json} */ value) =>
   Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
 
-/**
- * @param {Json} a
- * @param {Json} b
- * @returns {Json | undefined}
- */
+/** @type {typeof import('./merge-patch.js').diff} */
 export function diff(a, b) {
   if (!isObject(a) || !isObject(b)) return JSON.stringify(a) === JSON.stringify(b) ? undefined : b;
   /** @type {{ [key: string]: Json }} */
@@ -53,11 +49,7 @@ export function diff(a, b) {
   return changed ? patch : undefined;
 }
 
-/**
- * @param {Json | undefined} target
- * @param {Json} patch
- * @returns {Json}
- */
+/** @type {typeof import('./merge-patch.js').apply} */
 export function apply(target, patch) {
   if (!isObject(patch)) return patch;
   /** @type {{ [key: string]: Json }} */

@@ -390,12 +390,18 @@ async function main() {
   // --- 4. SQL statements per change batch, counted by the engine's database driver ---------------
   const keys = realtimeKeys('bench-batch');
   const store = new MemoryStore(new MemoryBus(), keys.userChannel);
-  const engine = new Engine(database, store, pino({ level: 'silent' }), { coalesceMs: 1, sweepMs: 600_000 });
+  const engine = new Engine({
+    database,
+    store,
+    logger: pino({ level: 'silent' }),
+    coalesceMs: 1,
+    sweepMs: 600_000,
+  });
   const batches: { affected: number; statements: number; ms: number }[] = [];
   for (const n of [1, 10, plain.length]) {
     const ids = plain.slice(0, n).map((u) => u.id);
     await store.watch([...ids, admin.id, manager.id], Date.now() + 60_000);
-    await engine.publish([], false); // first documents
+    await engine.publish([]); // first documents
     const rows: ChangeRow[] = ids.map((id, i) => ({
       id: i,
       tx_id: 1,
@@ -409,7 +415,7 @@ async function main() {
     }));
     const before = database.stats.statements;
     const t = now();
-    await engine.publish(rows, false);
+    await engine.publish(rows);
     // + the change-log read and the cursor write, on the leader's listener connection.
     batches.push({ affected: n, statements: database.stats.statements - before + 2, ms: now() - t });
   }

@@ -1,11 +1,6 @@
+import { statusLabel } from '../views/labels.js';
 import type { Change, Names } from './history.js';
 
-const STATUS: Record<string, string> = {
-  todo: 'To do',
-  in_progress: 'In progress',
-  blocked: 'Blocked',
-  done: 'Done',
-};
 const FIELDS: Record<string, string> = {
   title: 'title',
   description: 'description',
@@ -38,7 +33,7 @@ export function valueText(field: string, value: unknown, names: Names): string {
   if (field === 'assignee_id' || field === 'owner_id')
     return names.user.get(value as number) ?? `user #${String(value)}`;
   if (field === 'project_id') return names.project.get(value as number) ?? `project #${String(value)}`;
-  if (field === 'status') return STATUS[String(value)] ?? String(value);
+  if (field === 'status') return statusLabel(String(value));
   if (field === 'active') return value ? 'active' : 'deactivated';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return text.length > LONG ? `${text.slice(0, LONG)}…` : text;

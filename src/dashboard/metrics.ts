@@ -1,48 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { type Db, query } from '../db/database.js';
 import { type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
+import type { Dashboard, DocNotification, StatusCounts } from './document.js';
 
 /**
- * The dashboard document (docs/contract.md §5): objects keyed by id or name, never arrays of rows, so
- * that a change makes a small merge patch. `computeDashboards` builds it for any number of
- * users in at most seven SQL statements, whatever the batch size: the realtime leader calls
- * it with every user a change touches.
+ * The dashboard document (docs/contract.md §5; its one declaration is dashboard-document.ts).
+ * `computeDashboards` builds it for any number of users in at most seven SQL statements, whatever
+ * the batch size: the realtime leader calls it with every user a change touches.
  */
-export type StatusCounts = Record<TaskStatus, number>;
-
-export interface Dashboard {
-  role: Role;
-  my_tasks: StatusCounts;
-  my_overdue: number;
-  /** manager: tasks in the projects they own */
-  team_tasks?: StatusCounts;
-  /** manager: owned projects; admin: every project */
-  projects?: Record<string, { name: string; done: number; total: number }>;
-  /** admin: active users per role */
-  users_by_role?: Record<Role, number>;
-  /** admin: every task */
-  org_tasks?: StatusCounts;
-  /** tasks completed per UTC day over the last 14 days (today included): mine, my team's, or the organisation's */
-  completed_by_day: Record<string, number>;
-  /** My notifications (someone else's changes that concern me); always computed, optional for older documents. */
-  notifications?: NotificationsSection;
-}
-
-/** What the bell shows: the unread count and the newest notifications, keyed by id. */
-export interface NotificationsSection {
-  unread: number;
-  latest: Record<string, DocNotification>;
-}
-
-/** No nulls (a merge patch cannot carry one): `task_id` is left out when there is none. */
-export interface DocNotification {
-  kind: 'task_assigned' | 'task_status' | 'role_changed';
-  message: string;
-  task_id?: number;
-  /** ISO 8601, UTC */
-  at: string;
-  read: boolean;
-}
+export type { Dashboard, DocNotification, NotificationsSection, StatusCounts } from './document.js';
 
 /** How many notifications the document (and the bell) holds; the rest are in GET /api/notifications. */
 export const NOTIFICATIONS_IN_DOCUMENT = 20;

@@ -1,12 +1,6 @@
+import { STATUS_LABELS } from '../views/labels.js';
 import { type AssetUrl, Layout, LiveStatus } from '../views/layout.js';
 import type { Dashboard } from './metrics.js';
-
-const STATUS_LABELS: Record<string, string> = {
-  todo: 'To do',
-  in_progress: 'In progress',
-  blocked: 'Blocked',
-  done: 'Done',
-};
 
 /** A number and what it counts; it links to the list of exactly those things. */
 function Tile(props: { label: string; metric: string; value: number; href: string }) {
@@ -57,6 +51,8 @@ function Chart(props: {
   empty?: string;
   /** A segment's list: this URL followed by the segment's key (dashboard.js navigates on a click). */
   href?: string;
+  /** The segments, in order, with what they are called: a status chart's are STATUS_LABELS. */
+  labels?: Readonly<Record<string, string>>;
 }) {
   return (
     <figure class="card">
@@ -66,6 +62,7 @@ function Chart(props: {
         data-chart={props.kind}
         data-path={props.path}
         data-href={props.href}
+        data-labels={props.labels && JSON.stringify(props.labels)}
         role="img"
         aria-labelledby={`${props.id}-title`}
       />
@@ -132,6 +129,7 @@ export function DashboardPage(props: {
             title="My tasks by status"
             kind="status"
             path="my_tasks"
+            labels={STATUS_LABELS}
             href={LISTS.my_tasks}
             empty="No tasks are assigned to you."
           />
@@ -141,6 +139,7 @@ export function DashboardPage(props: {
               title="Team tasks by status"
               kind="status"
               path="team_tasks"
+              labels={STATUS_LABELS}
               href={LISTS.team_tasks}
             />
           )}
@@ -150,6 +149,7 @@ export function DashboardPage(props: {
               title="Organisation tasks by status"
               kind="status"
               path="org_tasks"
+              labels={STATUS_LABELS}
               href={LISTS.org_tasks}
             />
           )}

@@ -1,11 +1,8 @@
+import { STATUS_LABELS } from '../views/labels.js';
 import { type AssetUrl, Layout, LiveStatus } from '../views/layout.js';
-import type { Load } from './workload.js';
+import { type Load, OPEN_STATUSES } from './workload.js';
 
-const COLUMNS = [
-  ['todo', 'To do'],
-  ['in_progress', 'In progress'],
-  ['blocked', 'Blocked'],
-] as const;
+const COLUMNS = OPEN_STATUSES.map((s) => [s, STATUS_LABELS[s]] as const);
 
 /** The table htmx swaps on every change: one row per person, each number a link to its tasks. */
 export function WorkloadTable(props: { people: Load[]; team: boolean }) {

@@ -16,6 +16,7 @@ const SOURCES: [name: string, file: string][] = [
   ['chart.js', 'node_modules/chart.js/dist/chart.umd.js'],
   ['htmx.js', 'node_modules/htmx.org/dist/htmx.min.js'],
   ['merge-patch.js', 'public/js/merge-patch.js'],
+  ['protocol.js', 'public/js/protocol.js'],
   ['live-document.js', 'public/js/live-document.js'],
   ['page-live.js', 'public/js/page-live.js'],
   ['dashboard.js', 'public/js/dashboard.js'],

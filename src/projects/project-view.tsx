@@ -1,25 +1,14 @@
 import { DueDate } from '../tasks/due.js';
+import type { Task } from '../tasks/rules.js';
+import { statusLabel } from '../views/labels.js';
 import type { AssetUrl } from '../views/layout.js';
 import { LiveObjectPage } from '../views/live-page.js';
 
-const STATUS: Record<string, string> = {
-  todo: 'To do',
-  in_progress: 'In progress',
-  blocked: 'Blocked',
-  done: 'Done',
-};
-
 export interface ProjectPageData {
   project: { id: number; name: string; description: string; owner: string };
-  tasks: {
-    id: number;
-    title: string;
-    status: string;
-    priority: string;
-    due_date: string | null;
-    assignee_id: number | null;
+  tasks: (Pick<Task, 'id' | 'title' | 'status' | 'priority' | 'due_date' | 'assignee_id'> & {
     assignee_name?: string | undefined;
-  }[];
+  })[];
   /** All tasks of the project the caller sees (the list may be cut at its limit). */
   total: number;
   done: number;
@@ -88,7 +77,7 @@ export function ProjectDetails(props: ProjectPageData) {
                   <td data-label="Assignee">
                     {t.assignee_id === null ? 'Unassigned' : (t.assignee_name ?? '—')}
                   </td>
-                  <td data-label="Status">{STATUS[t.status] ?? t.status}</td>
+                  <td data-label="Status">{statusLabel(t.status)}</td>
                   <td data-label="Due">
                     <DueDate due={t.due_date} status={t.status} />
                   </td>

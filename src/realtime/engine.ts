@@ -6,7 +6,7 @@ import { users } from '../db/schema/index.js';
 import { loggable } from '../observability/loggable.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ChangeFeed, type ChangeRow, PRUNE_LIMIT } from './feed.js';
-import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';
+import { CLOSE, encodeFrame, firstSeq } from './frames.js';
 import { diff, type Json } from './merge-patch.js';
 import type { RealtimeStore } from './ports.js';
 
@@ -17,6 +17,24 @@ export interface EngineOptions {
   sweepMs: number;
   /** On each sweep, changes older than this many days are deleted (0: kept forever). */
   retentionDays?: number;
+}
+
+/** What the engine works with (its settings are `EngineOptions`). */
+export interface EngineDeps {
+  database: Database;
+  store: RealtimeStore;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+}
+
+export interface PublishOptions {
+  /** Recompute every watched user (the UTC day changed: overdue counts and the 14-day chart move). */
+  everyone?: boolean;
+  /**
+   * Also look at every watched user: expired watches are pruned and a watched user without a
+   * document gets one. Default: when there are no rows.
+   */
+  full?: boolean;
 }
 
 export interface EngineStats {
@@ -52,13 +70,19 @@ export class Engine {
   /** Active admins (every change touches their documents); reloaded when a users row changes. */
   #admins: number[] | undefined;
 
-  constructor(
-    readonly database: Database,
-    readonly store: RealtimeStore,
-    readonly logger: Logger,
-    readonly options: EngineOptions,
-    readonly metrics?: Metrics,
-  ) {}
+  readonly database: Database;
+  readonly store: RealtimeStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics | undefined;
+  readonly options: EngineOptions;
+
+  constructor({ database, store, logger, metrics, ...options }: EngineDeps & EngineOptions) {
+    this.database = database;
+    this.store = store;
+    this.logger = logger;
+    this.metrics = metrics;
+    this.options = options;
+  }
 
   /** Leads until `signal` aborts (leadership lost or given up). */
   lead = async (connection: ListenerConnection, signal: AbortSignal) => {
@@ -83,7 +107,7 @@ export class Engine {
         full = false;
         try {
           if (rows.length > 0 || thisFull || this.#retry.size > 0)
-            await this.publish(rows, dayChanged, thisFull);
+            await this.publish(rows, { everyone: dayChanged, full: thisFull });
         } catch (error) {
           feed.rewind(); // else these changes are never published (the sweep retries them)
           if (dayChanged) day = '';
@@ -144,11 +168,9 @@ export class Engine {
 
   /**
    * Recomputes and publishes the documents of watched users that `rows` touch (and of users whose
-   * last commit lost its compare-and-set). `full` also looks at every watched user: expired watches
-   * are pruned and a watched user without a document gets one; `everyone` recomputes them all
-   * (the UTC day changed: overdue counts and the 14-day chart move).
+   * last commit lost its compare-and-set).
    */
-  async publish(rows: ChangeRow[], everyone: boolean, full = rows.length === 0) {
+  async publish(rows: ChangeRow[], { everyone = false, full = rows.length === 0 }: PublishOptions = {}) {
     const started = performance.now();
     const statementsBefore = this.database.stats.statements;
     if (!this.#admins || rows.some((r) => r.table_name === 'users')) await this.#loadAdmins();
@@ -184,7 +206,11 @@ export class Engine {
         const previous = docs.get(id);
         if (!doc) {
           // Deactivated or deleted: their sockets close everywhere.
-          await this.store.publishControl(id, { type: 'control', action: 'close', code: 4401 });
+          await this.store.publishControl(id, {
+            type: 'control',
+            action: 'close',
+            code: CLOSE.unauthenticated,
+          });
           await this.store.dropDoc(id);
           return;
         }
@@ -193,7 +219,14 @@ export class Engine {
         if (!previous || previous.doc.role !== doc.role) {
           // New document, or a role change re-scopes it: a snapshot replaces the client's state.
           const next = previous ? seq + 1 : firstSeq();
-          ok = await this.store.commit(id, seq, doc, snapshotFrame(next, doc), 'snapshot', next);
+          ok = await this.store.commit({
+            userId: id,
+            expectedSeq: seq,
+            doc,
+            frame: encodeFrame({ type: 'snapshot', seq: next, data: doc }),
+            kind: 'snapshot',
+            seq: next,
+          });
           if (ok) {
             this.stats.snapshots++;
             this.metrics?.framesPublished.inc({ kind: 'snapshot' });
@@ -201,7 +234,13 @@ export class Engine {
         } else {
           const patch = diff(previous.doc as unknown as Json, doc as unknown as Json);
           if (patch === undefined) return;
-          ok = await this.store.commit(id, seq, doc, deltaFrame(seq + 1, patch, newest), 'delta');
+          ok = await this.store.commit({
+            userId: id,
+            expectedSeq: seq,
+            doc,
+            frame: encodeFrame({ type: 'delta', seq: seq + 1, at: newest, patch }),
+            kind: 'delta',
+          });
           if (ok) {
             this.stats.deltas++;
             this.metrics?.framesPublished.inc({ kind: 'delta' });

@@ -3,8 +3,8 @@ import type { UpgradeWebSocket } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Actor } from '../auth/actor.js';
-import { helloFrame, snapshotFrame } from './frames.js';
-import { CLOSE, type Connection, type Hub } from './hub.js';
+import { CLOSE, encodeFrame } from './frames.js';
+import type { Connection, Hub } from './hub.js';
 import type { RealtimeStore } from './ports.js';
 
 export interface GatewayOptions {
@@ -18,6 +18,15 @@ export interface GatewayOptions {
 
 /** Which of these sign-ins (auth session ids) are still in force: one query for all of them. */
 export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Set<string>>;
+
+/** What the gateway works with (its settings are `GatewayOptions`). */
+export interface GatewayDeps {
+  hub: Hub;
+  store: RealtimeStore;
+  logger: Logger;
+  /** Which sign-ins are still in force (checked on open and every heartbeat). */
+  signIns: SignInCheck;
+}
 
 /** A live session must outlive a missed heartbeat or two before it starts counting down. */
 export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =>
@@ -44,13 +53,18 @@ export class Gateway {
   #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
 
-  constructor(
-    readonly hub: Hub,
-    readonly store: RealtimeStore,
-    readonly logger: Logger,
-    readonly options: GatewayOptions,
-    readonly signIns: SignInCheck,
-  ) {
+  readonly hub: Hub;
+  readonly store: RealtimeStore;
+  readonly logger: Logger;
+  readonly signIns: SignInCheck;
+  readonly options: GatewayOptions;
+
+  constructor({ hub, store, logger, signIns, ...options }: GatewayDeps & GatewayOptions) {
+    this.hub = hub;
+    this.store = store;
+    this.logger = logger;
+    this.signIns = signIns;
+    this.options = options;
     this.#heartbeat = setInterval(() => void this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
   }
@@ -130,7 +144,15 @@ export class Gateway {
     await store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000);
     // Closed meanwhile: onClose ran before the session existed, so its TTL is set here instead.
     if (conn.ws.readyState !== conn.ws.OPEN) return this.#closed(conn);
-    hub.send(conn, helloFrame(conn.sessionId, resumed, options.heartbeatMs));
+    hub.send(
+      conn,
+      encodeFrame({
+        type: 'hello',
+        session_id: conn.sessionId,
+        resumed,
+        heartbeat_ms: options.heartbeatMs,
+      }),
+    );
     const replay = resumed && lastSeq !== undefined ? await store.history(conn.userId, lastSeq) : undefined;
     if (replay) {
       conn.seq = lastSeq!;
@@ -138,7 +160,7 @@ export class Gateway {
     } else {
       const state = await hub.documentOf(conn.userId);
       if (!state) return conn.ws.close(CLOSE.unauthenticated, 'account unavailable');
-      hub.send(conn, snapshotFrame(state.seq, state.doc));
+      hub.send(conn, encodeFrame({ type: 'snapshot', seq: state.seq, data: state.doc }));
       conn.seq = state.seq;
     }
     hub.ready(conn);

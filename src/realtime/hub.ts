@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Metrics } from '../observability/metrics.js';
-import { type FrameHead, frameHead, snapshotFrame } from './frames.js';
+import { CLOSE, type ControlFrame, decodeFrame, encodeFrame, type FrameHead, frameHead } from './frames.js';
 import type { RealtimeKeys } from './keys.js';
-import type { Bus, ControlFrame, DocState, RealtimeStore } from './ports.js';
+import type { Bus, DocState, RealtimeStore } from './ports.js';
 
 /** One open socket of one realtime session. */
 export interface Connection {
@@ -19,14 +19,17 @@ export interface Connection {
   lastSeen: number;
 }
 
-/** Close codes of docs/contract.md §6, one for slow consumers and one for a user over the socket cap. */
-export const CLOSE = {
-  draining: 4000,
-  unauthenticated: 4401,
-  forbidden: 4403,
-  slowConsumer: 4008,
-  tooManySockets: 4429,
-} as const;
+export interface HubOptions {
+  store: RealtimeStore;
+  bus: Bus;
+  keys: RealtimeKeys;
+  /** Current document of a user, creating it when none is stored (a new or expired one). */
+  documentOf: (userId: number) => Promise<DocState | undefined>;
+  logger: Logger;
+  /** A socket with more than this waiting to be sent is closed (CLOSE.slowConsumer). Default 1 MiB. */
+  maxBufferedBytes?: number;
+  metrics?: Metrics;
+}
 
 /**
  * This instance's sockets, grouped by user. Subscribes to a user's channel while the user has a
@@ -37,18 +40,24 @@ export class Hub {
   readonly #users = new Map<number, Set<Connection>>();
   readonly #subscribing = new Map<number, Promise<void>>();
 
-  constructor(
-    readonly store: RealtimeStore,
-    readonly bus: Bus,
-    readonly keys: RealtimeKeys,
-    /** Current document of a user, creating it when none is stored (a new or expired one). */
-    readonly documentOf: (userId: number) => Promise<DocState | undefined>,
-    readonly logger: Logger,
-    readonly maxBufferedBytes = 1 << 20,
-    readonly metrics?: Metrics,
-  ) {
+  readonly store: RealtimeStore;
+  readonly bus: Bus;
+  readonly keys: RealtimeKeys;
+  readonly documentOf: HubOptions['documentOf'];
+  readonly logger: Logger;
+  readonly maxBufferedBytes: number;
+  readonly metrics: Metrics | undefined;
+
+  constructor(options: HubOptions) {
+    this.store = options.store;
+    this.bus = options.bus;
+    this.keys = options.keys;
+    this.documentOf = options.documentOf;
+    this.logger = options.logger;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 1 << 20;
+    this.metrics = options.metrics;
     // Messages published while the bus was reconnecting are lost: bring every socket up to date.
-    bus.onResubscribed(() => void this.catchUpAll());
+    this.bus.onResubscribed(() => void this.catchUpAll());
   }
 
   get connections(): number {
@@ -123,12 +132,13 @@ export class Hub {
   #onMessage(userId: number, message: string) {
     const set = this.#users.get(userId);
     if (!set) return;
-    if (message.startsWith('{"type":"control"')) {
-      this.#control(set, JSON.parse(message) as ControlFrame);
-      return;
-    }
     // Read once per message, not once per socket.
     const head = frameHead(message);
+    if (head?.type === 'control') {
+      const { frame } = decodeFrame(message);
+      if (frame?.type === 'control') this.#control(set, frame);
+      return;
+    }
     for (const conn of set) this.#deliver(conn, message, head);
     if (head?.at !== undefined)
       this.metrics?.deliveryLatency.observe(Math.max(0, Date.now() - head.at) / 1000);
@@ -172,7 +182,8 @@ export class Hub {
         }
         // An older version than the socket's means the store lost its state (Redis restarted
         // empty) and started over: its version is the one deltas now continue from.
-        if (this.send(conn, snapshotFrame(state.seq, state.doc))) conn.seq = state.seq;
+        if (this.send(conn, encodeFrame({ type: 'snapshot', seq: state.seq, data: state.doc })))
+          conn.seq = state.seq;
       }
     } catch (error) {
       this.logger.warn(

@@ -5,7 +5,7 @@ import { computeDashboard } from '../dashboard/metrics.js';
 import type { Database } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Engine } from './engine.js';
-import { deltaFrame, firstSeq, snapshotFrame } from './frames.js';
+import { encodeFrame, firstSeq } from './frames.js';
 import { Gateway, liveTtlSeconds } from './gateway.js';
 import { Hub } from './hub.js';
 import { realtimeKeys } from './keys.js';
@@ -69,36 +69,34 @@ export function createRealtime(options: RealtimeOptions) {
       const doc = await computeDashboard(database.db, userId);
       if (!doc) return undefined;
       const seq = firstSeq();
-      if (await store.commit(userId, 0, doc, snapshotFrame(seq, doc), 'snapshot', seq)) return { seq, doc };
+      const frame = encodeFrame({ type: 'snapshot', seq, data: doc });
+      if (await store.commit({ userId, expectedSeq: 0, doc, frame, kind: 'snapshot', seq }))
+        return { seq, doc };
     }
     return (await store.getDocs([userId])).get(userId);
   };
 
-  const engine = new Engine(
+  const engine = new Engine({
     database,
     store,
     logger,
-    {
-      coalesceMs: options.coalesceMs ?? 15,
-      sweepMs: options.sweepMs ?? 30_000,
-      retentionDays: options.retentionDays ?? 0,
-    },
-    options.metrics,
-  );
-  const hub = new Hub(store, bus, keys, documentOf, logger, undefined, options.metrics);
+    metrics: options.metrics,
+    coalesceMs: options.coalesceMs ?? 15,
+    sweepMs: options.sweepMs ?? 30_000,
+    retentionDays: options.retentionDays ?? 0,
+  });
+  const hub = new Hub({ store, bus, keys, documentOf, logger, metrics: options.metrics });
   options.metrics?.observe({ sessions: () => hub.connections, leader: () => leadership.isLeader });
-  const gateway = new Gateway(
+  const gateway = new Gateway({
     hub,
     store,
     logger,
-    {
-      heartbeatMs: options.heartbeatMs,
-      sessionTtlSeconds: options.sessionTtlSeconds,
-      liveTtlSeconds: liveTtl,
-      maxSocketsPerUser: options.maxSocketsPerUser ?? 50,
-    },
-    (ids) => liveSignIns(database.db, ids),
-  );
+    signIns: (ids) => liveSignIns(database.db, ids),
+    heartbeatMs: options.heartbeatMs,
+    sessionTtlSeconds: options.sessionTtlSeconds,
+    liveTtlSeconds: liveTtl,
+    maxSocketsPerUser: options.maxSocketsPerUser ?? 50,
+  });
 
   return {
     store,
@@ -131,11 +129,13 @@ export function createRealtime(options: RealtimeOptions) {
         let ok: boolean;
         if (previous.doc.role !== doc.role) {
           const seq = previous.seq + 1;
-          ok = await store.commit(userId, previous.seq, doc, snapshotFrame(seq, doc), 'snapshot', seq);
+          const frame = encodeFrame({ type: 'snapshot', seq, data: doc });
+          ok = await store.commit({ userId, expectedSeq: previous.seq, doc, frame, kind: 'snapshot', seq });
         } else {
           const patch = diff(previous.doc as unknown as Json, doc as unknown as Json);
           if (patch === undefined) return;
-          ok = await store.commit(userId, previous.seq, doc, deltaFrame(previous.seq + 1, patch), 'delta');
+          const frame = encodeFrame({ type: 'delta', seq: previous.seq + 1, patch });
+          ok = await store.commit({ userId, expectedSeq: previous.seq, doc, frame, kind: 'delta' });
         }
         if (ok) return;
       }

@@ -1,5 +1,6 @@
 import type { Dashboard } from '../dashboard/metrics.js';
-import type { Bus, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
+import { encodeFrame } from './frames.js';
+import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
 
 /** In-process pub/sub for embedded mode (one instance, nothing to reconnect). */
 export class MemoryBus implements Bus {
@@ -43,14 +44,7 @@ export class MemoryStore implements RealtimeStore {
     return found;
   }
 
-  async commit(
-    userId: number,
-    expectedSeq: number,
-    doc: Dashboard,
-    frame: string,
-    kind: 'delta' | 'snapshot',
-    seq = expectedSeq + 1,
-  ) {
+  async commit({ userId, expectedSeq, doc, frame, kind, seq = expectedSeq + 1 }: Commit) {
     if ((this.#docs.get(userId)?.seq ?? 0) !== expectedSeq) return false;
     this.#docs.set(userId, { seq, doc });
     const history = kind === 'snapshot' ? [] : (this.#history.get(userId) ?? []);
@@ -74,7 +68,7 @@ export class MemoryStore implements RealtimeStore {
   }
 
   async publishControl(userId: number, control: ControlFrame) {
-    this.bus.publish(this.channel(userId), JSON.stringify(control));
+    this.bus.publish(this.channel(userId), encodeFrame(control));
   }
 
   async createSession(session: RealtimeSession, ttlSeconds: number) {

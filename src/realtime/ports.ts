@@ -1,4 +1,7 @@
 import type { Dashboard } from '../dashboard/metrics.js';
+import type { ControlFrame } from './frames.js';
+
+export type { ControlFrame };
 
 /** The last published version of a user's dashboard document. */
 export interface DocState {
@@ -20,19 +23,11 @@ export interface RealtimeSession {
 export interface RealtimeStore {
   getDocs(userIds: readonly number[]): Promise<Map<number, DocState>>;
   /**
-   * Stores `doc` as version `seq` (default `expectedSeq + 1`; a new document starts at
-   * `firstSeq()`) if the stored version is still `expectedSeq` (0: none stored), appends `frame`
+   * Stores `doc` as version `seq` if the stored version is still `expectedSeq`, appends `frame`
    * to the history (or, for a snapshot frame, restarts the history) and publishes it on the
    * user's channel. False when the version moved meanwhile.
    */
-  commit(
-    userId: number,
-    expectedSeq: number,
-    doc: Dashboard,
-    frame: string,
-    kind: 'delta' | 'snapshot',
-    seq?: number,
-  ): Promise<boolean>;
+  commit(commit: Commit): Promise<boolean>;
   /** Delta frames after `afterSeq`, in order, when the history still holds every one of them. */
   history(userId: number, afterSeq: number): Promise<string[] | undefined>;
   dropDoc(userId: number): Promise<void>;
@@ -57,9 +52,18 @@ export interface RealtimeStore {
   close(): Promise<void>;
 }
 
-export type ControlFrame =
-  | { type: 'control'; action: 'revoke'; auth_session?: string }
-  | { type: 'control'; action: 'close'; code: number };
+/** One new version of a user's document, for `RealtimeStore.commit`. */
+export interface Commit {
+  userId: number;
+  /** The version it replaces (0: none stored). */
+  expectedSeq: number;
+  doc: Dashboard;
+  /** The frame's text (`encodeFrame`), published as is and kept in the history. */
+  frame: string;
+  kind: 'delta' | 'snapshot';
+  /** Its version; default `expectedSeq + 1` (a new document starts at `firstSeq()`). */
+  seq?: number;
+}
 
 /** Pub/sub: plain per-channel subscriptions (never patterns). */
 export interface Bus {

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Dashboard } from '../dashboard/metrics.js';
+import { encodeFrame } from './frames.js';
 import type { RealtimeKeys } from './keys.js';
-import type { Bus, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
+import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
 
 /**
  * Stores version `expectedSeq + 1` only if `expectedSeq` is still the stored version; in the same
@@ -70,14 +71,7 @@ export class RedisStore implements RealtimeStore {
     return found;
   }
 
-  async commit(
-    userId: number,
-    expectedSeq: number,
-    doc: Dashboard,
-    frame: string,
-    kind: 'delta' | 'snapshot',
-    seq = expectedSeq + 1,
-  ) {
+  async commit({ userId, expectedSeq, doc, frame, kind, seq = expectedSeq + 1 }: Commit) {
     const result = await (
       this.redis as unknown as { portalCommit(...args: (string | number)[]): Promise<number> }
     ).portalCommit(
@@ -113,7 +107,7 @@ export class RedisStore implements RealtimeStore {
   }
 
   async publishControl(userId: number, control: ControlFrame) {
-    await this.redis.publish(this.keys.userChannel(userId), JSON.stringify(control));
+    await this.redis.publish(this.keys.userChannel(userId), encodeFrame(control));
   }
 
   async createSession(session: RealtimeSession, ttlSeconds: number) {

@@ -1,6 +1,7 @@
 import type { TaskStatus } from '../db/schema/enums.js';
+import { STATUSES } from '../views/labels.js';
 import { type AssetUrl, Layout } from '../views/layout.js';
-import { STATUSES, type TaskFilters, type TaskView } from './list-view.js';
+import type { TaskFilters, TaskView } from './list-view.js';
 
 /** Cards a column shows at first, and each "Show more" adds. */
 export const BOARD_COLUMN_SIZE = 50;

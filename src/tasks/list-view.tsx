@@ -1,22 +1,20 @@
-import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
+import { STATUSES } from '../views/labels.js';
 import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from '../views/layout.js';
 import { type BoardData, BoardNotice, TaskBoard } from './board-view.js';
 import { DueDate } from './due.js';
 import { type FilterChoices, MoreTaskFilters } from './filters-view.js';
+import type { Task } from './rules.js';
 
-export interface TaskView {
-  id: number;
-  title: string;
+/** A task as the lists show it: the API's task (src/tasks/rules.ts `Task`), with names to show. */
+export type TaskView = Pick<
+  Task,
+  'id' | 'title' | 'status' | 'priority' | 'assignee_id' | 'due_date' | 'project_id'
+> & {
   description?: string | undefined;
-  status: TaskStatus;
-  priority: TaskPriority;
-  assignee_id: number | null;
-  due_date: string | null;
-  project_id: number;
   /** Names to show; the ids are what the forms use. */
   project_name?: string | undefined;
   assignee_name?: string | undefined;
-}
+};
 
 export interface TaskFilters {
   q?: string | undefined;
@@ -33,12 +31,6 @@ export interface TaskFilters {
   offset?: number | undefined;
 }
 
-export const STATUSES: [TaskStatus, string][] = [
-  ['todo', 'To do'],
-  ['in_progress', 'In progress'],
-  ['blocked', 'Blocked'],
-  ['done', 'Done'],
-];
 /** The list's sort orders and their names; the page route accepts these only. */
 export const TASK_SORTS: [string, string][] = [
   ['-created_at', 'Newest'],

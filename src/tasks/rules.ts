@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi';
 import { and, eq, getTableColumns, ilike, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import { type Actor, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
@@ -9,9 +10,13 @@ import { users } from '../db/schema/users.js';
 import { orderBy } from '../db/sort.js';
 import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
 import { forbidden, invalid, notFound } from '../errors.js';
+import type { Task as TaskSchema } from '../http/schemas.js';
 import { canManage, findVisibleProject } from '../projects/rules.js';
 
-export function toTask(row: TaskRow) {
+/** A task as the API answers it: the type of its schema (src/http/schemas.ts `Task`), declared once. */
+export type Task = z.infer<typeof TaskSchema>;
+
+export function toTask(row: TaskRow): Task {
   return {
     id: row.id,
     project_id: row.project_id,

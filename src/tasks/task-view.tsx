@@ -1,30 +1,13 @@
 import { actorName, ChangeText, when } from '../audit/changes-view.js';
 import type { Change, Names } from '../audit/history.js';
+import { statusLabel } from '../views/labels.js';
 import type { AssetUrl } from '../views/layout.js';
 import { LiveObjectPage } from '../views/live-page.js';
 import { DueDate } from './due.js';
-
-const STATUS: Record<string, string> = {
-  todo: 'To do',
-  in_progress: 'In progress',
-  blocked: 'Blocked',
-  done: 'Done',
-};
+import type { Task } from './rules.js';
 
 export interface TaskPageData {
-  task: {
-    id: number;
-    title: string;
-    description: string;
-    status: string;
-    priority: string;
-    due_date: string | null;
-    created_at: string;
-    updated_at: string;
-    completed_at: string | null;
-    project_id: number;
-    assignee_id: number | null;
-  };
+  task: Task;
   project: { id: number; name: string; owner: string } | undefined;
   assignee: string | undefined;
   history: { changes: Change[]; names: Names };
@@ -59,7 +42,7 @@ export function TaskDetails(props: TaskPageData) {
         </div>
         <div>
           <dt>Status</dt>
-          <dd data-fact="status">{STATUS[t.status] ?? t.status}</dd>
+          <dd data-fact="status">{statusLabel(t.status)}</dd>
         </div>
         <div>
           <dt>Priority</dt>

@@ -113,6 +113,17 @@ describe('dashboards in Chromium', () => {
       0,
     );
     expect(await userPage.locator('canvas[data-chart]').count()).toBe(2);
+    // The status chart names its segments as every page does (src/views/labels.ts, sent with the page).
+    const statusChart = await userPage.evaluate(() => {
+      type Charts = {
+        getChart(el: Element | null): { data: { labels: string[]; datasets: { data: number[] }[] } };
+      };
+      const chart = (globalThis as unknown as { Chart: Charts }).Chart.getChart(
+        document.querySelector('#chart-my-tasks'),
+      );
+      return { labels: chart.data.labels, data: chart.data.datasets[0]!.data };
+    });
+    expect(statusChart).toEqual({ labels: ['To do', 'In progress', 'Blocked', 'Done'], data: [1, 0, 0, 0] });
     await userContext.close();
   });
 

@@ -20,7 +20,13 @@ describe('Engine.lead', () => {
 
   it('returns when leadership was already lost as it started', async () => {
     const store = new MemoryStore(new MemoryBus(), realtimeKeys('engine').userChannel);
-    const engine = new Engine(database, store, pino({ level: 'silent' }), { coalesceMs: 1, sweepMs: 60_000 });
+    const engine = new Engine({
+      database,
+      store,
+      logger: pino({ level: 'silent' }),
+      coalesceMs: 1,
+      sweepMs: 60_000,
+    });
     const connection = await database.openListener();
     const lost = new AbortController();
     lost.abort();

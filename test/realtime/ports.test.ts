@@ -103,13 +103,27 @@ describe.each([
   it('commits by compare-and-set on seq; a refused commit stores and publishes nothing', async () => {
     const { store, bus, keys } = harness();
     const channel = await listen(bus, keys.userChannel(7));
-    expect(await store.commit(7, 1, doc(9), 'too-new', 'snapshot')).toBe(false); // nothing stored yet
-    expect(await store.commit(7, 0, doc(0), 'S1', 'snapshot')).toBe(true);
-    expect(await store.commit(7, 0, doc(9), 'stale-0', 'delta')).toBe(false);
-    expect(await store.commit(7, 2, doc(9), 'ahead-2', 'delta')).toBe(false);
-    expect(await store.commit(7, 1, doc(1), 'D2', 'delta')).toBe(true);
-    expect(await store.commit(7, 1, doc(9), 'stale-1', 'snapshot')).toBe(false);
-    expect(await store.commit(7, 2, doc(2), 'D3', 'delta')).toBe(true);
+    expect(
+      await store.commit({ userId: 7, expectedSeq: 1, doc: doc(9), frame: 'too-new', kind: 'snapshot' }),
+    ).toBe(false); // nothing stored yet
+    expect(
+      await store.commit({ userId: 7, expectedSeq: 0, doc: doc(0), frame: 'S1', kind: 'snapshot' }),
+    ).toBe(true);
+    expect(
+      await store.commit({ userId: 7, expectedSeq: 0, doc: doc(9), frame: 'stale-0', kind: 'delta' }),
+    ).toBe(false);
+    expect(
+      await store.commit({ userId: 7, expectedSeq: 2, doc: doc(9), frame: 'ahead-2', kind: 'delta' }),
+    ).toBe(false);
+    expect(await store.commit({ userId: 7, expectedSeq: 1, doc: doc(1), frame: 'D2', kind: 'delta' })).toBe(
+      true,
+    );
+    expect(
+      await store.commit({ userId: 7, expectedSeq: 1, doc: doc(9), frame: 'stale-1', kind: 'snapshot' }),
+    ).toBe(false);
+    expect(await store.commit({ userId: 7, expectedSeq: 2, doc: doc(2), frame: 'D3', kind: 'delta' })).toBe(
+      true,
+    );
     // Publication is ordered: had a refused commit published, it would be heard before D3.
     await channel.until('D3');
     expect(channel.heard).toEqual(['S1', 'D2', 'D3']);
@@ -121,15 +135,23 @@ describe.each([
     const { store, bus, keys, peer } = harness();
     const other = peer().store;
     const channel = await listen(bus, keys.userChannel(8));
-    await store.commit(8, 0, doc(0), 'S1', 'snapshot');
+    await store.commit({ userId: 8, expectedSeq: 0, doc: doc(0), frame: 'S1', kind: 'snapshot' });
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        (i % 2 ? other : store).commit(8, 1, doc(i + 1), `D2-${i}`, 'delta'),
+        (i % 2 ? other : store).commit({
+          userId: 8,
+          expectedSeq: 1,
+          doc: doc(i + 1),
+          frame: `D2-${i}`,
+          kind: 'delta',
+        }),
       ),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = results.indexOf(true);
-    expect(await store.commit(8, 2, doc(50), 'D3', 'delta')).toBe(true);
+    expect(await store.commit({ userId: 8, expectedSeq: 2, doc: doc(50), frame: 'D3', kind: 'delta' })).toBe(
+      true,
+    );
     await channel.until('D3');
     expect(channel.heard).toEqual(['S1', `D2-${winner}`, 'D3']);
     expect((await other.getDocs([8])).get(8)).toEqual({ seq: 3, doc: doc(50) });
@@ -137,9 +159,9 @@ describe.each([
 
   it('reads several documents at once, leaving out users without one, and drops one', async () => {
     const { store } = harness();
-    await store.commit(1, 0, doc(1), 'S1', 'snapshot');
-    await store.commit(3, 0, doc(3), 'S1', 'snapshot');
-    await store.commit(3, 1, doc(4), 'D2', 'delta');
+    await store.commit({ userId: 1, expectedSeq: 0, doc: doc(1), frame: 'S1', kind: 'snapshot' });
+    await store.commit({ userId: 3, expectedSeq: 0, doc: doc(3), frame: 'S1', kind: 'snapshot' });
+    await store.commit({ userId: 3, expectedSeq: 1, doc: doc(4), frame: 'D2', kind: 'delta' });
     const docs = await store.getDocs([1, 2, 3]);
     expect([...docs.keys()].sort()).toEqual([1, 3]);
     expect(docs.get(3)).toEqual({ seq: 2, doc: doc(4) });
@@ -147,20 +169,23 @@ describe.each([
     await store.dropDoc(3);
     expect((await store.getDocs([1, 3])).has(3)).toBe(false);
     expect(await store.history(3, 1)).toBeUndefined();
-    expect(await store.commit(3, 0, doc(5), 'S1-again', 'snapshot')).toBe(true); // starts over at 1
+    expect(
+      await store.commit({ userId: 3, expectedSeq: 0, doc: doc(5), frame: 'S1-again', kind: 'snapshot' }),
+    ).toBe(true); // starts over at 1
   });
 
   it('replays exactly the deltas after a version while the capped history holds them', async () => {
     const { store } = harness();
     expect(await store.history(5, 0)).toEqual([]); // nothing stored: the client is current
-    await store.commit(5, 0, doc(0), 'S1', 'snapshot');
+    await store.commit({ userId: 5, expectedSeq: 0, doc: doc(0), frame: 'S1', kind: 'snapshot' });
     expect(await store.history(5, 1)).toEqual([]);
     expect(await store.history(5, 0)).toBeUndefined(); // the snapshot itself is never replayed
-    await store.commit(5, 1, doc(1), 'D2', 'delta');
-    await store.commit(5, 2, doc(2), 'D3', 'delta');
+    await store.commit({ userId: 5, expectedSeq: 1, doc: doc(1), frame: 'D2', kind: 'delta' });
+    await store.commit({ userId: 5, expectedSeq: 2, doc: doc(2), frame: 'D3', kind: 'delta' });
     expect(await store.history(5, 1)).toEqual(['D2', 'D3']);
     expect(await store.history(5, 2)).toEqual(['D3']);
-    for (let seq = 3; seq <= 5; seq++) await store.commit(5, seq, doc(seq), `D${seq + 1}`, 'delta');
+    for (let seq = 3; seq <= 5; seq++)
+      await store.commit({ userId: 5, expectedSeq: seq, doc: doc(seq), frame: `D${seq + 1}`, kind: 'delta' });
     // Holds D4, D5, D6 (limit 3).
     expect(await store.history(5, 6)).toEqual([]);
     expect(await store.history(5, 5)).toEqual(['D6']);
@@ -174,14 +199,22 @@ describe.each([
   it('restarts the history with a snapshot commit', async () => {
     const { store, bus, keys } = harness();
     const channel = await listen(bus, keys.userChannel(6));
-    await store.commit(6, 0, doc(0), 'S1', 'snapshot');
-    await store.commit(6, 1, doc(1), 'D2', 'delta');
-    await store.commit(6, 2, doc(2), 'D3', 'delta');
-    expect(await store.commit(6, 3, { ...doc(2), role: 'manager' }, 'S4', 'snapshot')).toBe(true);
+    await store.commit({ userId: 6, expectedSeq: 0, doc: doc(0), frame: 'S1', kind: 'snapshot' });
+    await store.commit({ userId: 6, expectedSeq: 1, doc: doc(1), frame: 'D2', kind: 'delta' });
+    await store.commit({ userId: 6, expectedSeq: 2, doc: doc(2), frame: 'D3', kind: 'delta' });
+    expect(
+      await store.commit({
+        userId: 6,
+        expectedSeq: 3,
+        doc: { ...doc(2), role: 'manager' },
+        frame: 'S4',
+        kind: 'snapshot',
+      }),
+    ).toBe(true);
     expect(await store.history(6, 3)).toBeUndefined(); // the deltas before the snapshot are gone
     expect(await store.history(6, 1)).toBeUndefined();
     expect(await store.history(6, 4)).toEqual([]);
-    await store.commit(6, 4, doc(3), 'D5', 'delta');
+    await store.commit({ userId: 6, expectedSeq: 4, doc: doc(3), frame: 'D5', kind: 'delta' });
     expect(await store.history(6, 4)).toEqual(['D5']);
     expect(await store.history(6, 3)).toBeUndefined();
     await channel.until('D5');
@@ -192,16 +225,28 @@ describe.each([
     const { store, bus, keys } = harness();
     const mine = await listen(bus, keys.userChannel(10));
     const theirs = await listen(bus, keys.userChannel(11));
-    await store.commit(10, 0, doc(0), '{"type":"snapshot","seq":1}', 'snapshot');
-    await store.commit(11, 0, doc(0), 'theirs-1', 'snapshot');
+    await store.commit({
+      userId: 10,
+      expectedSeq: 0,
+      doc: doc(0),
+      frame: '{"type":"snapshot","seq":1}',
+      kind: 'snapshot',
+    });
+    await store.commit({ userId: 11, expectedSeq: 0, doc: doc(0), frame: 'theirs-1', kind: 'snapshot' });
     await mine.until('{"type":"snapshot","seq":1}');
     await theirs.until('theirs-1');
     expect(mine.heard).toEqual(['{"type":"snapshot","seq":1}']);
     expect(theirs.heard).toEqual(['theirs-1']);
 
     await bus.unsubscribe(keys.userChannel(10));
-    await store.commit(10, 1, doc(1), 'after-unsubscribe', 'delta');
-    await store.commit(11, 1, doc(1), 'theirs-2', 'delta');
+    await store.commit({
+      userId: 10,
+      expectedSeq: 1,
+      doc: doc(1),
+      frame: 'after-unsubscribe',
+      kind: 'delta',
+    });
+    await store.commit({ userId: 11, expectedSeq: 1, doc: doc(1), frame: 'theirs-2', kind: 'delta' });
     await theirs.until('theirs-2'); // published after the other one, on the same connection
     expect(mine.heard).toEqual(['{"type":"snapshot","seq":1}']);
   });

@@ -33,9 +33,9 @@ describe.each([
   it('drops the document and history; a user still watched keeps theirs', async () => {
     const store = make();
     const now = Date.now();
-    await store.commit(1, 0, doc, 'S1', 'snapshot');
-    await store.commit(1, 1, doc, 'D2', 'delta');
-    await store.commit(2, 0, doc, 'S1', 'snapshot');
+    await store.commit({ userId: 1, expectedSeq: 0, doc: doc, frame: 'S1', kind: 'snapshot' });
+    await store.commit({ userId: 1, expectedSeq: 1, doc: doc, frame: 'D2', kind: 'delta' });
+    await store.commit({ userId: 2, expectedSeq: 0, doc: doc, frame: 'S1', kind: 'snapshot' });
     await store.watch([1], now + 100);
     await store.watch([2], now + 60_000);
     expect((await store.watchedUsers(now + 1000)).sort()).toEqual([2]);
@@ -43,14 +43,16 @@ describe.each([
     expect(await store.history(1, 1)).toBeUndefined();
     // Watched again (a new session): starts from a fresh document.
     await store.watch([1], now + 60_000);
-    expect(await store.commit(1, 0, doc, 'S1', 'snapshot')).toBe(true);
+    expect(await store.commit({ userId: 1, expectedSeq: 0, doc: doc, frame: 'S1', kind: 'snapshot' })).toBe(
+      true,
+    );
   });
 
   it('is pruned by a batch that only asks about the users it touches', async () => {
     const store = make();
     const now = Date.now();
-    await store.commit(5, 0, doc, 'S1', 'snapshot');
-    await store.commit(6, 0, doc, 'S1', 'snapshot');
+    await store.commit({ userId: 5, expectedSeq: 0, doc: doc, frame: 'S1', kind: 'snapshot' });
+    await store.commit({ userId: 6, expectedSeq: 0, doc: doc, frame: 'S1', kind: 'snapshot' });
     await store.watch([5], now + 100);
     await store.watch([6], now + 60_000);
     await store.pruneWatches(now + 1000);

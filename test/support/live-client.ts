@@ -1,14 +1,13 @@
 import WebSocket from 'ws';
-import { apply, type Json } from '../../src/realtime/merge-patch.js';
+import {
+  apply,
+  type DeltaFrame,
+  decodeFrame,
+  type Json,
+  type ServerFrame,
+} from '../../public/js/protocol.js';
 
-export interface Frame {
-  type: 'hello' | 'snapshot' | 'delta';
-  seq?: number;
-  session_id?: string;
-  resumed?: boolean;
-  data?: Json;
-  patch?: Json;
-}
+export type Frame = ServerFrame;
 
 /**
  * A realtime client for tests: connects with a bearer token, records every frame, rebuilds the
@@ -19,6 +18,8 @@ export class LiveClient {
   doc: Json | undefined;
   seq = 0;
   gaps: string[] = [];
+  /** Texts that were no server frame (not JSON, an unknown type, missing fields, a control frame). */
+  invalid: string[] = [];
   sessionId: string | undefined;
   closeCode: number | undefined;
   ws!: WebSocket;
@@ -37,7 +38,11 @@ export class LiveClient {
       headers: { authorization: `Bearer ${this.token}`, ...this.options.headers },
       autoPong: this.options.autoPong ?? true,
     });
-    this.ws.on('message', (data) => this.#onFrame(JSON.parse(String(data)) as Frame));
+    this.ws.on('message', (data) => {
+      const { frame } = decodeFrame(String(data));
+      if (frame && frame.type !== 'control') this.#onFrame(frame);
+      else this.invalid.push(String(data));
+    });
     this.ws.on('close', (code) => {
       this.closeCode = code;
     });
@@ -52,16 +57,23 @@ export class LiveClient {
     if (frame.type === 'hello') this.sessionId = frame.session_id;
     else if (frame.type === 'snapshot') {
       this.doc = frame.data;
-      this.seq = frame.seq!;
-    } else if (frame.type === 'delta') {
+      this.seq = frame.seq;
+    } else {
       if (frame.seq !== this.seq + 1) this.gaps.push(`${this.seq} -> ${frame.seq}`);
-      this.doc = apply(this.doc ?? {}, frame.patch!);
-      this.seq = frame.seq!;
+      this.doc = apply(this.doc ?? {}, frame.patch);
+      this.seq = frame.seq;
     }
   }
 
-  deltas() {
+  deltas(): DeltaFrame[] {
     return this.frames.filter((f) => f.type === 'delta');
+  }
+
+  /** The `index`-th frame received, which must be of type `type`. */
+  nth<T extends Frame['type']>(index: number, type: T): Extract<Frame, { type: T }> {
+    const frame = this.frames[index];
+    if (frame?.type !== type) throw new Error(`frame ${index} is ${JSON.stringify(frame)}, not a ${type}`);
+    return frame as Extract<Frame, { type: T }>;
   }
 
   async waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
