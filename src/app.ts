@@ -24,7 +24,7 @@ import { registerNotifications } from './http/notifications.js';
 import { registerPages } from './http/pages.js';
 import { registerProjectPages } from './http/project-pages.js';
 import { registerProjects } from './http/projects.js';
-import { methodNotAllowed, notFound } from './http/routing.js';
+import { methodNotAllowed, notFound, pageError } from './http/routing.js';
 import { registerTaskPages } from './http/task-pages.js';
 import { registerTasks } from './http/tasks.js';
 import { registerUserPages } from './http/user-pages.js';
@@ -43,7 +43,9 @@ export function createApp(given: AppDeps) {
   const assets = deps.assets ?? new Map();
   const asset = (name: string) => assets.get(name)?.url ?? `/assets/${name}`;
 
-  app.onError(handleError(deps.logger, deps.metrics));
+  const jsonError = handleError(deps.logger, deps.metrics);
+  const htmlError = pageError(asset);
+  app.onError((error, c) => htmlError(error, c) ?? jsonError(error, c));
   app.notFound(notFound(asset));
 
   app.use(requestId());

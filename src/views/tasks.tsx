@@ -214,7 +214,15 @@ export function TasksPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['live-events.js', 'task-dialog.js', 'write-guard.js', 'select-commit.js', 'task-board.js']}
+      modules={[
+        'live-events.js',
+        'task-dialog.js',
+        'write-guard.js',
+        'select-commit.js',
+        'task-board.js',
+        'confirm-dialog.js',
+        'char-count.js',
+      ]}
     >
       <div data-live data-connection="reconnecting">
         <LiveStatus />
@@ -376,6 +384,7 @@ export function TaskForm(props: TaskFormProps) {
               value={value('title')}
               required
               autofocus
+              maxlength={200}
             />
             <Field
               id="tf-description"

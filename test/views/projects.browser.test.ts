@@ -123,6 +123,7 @@ describe('projects page in Chromium', () => {
     });
 
     await page.click(`tr[data-project="${id}"] >> text=Delete`);
+    await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await page.waitForSelector(`tr[data-project="${id}"]`, { state: 'detached' });
     expect(await names(page)).toEqual(['Shared work']);
     expect((await api(inst.base, mia, 'GET', `/api/projects/${id}`)).status).toBe(404);

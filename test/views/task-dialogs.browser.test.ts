@@ -147,6 +147,7 @@ describe('task dialogs in Chromium', () => {
     await page.click(`#task-edit-${id}`);
     await waitOpen(page);
     await page.click('#task-dialog >> text=Delete task');
+    await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await waitClosed(page);
     await page.waitForSelector(`tr[data-task="${id}"]`, { state: 'detached' });
     expect((await task(id)).status).toBe(404);
