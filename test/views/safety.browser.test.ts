@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
+import { validateHtml } from '../support/html-validate.js';
 import { api, signIn } from '../support/live-client.js';
 
 /**
@@ -123,6 +124,7 @@ describe('safe admin actions and plain messages in Chromium', () => {
       document.querySelector('[data-users-notice]')?.textContent?.includes('ursa is now user (was manager).'),
     );
     expect(await page.inputValue(`#role-${ids.ursa}`)).toBe('user');
+    expect(await validateHtml(await page.content(), 'dom')).toEqual([]);
     expect((await api(inst.base, admin, 'GET', `/api/users/${ids.ursa}`)).body.role).toBe('user');
 
     await page.locator('tr[data-user="ursa"]').getByRole('button', { name: 'Deactivate' }).click();
@@ -146,6 +148,9 @@ describe('safe admin actions and plain messages in Chromium', () => {
     await openDialog();
     expect(await dialogText()).toMatch(/mona owns 2 projects\. Hand them over/);
     expect(await page.isVisible('#confirm-dialog [data-confirm-yes]')).toBe(false);
+    // Valid HTML: the page as served (with the hand-over form), and live with the dialog open.
+    expect(await validateHtml(await (await page.request.get(`${inst.base}/users`)).text())).toEqual([]);
+    expect(await validateHtml(await page.content(), 'dom')).toEqual([]);
     await page.click('#confirm-dialog >> text=Close');
     await closed();
 
@@ -204,6 +209,7 @@ describe('safe admin actions and plain messages in Chromium', () => {
       expect(res?.status()).toBe(403);
       expect(res?.headers()['content-type']).toMatch(/text\/html/);
       expect(await other.textContent('h1')).toBe('You cannot open this page');
+      expect(await validateHtml((await res?.text()) ?? '')).toEqual([]);
       expect(await other.textContent('[data-forbidden]')).toContain('User management is only for admins.');
       // Text and link stand out from the card in this colour scheme (WCAG AA: 4.5:1).
       const contrast = await other.evaluate(() => {
