@@ -93,6 +93,9 @@ export function UsersSection(props: {
           )}
         </div>
       )}
+      <p class="muted hint" id="users-password-rules">
+        New passwords: {PASSWORD_RULES.replace('your username', 'the username')}
+      </p>
       <table data-users>
         <caption class="sr-only">{props.total} users</caption>
         <thead>
@@ -153,7 +156,8 @@ export function UsersSection(props: {
                         name="password"
                         type="password"
                         autocomplete="new-password"
-                        placeholder="New password"
+                        placeholder="New password (12+ characters)"
+                        aria-describedby="users-password-rules"
                       />
                       <label>
                         <input type="checkbox" name="must_change_password" value="true" /> must change at next
