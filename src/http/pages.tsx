@@ -10,6 +10,7 @@ import { peopleChoices, projectChoices } from '../domain/pickers.js';
 import { canManage, getProject, listProjects } from '../domain/projects.js';
 import { createTask, deleteTask, getTask, listTasks, taskLabels, updateTask } from '../domain/tasks.js';
 import { AccountPage } from '../views/account.js';
+import { ConfirmPage } from '../views/confirm.js';
 import { DashboardPage } from '../views/dashboard.js';
 import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
@@ -347,6 +348,27 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     } catch (thrown) {
       return again(refusal(thrown));
     }
+  });
+
+  // Without JavaScript, "Delete task" on the edit page asks here first; the button posts below.
+  app.get('/tasks/:id/delete', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    const task = await getTask(database.db, actor, pathId(c, 'Task'));
+    const back = { href: `/tasks/${task.id}/edit`, label: 'Back to the task' };
+    if (!(await manages(actor, task.project_id)))
+      throw new ApiError('forbidden', 'Only the project owner or an admin can delete this task');
+    return c.html(
+      <ConfirmPage
+        asset={asset}
+        user={actor}
+        title={`Delete the task “${task.title}”?`}
+        lines={['This cannot be undone.']}
+        action="Delete task"
+        path={`/tasks/${task.id}/delete`}
+        back={back}
+      />,
+    );
   });
 
   app.post('/tasks/:id/delete', async (c) => {

@@ -453,8 +453,9 @@ export function TaskForm(props: TaskFormProps) {
         </div>
       </form>
       {props.mode === 'edit' && t && (
+        // Without JavaScript (a page of its own) the form GETs the confirmation page, whose button deletes.
         <form
-          method="post"
+          method={props.inDialog ? 'post' : 'get'}
           action={`/tasks/${t.id}/delete`}
           {...hx(`/tasks/${t.id}/delete`)}
           hx-confirm={props.inDialog ? `Delete the task “${t.title}”?` : undefined}

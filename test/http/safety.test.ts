@@ -220,6 +220,17 @@ describe('safety of admin actions (pglite)', () => {
       `Its ${counted!.all} tasks will be deleted with it: ${counted!.open} open, ${counted!.all - counted!.open} done.`,
     );
 
+    // A task's deletion without JavaScript: a page that asks, with the real button; the assignee
+    // (who may not delete it) gets the 403 page.
+    const taskPage = await page(admin, 'GET', `/tasks/${w.taskA.id}/delete`);
+    expect(taskPage.status).toBe(200);
+    expect(text(taskPage.text)).toContain('Delete the task “Task A”? This cannot be undone.');
+    expect(taskPage.text).toMatch(new RegExp(`<form method="post" action="/tasks/${w.taskA.id}/delete"`));
+    const assignee = await page(await signIn(w.userA.username), 'GET', `/tasks/${w.taskA.id}/delete`);
+    expect(assignee.status).toBe(403);
+    expect(assignee.type).toMatch(/text\/html/);
+    expect(await w.taskExists(w.taskA.id)).toBe(true);
+
     // The delete itself says what it did.
     const done = await page(admin, 'POST', `/users/${worker.body.id}/delete`, { htmx: true, form: {} });
     expect(text(done.text)).toContain('Deleted worker; 4 tasks are now unassigned.');
