@@ -21,7 +21,7 @@ import { ApiError } from './http/errors.js';
 import { responseHeaders } from './http/headers.js';
 import { registerHealth } from './http/health.js';
 import { requestLog } from './http/middleware/request-log.js';
-import { methodNotAllowed, notFound } from './http/routing.js';
+import { methodNotAllowed, notFound, pageError } from './http/routing.js';
 import { validationHook } from './http/validation.js';
 import { registerNotifications } from './notifications/api.js';
 import { registerProjects } from './projects/api.js';
@@ -43,7 +43,9 @@ export function createApp(given: AppDeps) {
   const assets = deps.assets ?? new Map();
   const asset = (name: string) => assets.get(name)?.url ?? `/assets/${name}`;
 
-  app.onError(handleError(deps.logger, deps.metrics));
+  const jsonError = handleError(deps.logger, deps.metrics);
+  const htmlError = pageError(asset);
+  app.onError((error, c) => htmlError(error, c) ?? jsonError(error, c));
   app.notFound(notFound(asset));
 
   app.use(requestId());

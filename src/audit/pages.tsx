@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { peopleChoices } from '../db/pickers.js';
 import type { App, AppDeps, AppEnv } from '../http/context.js';
 import { IsoDate } from '../http/schemas.js';
+import { ForbiddenPage } from '../views/forbidden.js';
 import type { AssetUrl } from '../views/layout.js';
 import { namesOf } from './history.js';
 import { listAudit } from './rules.js';
@@ -47,7 +48,15 @@ export function registerAuditPages(app: App, { database }: AppDeps, asset: Asset
   app.get('/audit', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    if (actor.role !== 'admin') return c.notFound();
+    if (actor.role !== 'admin')
+      return c.html(
+        <ForbiddenPage
+          asset={asset}
+          user={actor}
+          reason="The activity log (who changed what) is only for admins."
+        />,
+        403,
+      );
     const data = await rows(
       c,
       filtersOf((n) => c.req.query(n)),

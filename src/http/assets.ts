@@ -26,6 +26,8 @@ const SOURCES: [name: string, file: string][] = [
   ['select-commit.js', 'public/js/select-commit.js'],
   ['notifications.js', 'public/js/notifications.js'],
   ['task-board.js', 'public/js/task-board.js'],
+  ['confirm-dialog.js', 'public/js/confirm-dialog.js'],
+  ['char-count.js', 'public/js/char-count.js'],
 ];
 
 const TYPES: Record<string, string> = {

@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { TrieRouter } from 'hono/router/trie-router';
+import { PortalError } from '../errors.js';
+import { ForbiddenPage } from '../views/forbidden.js';
 import type { AssetUrl } from '../views/layout.js';
 import { NotFoundPage } from '../views/not-found.js';
 import type { App, AppEnv } from './context.js';
@@ -58,5 +60,24 @@ export function notFound(asset: AssetUrl) {
     }
     const error = new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}`);
     return c.json(errorBody(error), statusOf(error));
+  };
+}
+
+/**
+ * A 403 or 404 met while a browser asked for a whole page (not the API, not an htmx fragment):
+ * the HTML page with a way back instead of the JSON error body. Anything else is left to the JSON
+ * error handler (returns undefined).
+ */
+export function pageError(asset: AssetUrl) {
+  return (error: unknown, c: Context<AppEnv>) => {
+    if (!(error instanceof PortalError) || !wantsPage(c) || c.req.header('hx-request')) return undefined;
+    const user = c.get('actor');
+    if (error.code === 'forbidden') {
+      return c.html(<ForbiddenPage asset={asset} user={user} reason={`${error.message}.`} />, 403);
+    }
+    if (error.code === 'not_found') {
+      return c.html(<NotFoundPage asset={asset} path={c.req.path} user={user} />, 404);
+    }
+    return undefined;
   };
 }

@@ -74,7 +74,7 @@ export const Username = z
   .string()
   .min(3)
   .max(64)
-  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
+  .regex(/^[A-Za-z0-9._-]+$/, 'can only use letters, digits, dots, hyphens and underscores (no spaces)');
 export const Password = z.string().min(12, 'must be at least 12 characters').max(1024);
 export const DisplayName = z.string().trim().max(200).refine(noNul, NUL);
 export const Name = z.string().trim().min(1, 'must not be empty').max(200).refine(noNul, NUL);
@@ -91,6 +91,21 @@ export const User = z
     updated_at: Timestamp,
   })
   .openapi('User');
+
+/** Hand every project a user owns to someone else, in one step (POST /api/users/{id}/hand-over). */
+export const HandOverBody = z
+  .object({
+    owner_id: Id.openapi({ description: 'the new owner: an active manager or admin, not the current owner' }),
+  })
+  .strict()
+  .openapi('HandOver');
+
+export const HandOverResult = z
+  .object({
+    owner_id: z.number().int(),
+    project_ids: z.array(z.number().int()).openapi({ description: 'the projects handed over, by id' }),
+  })
+  .openapi('HandOverResult');
 
 export const Project = z
   .object({

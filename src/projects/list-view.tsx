@@ -1,3 +1,4 @@
+import { confirmable } from '../views/confirm.js';
 import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.js';
 
 export interface ProjectView {
@@ -60,6 +61,7 @@ function EditForm(props: {
           errors={errors}
           value={draft.name ?? p.name}
           required
+          maxlength={200}
         />
         <Field
           id={`${prefix}-description`}
@@ -68,6 +70,7 @@ function EditForm(props: {
           kind="textarea"
           errors={errors}
           value={draft.description ?? p.description}
+          maxlength={10_000}
         />
         {props.owners && (
           <Field
@@ -108,6 +111,7 @@ export function ProjectsSection(props: ProjectsSectionProps) {
               required
               autofocus={props.created || errors.name !== undefined}
               describedBy={props.created ? 'projects-notice' : undefined}
+              maxlength={200}
             />
             <Field
               id="new-description"
@@ -117,6 +121,7 @@ export function ProjectsSection(props: ProjectsSectionProps) {
               errors={errors}
               value={draft.description}
               autofocus={errors.name === undefined && errors.description !== undefined}
+              maxlength={10_000}
             />
             {props.owners && (
               <Field
@@ -179,8 +184,11 @@ export function ProjectsSection(props: ProjectsSectionProps) {
                       <div class="actions">
                         <EditForm project={p} owners={props.owners} editing={props.editing} />
                         <form
-                          {...hx(`/projects/${p.id}/delete`)}
-                          hx-confirm={`Delete the project “${p.name}” and all its tasks?`}
+                          {...confirmable(
+                            `/projects/${p.id}/delete`,
+                            `Delete the project “${p.name}” and all its tasks?`,
+                            '#projects',
+                          )}
                         >
                           <button type="submit" class="danger">
                             Delete<span class="sr-only"> {p.name}</span>
@@ -215,7 +223,7 @@ export function ProjectsPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['write-guard.js']}
+      modules={['write-guard.js', 'confirm-dialog.js', 'char-count.js']}
     >
       <h1>Projects</h1>
       <ProjectsSection {...props.section} />

@@ -6,9 +6,17 @@ import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
 import { Description, IdParam, Name } from '../http/schemas.js';
 import { fieldErrors } from '../http/validation.js';
 import { listUsers } from '../users/rules.js';
+import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.js';
 import type { AssetUrl } from '../views/layout.js';
 import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from './list-view.js';
-import { canManage, createProject, deleteProject, listProjects, updateProject } from './rules.js';
+import {
+  canManage,
+  createProject,
+  deleteProject,
+  listProjects,
+  projectDeletionImpact,
+  updateProject,
+} from './rules.js';
 
 /** What the project forms send, checked with the API's own field rules (src/http/schemas.ts). */
 const ProjectForm = z.object({
@@ -110,16 +118,56 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     }
   });
 
+  // What deleting would remove, counted now: the confirmation dialog's text (htmx), or a page of
+  // its own with the real button (without JavaScript).
+  app.get('/projects/:id/delete', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    const impact = await projectDeletionImpact(db, actor, pathId(c, 'Project'));
+    const confirm = deletionText(impact);
+    if (c.req.header('hx-request')) return c.html(<ConfirmDetails {...confirm} />);
+    return c.html(
+      <ConfirmPage
+        {...confirm}
+        asset={asset}
+        user={actor}
+        path={c.req.path}
+        back={{ href: '/projects', label: 'Back to projects' }}
+      />,
+    );
+  });
+
   app.post('/projects/:id/delete', async (c) => {
     const actor = manager(c);
     if (!actor) return c.notFound();
     const id = pathId(c, 'Project');
     try {
+      const impact = await projectDeletionImpact(db, actor, id);
       await deleteProject(db, actor, id);
-      return answer(c, actor, { notice: { text: 'Project deleted, with its tasks.' } });
+      const text =
+        impact.tasks === 0
+          ? `Deleted the project “${impact.project.name}”.`
+          : `Deleted the project “${impact.project.name}” and its ${count(impact.tasks, 'task')}.`;
+      return answer(c, actor, { notice: { text } });
     } catch (thrown) {
       const { error } = refused(thrown);
       return answer(c, actor, { notice: { projectId: id, text: error.message } });
     }
   });
+}
+
+/** The confirmation of a project's deletion, with what it removes. */
+function deletionText(impact: Awaited<ReturnType<typeof projectDeletionImpact>>): ConfirmProps {
+  const name = impact.project.name;
+  const done = impact.tasks - impact.openTasks;
+  return {
+    title: `Delete the project “${name}”?`,
+    lines: [
+      impact.tasks === 0
+        ? 'It has no tasks.'
+        : `Its ${count(impact.tasks, 'task')} will be deleted with it: ${impact.openTasks} open, ${done} done.`,
+      'This cannot be undone.',
+    ],
+    action: `Delete “${name}”`,
+  };
 }

@@ -1,4 +1,4 @@
-import { and, eq, exists, getTableColumns, ilike, type SQL } from 'drizzle-orm';
+import { and, count, eq, exists, getTableColumns, ilike, type SQL, sql } from 'drizzle-orm';
 import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { listPage } from '../db/list.js';
@@ -169,5 +169,48 @@ export async function deleteProject(db: Db, actor: Actor, id: number, ifMatch?: 
     assertProjectIfMatch(ifMatch, current);
     // Its tasks go with it (ON DELETE CASCADE); the triggers log each of them.
     await tx.delete(projects).where(eq(projects.id, id));
+  });
+}
+
+/** What deleting a project would remove, counted now, for the confirmation read first. */
+export async function projectDeletionImpact(db: Db, actor: Actor, id: number) {
+  const project = await findVisibleProject(db, actor, id);
+  if (!canManage(actor, project)) throw forbidden('Only the project owner or an admin can delete it');
+  const [counted] = await db
+    .select({
+      all: count(),
+      open: sql<number>`count(*) filter (where ${tasks.status} <> 'done')`.mapWith(Number),
+    })
+    .from(tasks)
+    .where(eq(tasks.project_id, id));
+  return { project: toProject(project), tasks: counted?.all ?? 0, openTasks: counted?.open ?? 0 };
+}
+
+/**
+ * Hands every project `fromId` owns to `toId` (an active manager or admin) in one transaction:
+ * all of them or none. Admins only. Each project's change is logged by the audit triggers with
+ * the admin as its actor, like any other write. Answers the ids of the projects moved.
+ */
+export async function handOverProjects(db: Db, actor: Actor, fromId: number, toId: number) {
+  if (actor.role !== 'admin') throw forbidden('Only admins can hand projects to another owner');
+  return writeAs(db, actor.id, async (tx) => {
+    const [from] = await tx.select({ id: users.id }).from(users).where(eq(users.id, fromId));
+    if (!from) throw notFound('User');
+    if (toId === fromId) throw invalid('owner_id', 'must be someone other than the current owner');
+    await assertCanOwn(tx, toId);
+    // Locked in id order, so two hand-overs at once cannot deadlock, and none is missed.
+    const owned = await tx
+      .select({ id: projects.id })
+      .from(projects)
+      .where(eq(projects.owner_id, fromId))
+      .orderBy(projects.id)
+      .for('update');
+    if (owned.length === 0) return [];
+    const moved = await tx
+      .update(projects)
+      .set({ owner_id: toId })
+      .where(eq(projects.owner_id, fromId))
+      .returning({ id: projects.id });
+    return moved.map((m) => m.id).sort((a, b) => a - b);
   });
 }

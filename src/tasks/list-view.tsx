@@ -208,7 +208,15 @@ export function TasksPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['live-events.js', 'task-dialog.js', 'write-guard.js', 'select-commit.js', 'task-board.js']}
+      modules={[
+        'live-events.js',
+        'task-dialog.js',
+        'write-guard.js',
+        'select-commit.js',
+        'task-board.js',
+        'confirm-dialog.js',
+        'char-count.js',
+      ]}
     >
       <div data-live data-connection="reconnecting">
         <LiveStatus />
@@ -370,6 +378,7 @@ export function TaskForm(props: TaskFormProps) {
               value={value('title')}
               required
               autofocus
+              maxlength={200}
             />
             <Field
               id="tf-description"
@@ -438,8 +447,9 @@ export function TaskForm(props: TaskFormProps) {
         </div>
       </form>
       {props.mode === 'edit' && t && (
+        // Without JavaScript (a page of its own) the form GETs the confirmation page, whose button deletes.
         <form
-          method="post"
+          method={props.inDialog ? 'post' : 'get'}
           action={`/tasks/${t.id}/delete`}
           {...hx(`/tasks/${t.id}/delete`)}
           hx-confirm={props.inDialog ? `Delete the task “${t.title}”?` : undefined}

@@ -27,6 +27,7 @@ import {
 } from '../http/schemas.js';
 import { fieldErrors } from '../http/validation.js';
 import { canManage, getProject, listProjects } from '../projects/rules.js';
+import { ConfirmPage } from '../views/confirm.js';
 import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { BOARD_COLUMN_SIZE, BoardCards, BoardColumnPage, type BoardData } from './board-view.js';
 import { filterChoices, moreFiltersOf, taskQueryOf } from './filters.js';
@@ -348,6 +349,27 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     } catch (thrown) {
       return again(refusal(thrown));
     }
+  });
+
+  // Without JavaScript, "Delete task" on the edit page asks here first; the button posts below.
+  app.get('/tasks/:id/delete', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    const task = await getTask(database.db, actor, pathId(c, 'Task'));
+    const back = { href: `/tasks/${task.id}/edit`, label: 'Back to the task' };
+    if (!(await manages(actor, task.project_id)))
+      throw new ApiError('forbidden', 'Only the project owner or an admin can delete this task');
+    return c.html(
+      <ConfirmPage
+        asset={asset}
+        user={actor}
+        title={`Delete the task “${task.title}”?`}
+        lines={['This cannot be undone.']}
+        action="Delete task"
+        path={`/tasks/${task.id}/delete`}
+        back={back}
+      />,
+    );
   });
 
   app.post('/tasks/:id/delete', async (c) => {

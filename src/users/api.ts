@@ -4,6 +4,8 @@ import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFaile
 import {
   DisplayName,
   errorResponses,
+  HandOverBody,
+  HandOverResult,
   IdParams,
   json,
   jsonBody,
@@ -17,6 +19,7 @@ import {
   User,
   Username,
 } from '../http/schemas.js';
+import { handOverProjects } from '../projects/rules.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser } from './rules.js';
 
 const tags = ['users'];
@@ -127,13 +130,32 @@ export function registerUsers(app: App, { database, revokeRealtime }: AppDeps) {
       security,
       summary: 'Delete a user (admins)',
       description:
-        'Their tasks become unassigned. A user who owns projects answers 409 until they are reassigned.',
+        'Their tasks become unassigned. A user who owns projects answers 409 until they are reassigned (see `POST /api/users/{id}/hand-over`).',
       request: { params: IdParams, headers: IfMatchHeaders },
       responses: { 204: { description: 'Deleted' }, ...errorResponses, ...preconditionFailed },
     }),
     async (c) => {
       await deleteUser(db, actorOf(c), c.req.valid('param').id, ifMatchOf(c));
       return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/users/{id}/hand-over',
+      tags,
+      security,
+      summary: 'Hand every project a user owns to another owner (admins)',
+      description:
+        'All of their projects move to `owner_id` (an active manager or admin) in one transaction, or none do; each change is in the audit log. A user who owns nothing answers an empty list.',
+      request: { params: IdParams, body: jsonBody(HandOverBody) },
+      responses: { 200: json(HandOverResult, 'The projects handed over'), ...errorResponses },
+    }),
+    async (c) => {
+      const { owner_id } = c.req.valid('json');
+      const moved = await handOverProjects(db, actorOf(c), c.req.valid('param').id, owner_id);
+      return c.json({ owner_id, project_ids: moved }, 200);
     },
   );
 }

@@ -2,15 +2,27 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Actor } from '../auth/actor.js';
 import { mfaEnabledIds, removeMfa } from '../auth/mfa.js';
-import { PortalError } from '../errors.js';
+import { invalid, PortalError } from '../errors.js';
 import type { App, AppDeps, AppEnv } from '../http/context.js';
 import { statusOf } from '../http/errors.js';
 import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
-import { DisplayName, Password, Role, Username } from '../http/schemas.js';
+import { DisplayName, IdParam, Password, Role, Username } from '../http/schemas.js';
 import { fieldErrors } from '../http/validation.js';
+import { handOverProjects } from '../projects/rules.js';
+import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.js';
+import { ForbiddenPage } from '../views/forbidden.js';
 import type { AssetUrl } from '../views/layout.js';
-import { createUser, deleteUser, getUser, listUsers, mustChangeIds, updateUser } from './rules.js';
-import { UsersPage, UsersSection } from './view.js';
+import {
+  createUser,
+  deleteUser,
+  getUser,
+  listUsers,
+  mustChangeIds,
+  ownedProjectCounts,
+  updateUser,
+  userDeletionImpact,
+} from './rules.js';
+import { type UsersNotice, UsersPage, UsersSection } from './view.js';
 
 const NewUserForm = z.object({
   username: Username,
@@ -33,8 +45,20 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
     const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
-    const [mfaOn, mustChange] = await Promise.all([mfaEnabledIds(db), mustChangeIds(db)]);
-    const section = { users: list.items, total: list.total, me: actor.id, mfaOn, mustChange, ...extra };
+    const [mfaOn, mustChange, owned] = await Promise.all([
+      mfaEnabledIds(db),
+      mustChangeIds(db),
+      ownedProjectCounts(db),
+    ]);
+    const section = {
+      users: list.items,
+      total: list.total,
+      me: actor.id,
+      mfaOn,
+      mustChange,
+      owned,
+      ...extra,
+    };
     if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
     return c.html(<UsersPage asset={asset} user={actor} section={section} />);
   };
@@ -42,33 +66,48 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     const actor = c.get('actor');
     return actor?.role === 'admin' ? actor : undefined;
   };
-  /** Runs an action on one user; a rule it breaks (409, 422) is shown on that user's row. */
+  /**
+   * Runs an action on one user; a rule it breaks (409, 422) is shown on that user's row. It answers
+   * the notice to show: a sentence, with the way to undo it when it can be undone.
+   */
   const act = (
     path: string,
-    run: (actor: Actor, id: number, fields: Record<string, string>) => Promise<string | undefined>,
+    run: (
+      actor: Actor,
+      id: number,
+      fields: Record<string, string>,
+    ) => Promise<string | UsersNotice | undefined>,
   ) =>
     app.post(path, async (c) => {
       const actor = admin(c);
       if (!actor) return c.notFound();
       const id = pathId(c, 'User');
       try {
-        const text = await run(actor, id, await formFields(c));
-        return answer(c, actor, text ? { notice: { text } } : {});
+        const done = await run(actor, id, await formFields(c));
+        if (!done) return answer(c, actor);
+        return answer(c, actor, { notice: typeof done === 'string' ? { text: done } : done });
       } catch (error) {
         if (!(error instanceof PortalError) || statusOf(error) >= 500) throw error;
+        // A refused field reads as a sentence about that field ("Password must be at least 12
+        // characters"), not as "Some fields are invalid: …".
         const detail = Array.isArray(error.details)
-          ? (error.details as { message: string }[])[0]?.message
+          ? (error.details as { field: string; message: string }[])[0]
           : undefined;
-        return answer(c, actor, {
-          notice: { userId: id, text: detail ? `${error.message}: ${detail}` : error.message },
-        });
+        const text = detail
+          ? `${FIELD_NAMES[detail.field] ?? 'The value'} ${detail.message}.`
+          : error.message;
+        return answer(c, actor, { notice: { userId: id, text } });
       }
     });
 
   app.get('/users', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    if (actor.role !== 'admin') return c.notFound();
+    if (actor.role !== 'admin')
+      return c.html(
+        <ForbiddenPage asset={asset} user={actor} reason="User management is only for admins." />,
+        403,
+      );
     return answer(c, actor);
   });
 
@@ -98,12 +137,37 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
   act('/users/:id/role', async (actor, id, f) => {
     const role = Role.safeParse(f.role);
     if (!role.success) throw new PortalError('validation_failed', 'Pick a role');
+    const before = await getUser(db, actor, id);
     const user = await updateUser(db, actor, id, { role: role.data });
-    return `${user.username} is now ${user.role}.`;
+    if (before.role === user.role) return `${user.username} is already ${user.role}.`;
+    return {
+      text: `${user.username} is now ${user.role} (was ${before.role}).`,
+      undo: {
+        action: `/users/${id}/role`,
+        fields: { role: before.role },
+        label: `make ${user.username} ${before.role} again`,
+      },
+    };
   });
   act('/users/:id/active', async (actor, id, f) => {
     const user = await updateUser(db, actor, id, { active: f.active === 'true' });
-    return `${user.username} is ${user.active ? 'active again' : 'deactivated and signed out everywhere'}.`;
+    if (user.active) return `${user.username} is active again.`;
+    return {
+      text: `${user.username} is deactivated and signed out everywhere.`,
+      undo: {
+        action: `/users/${id}/active`,
+        fields: { active: 'true' },
+        label: `reactivate ${user.username}`,
+      },
+    };
+  });
+  act('/users/:id/hand-over', async (actor, id, f) => {
+    const to = IdParam.safeParse(f.owner_id ?? '');
+    if (!to.success) throw invalid('owner_id', 'must be chosen');
+    const [from, owner] = await Promise.all([getUser(db, actor, id), getUser(db, actor, to.data)]);
+    const moved = await handOverProjects(db, actor, id, to.data);
+    if (moved.length === 0) return `${from.username} owns no projects; nothing was handed over.`;
+    return `${count(moved.length, 'project')} of ${from.username} now belong to ${owner.username}.`;
   });
   act('/users/:id/password', async (actor, id, f) => {
     const password = Password.safeParse(f.password ?? '');
@@ -129,8 +193,67 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     await removeMfa(db, id);
     return `Two-factor sign-in of ${user.username} is reset; they sign in with their password and may set it up again.`;
   });
-  act('/users/:id/delete', async (actor, id) => {
-    await deleteUser(db, actor, id);
-    return 'User deleted; their tasks are unassigned.';
+  // What deleting would do, counted now: the confirmation dialog's text (htmx), or a page of its
+  // own with the real button (without JavaScript).
+  app.get('/users/:id/delete', async (c) => {
+    const actor = c.get('actor');
+    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    if (actor.role !== 'admin')
+      return c.html(
+        <ForbiddenPage asset={asset} user={actor} reason="User management is only for admins." />,
+        403,
+      );
+    const id = pathId(c, 'User');
+    const impact = await userDeletionImpact(db, actor, id);
+    const confirm = deletionText(impact, id === actor.id);
+    if (c.req.header('hx-request')) return c.html(<ConfirmDetails {...confirm} />);
+    return c.html(
+      <ConfirmPage
+        {...confirm}
+        asset={asset}
+        user={actor}
+        path={c.req.path}
+        back={{ href: '/users', label: 'Back to users' }}
+      />,
+    );
   });
+  act('/users/:id/delete', async (actor, id) => {
+    const impact = await userDeletionImpact(db, actor, id);
+    await deleteUser(db, actor, id);
+    return impact.tasks === 0
+      ? `Deleted ${impact.user.username}.`
+      : `Deleted ${impact.user.username}; ${count(impact.tasks, 'task')} ${impact.tasks === 1 ? 'is' : 'are'} now unassigned.`;
+  });
+}
+
+/** Field names as a sentence starts them, for refusals shown on a user's row. */
+const FIELD_NAMES: Record<string, string> = {
+  password: 'The new password',
+  role: 'The role',
+  owner_id: 'The new owner',
+  active: 'The status',
+};
+
+/** The confirmation of a user's deletion, with what it changes. */
+function deletionText(impact: Awaited<ReturnType<typeof userDeletionImpact>>, self: boolean): ConfirmProps {
+  const name = impact.user.username;
+  const title = `Delete ${name}?`;
+  if (self) return { title, lines: ['You cannot delete your own account; ask another admin.'] };
+  if (impact.ownedProjects > 0)
+    return {
+      title,
+      lines: [
+        `${name} owns ${count(impact.ownedProjects, 'project')}. Hand ${impact.ownedProjects === 1 ? 'it' : 'them'} over to another manager or admin first (“Hand over” on their row), then delete ${name}.`,
+      ],
+    };
+  const done = impact.tasks - impact.openTasks;
+  const lines = [
+    impact.tasks === 0
+      ? `${name} has no tasks assigned.`
+      : impact.openTasks === 0
+        ? `${count(done, 'finished task')} will become unassigned; none is open.`
+        : `${count(impact.openTasks, 'open task')}${done ? ` (and ${count(done, 'finished one')})` : ''} will become unassigned.`,
+    `${name} can no longer sign in. This cannot be undone; to keep the account, deactivate it instead.`,
+  ];
+  return { title, lines, action: `Delete ${name}` };
 }

@@ -6,6 +6,7 @@ import { type Db, query as rows } from '../db/database.js';
 import { listPage } from '../db/list.js';
 import type { Role } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
+import { tasks } from '../db/schema/tasks.js';
 import { type UserRow, users } from '../db/schema/users.js';
 import { orderBy } from '../db/sort.js';
 import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
@@ -228,6 +229,39 @@ export async function deleteUser(db: Db, actor: Actor, id: number, ifMatch?: IfM
     // Their tasks become unassigned through the foreign key (ON DELETE SET NULL), logged by the triggers.
     await tx.delete(users).where(eq(users.id, id));
   });
+}
+
+/**
+ * What deleting a user would do, counted now, for the confirmation an admin reads first: their
+ * tasks (and how many are not done) become unassigned; projects they own block the deletion until
+ * they are handed over.
+ */
+export async function userDeletionImpact(db: Db, actor: Actor, id: number) {
+  assertAdmin(actor);
+  const user = toUser(await findUser(db, id));
+  const [assigned] = await db
+    .select({
+      all: count(),
+      open: sql<number>`count(*) filter (where ${tasks.status} <> 'done')`.mapWith(Number),
+    })
+    .from(tasks)
+    .where(eq(tasks.assignee_id, id));
+  const [owned] = await db.select({ n: count() }).from(projects).where(eq(projects.owner_id, id));
+  return {
+    user,
+    tasks: assigned?.all ?? 0,
+    openTasks: assigned?.open ?? 0,
+    ownedProjects: owned?.n ?? 0,
+  };
+}
+
+/** How many projects each user owns (users owning none are absent). */
+export async function ownedProjectCounts(db: Db): Promise<Map<number, number>> {
+  const rows = await db
+    .select({ owner: projects.owner_id, n: count() })
+    .from(projects)
+    .groupBy(projects.owner_id);
+  return new Map(rows.map((r) => [r.owner, r.n]));
 }
 
 async function assertOwnsNothing(db: Db, userId: number, action: string) {

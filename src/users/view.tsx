@@ -1,3 +1,5 @@
+import { PASSWORD_RULES } from '../auth/security-view.js';
+import { confirmable, count } from '../views/confirm.js';
 import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.js';
 import type { PublicUser } from './rules.js';
 
@@ -19,12 +21,16 @@ export function UsersSection(props: {
   me: number;
   errors?: FieldErrors;
   draft?: Record<string, string>;
-  notice?: { userId?: number; text: string };
+  notice?: UsersNotice;
   /** Ids of users with two-factor sign-in on. */
   mfaOn?: Set<number>;
   /** Ids of users who must change their password. */
   mustChange?: Set<number>;
+  /** How many projects each user owns (absent: none). */
+  owned?: Map<number, number>;
 }) {
+  // Who may take over projects: active managers and admins.
+  const owners = props.users.filter((u) => u.active && u.role !== 'user');
   const errors = props.errors ?? {};
   const draft = props.draft ?? {};
   return (
@@ -32,13 +38,22 @@ export function UsersSection(props: {
       <section class="card" aria-label="New user">
         <h2>New user</h2>
         <form {...hx('/users/new')} class="filters">
-          <Field id="new-username" name="username" label="Username" errors={errors} value={draft.username} />
+          <Field
+            id="new-username"
+            name="username"
+            label="Username"
+            errors={errors}
+            value={draft.username}
+            maxlength={64}
+            hint="3 to 64 letters, digits, dots, hyphens or underscores."
+          />
           <Field
             id="new-display_name"
             name="display_name"
             label="Display name"
             errors={errors}
             value={draft.display_name}
+            maxlength={200}
           />
           <Field
             id="new-role"
@@ -56,6 +71,7 @@ export function UsersSection(props: {
             type="password"
             errors={errors}
             autocomplete="new-password"
+            hint={PASSWORD_RULES.replace('your username', 'the username')}
           />
           <div>
             <button type="submit">Create user</button>
@@ -63,10 +79,23 @@ export function UsersSection(props: {
         </form>
       </section>
       {props.notice && !props.notice.userId && (
-        <p role="status" class="notice">
-          {props.notice.text}
-        </p>
+        <div role="status" class="notice" data-users-notice>
+          <p>{props.notice.text}</p>
+          {props.notice.undo && (
+            <form {...hx(props.notice.undo.action)}>
+              {Object.entries(props.notice.undo.fields).map(([name, value]) => (
+                <input type="hidden" name={name} value={value} />
+              ))}
+              <button type="submit" class="secondary" data-undo>
+                Undo<span class="sr-only">: {props.notice.undo.label}</span>
+              </button>
+            </form>
+          )}
+        </div>
       )}
+      <p class="muted hint" id="users-password-rules">
+        New passwords: {PASSWORD_RULES.replace('your username', 'the username')}
+      </p>
       <table data-users class="cards">
         <caption class="sr-only">{props.total} users</caption>
         <thead>
@@ -127,7 +156,8 @@ export function UsersSection(props: {
                         name="password"
                         type="password"
                         autocomplete="new-password"
-                        placeholder="New password"
+                        placeholder="New password (12+ characters)"
+                        aria-describedby="users-password-rules"
                       />
                       <label>
                         <input type="checkbox" name="must_change_password" value="true" /> must change at next
@@ -150,9 +180,12 @@ export function UsersSection(props: {
                         <button type="submit">Reset two-factor</button>
                       </form>
                     )}
-                    <form {...hx(`/users/${u.id}/delete`)}>
+                    {(props.owned?.get(u.id) ?? 0) > 0 && (
+                      <HandOver user={u} owned={props.owned?.get(u.id) ?? 0} owners={owners} />
+                    )}
+                    <form {...confirmable(`/users/${u.id}/delete`, `Delete ${u.username}?`, '#users')}>
                       <button type="submit" class="danger">
-                        Delete
+                        Delete<span class="sr-only"> {u.username}</span>
                       </button>
                     </form>
                   </>
@@ -171,6 +204,39 @@ export function UsersSection(props: {
   );
 }
 
+/** What the top notice says, with Undo for an action that can be reversed (a role, deactivation). */
+export interface UsersNotice {
+  userId?: number;
+  text: string;
+  undo?: { action: string; fields: Record<string, string>; label: string };
+}
+
+/** Hand every project a manager owns to another manager or admin, in one step. */
+function HandOver(props: { user: PublicUser; owned: number; owners: PublicUser[] }) {
+  const u = props.user;
+  const choices = props.owners.filter((o) => o.id !== u.id);
+  const projects = count(props.owned, 'project');
+  return (
+    <form {...hx(`/users/${u.id}/hand-over`)} data-hand-over>
+      <label for={`handover-${u.id}`}>
+        Hand over {u.username}'s {projects} to
+      </label>{' '}
+      <select id={`handover-${u.id}`} name="owner_id" required>
+        <option value="">Choose the new owner</option>
+        {choices.map((o) => (
+          <option value={String(o.id)}>
+            {o.display_name || o.username} ({o.username}, {o.role})
+          </option>
+        ))}
+      </select>{' '}
+      <button type="submit">
+        Hand over {projects}
+        <span class="sr-only"> of {u.username}</span>
+      </button>
+    </form>
+  );
+}
+
 export function UsersPage(props: {
   asset: AssetUrl;
   user: { username: string; role: string };
@@ -182,7 +248,7 @@ export function UsersPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['write-guard.js', 'select-commit.js']}
+      modules={['write-guard.js', 'select-commit.js', 'confirm-dialog.js', 'char-count.js']}
     >
       <h1>Users</h1>
       <UsersSection {...props.section} />

@@ -106,8 +106,10 @@ export function Field(props: {
   autocomplete?: string;
   /** The id of more text to read with the field (e.g. a notice about what was just done). */
   describedBy?: string | undefined;
-  /** The longest value allowed, stated on the field (a textarea also counts down). */
+  /** The longest value allowed, stated on the field (public/js/char-count.js counts as one types). */
   maxlength?: number;
+  /** The rules of the field, shown before anything is sent (e.g. a password's). */
+  hint?: string;
 }) {
   const error = props.errors[props.name];
   const describedBy = [error ? `${props.id}-error` : '', props.describedBy ?? ''].filter(Boolean).join(' ');
@@ -118,7 +120,9 @@ export function Field(props: {
     autofocus: props.autofocus,
     'aria-invalid': error ? ('true' as const) : undefined,
     'aria-describedby':
-      [describedBy, props.maxlength ? `${props.id}-limit` : ''].filter(Boolean).join(' ') || undefined,
+      [describedBy, props.hint ? `${props.id}-hint` : '', props.maxlength ? `${props.id}-limit` : '']
+        .filter(Boolean)
+        .join(' ') || undefined,
     maxlength: props.maxlength,
   };
   return (
@@ -144,8 +148,13 @@ export function Field(props: {
           autocomplete={props.autocomplete ?? 'off'}
         />
       )}
+      {props.hint && (
+        <p class="muted hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      )}
       {props.maxlength && (
-        <p class="muted hint" id={`${props.id}-limit`}>
+        <p class="muted hint" id={`${props.id}-limit`} data-limit={props.maxlength}>
           Up to {props.maxlength.toLocaleString('en')} characters.
         </p>
       )}

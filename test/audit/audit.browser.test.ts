@@ -146,14 +146,17 @@ describe('audit feed in Chromium', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   });
 
-  it('does not exist for other roles, and is not in their menu', { timeout: 60_000 }, async () => {
+  it('is a 403 page with a way back for other roles, and is not in their menu', {
+    timeout: 60_000,
+  }, async () => {
     const page = await open('uwe', PW, '/dashboard');
     expect(await page.locator('nav a[href="/audit"]').count()).toBe(0);
     const res = await page.goto(`${inst.base}/audit`);
-    expect(res?.status()).toBe(404);
+    expect(res?.status()).toBe(403);
+    expect(await page.textContent('[data-forbidden]')).toMatch(/only for admins/);
   });
 
   it('raised no console errors (no CSP violations from htmx or Chart.js) and made no request outside the portal', () => {
-    expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
+    expect(problems.filter((p) => !p.includes('404') && !p.includes('403'))).toEqual([]);
   });
 });

@@ -77,7 +77,7 @@ describe('projects page in Chromium', () => {
     await page.waitForSelector('#new-name-error');
     expect(await page.textContent('#new-name-error')).toBe('Name must not be empty');
     expect(await page.getAttribute('#new-name', 'aria-invalid')).toBe('true');
-    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('new-name-error');
+    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('new-name-error new-name-limit');
     // What was typed elsewhere is kept.
     await page.fill('#new-description', 'Plans for next year');
     await page.fill('#new-name', '   ');
@@ -107,7 +107,9 @@ describe('projects page in Chromium', () => {
     await page.click(`tr[data-project="${id}"] >> text=Save`);
     await page.waitForSelector(`#edit-${id}-name-error`);
     expect(await page.textContent(`#edit-${id}-name-error`)).toBe('Name must not be empty');
-    expect(await page.getAttribute(`#edit-${id}-name`, 'aria-describedby')).toBe(`edit-${id}-name-error`);
+    expect(await page.getAttribute(`#edit-${id}-name`, 'aria-describedby')).toBe(
+      `edit-${id}-name-error edit-${id}-name-limit`,
+    );
     expect(await page.locator(`tr[data-project="${id}"] details[open]`).count()).toBe(1);
     await page.fill(`#edit-${id}-name`, 'Roadmap 2027');
     await page.fill(`#edit-${id}-description`, 'Revised');
@@ -123,6 +125,7 @@ describe('projects page in Chromium', () => {
     });
 
     await page.click(`tr[data-project="${id}"] >> text=Delete`);
+    await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await page.waitForSelector(`tr[data-project="${id}"]`, { state: 'detached' });
     expect(await names(page)).toEqual(['Shared work']);
     expect((await api(inst.base, mia, 'GET', `/api/projects/${id}`)).status).toBe(404);
@@ -190,6 +193,17 @@ describe('projects page in Chromium', () => {
     await page.click('text=Create project');
     await row(page, 'No script').waitFor();
     expect(await page.title()).toContain('Projects');
+    // Delete asks on a page of its own, with what it removes, then deletes.
+    await row(page, 'No script')
+      .getByRole('button', { name: /Delete/ })
+      .click();
+    await page.waitForSelector('[data-confirm-page]');
+    expect(await page.textContent('h1')).toBe('Delete the project “No script”?');
+    expect(await page.textContent('[data-confirm-page]')).toContain('It has no tasks.');
+    await page.click('text=Delete “No script”');
+    await page.waitForSelector('#projects-notice');
+    expect(await page.textContent('#projects-notice')).toBe('Deleted the project “No script”.');
+    expect(await row(page, 'No script').count()).toBe(0);
     await page.context().close();
   });
 

@@ -77,7 +77,7 @@ describe('task dialogs in Chromium', () => {
     await page.waitForSelector('#tf-title-error');
     expect(await page.textContent('#tf-title-error')).toBe('Title must not be empty');
     expect(await page.getAttribute('#tf-title', 'aria-invalid')).toBe('true');
-    expect(await page.getAttribute('#tf-title', 'aria-describedby')).toBe('tf-title-error');
+    expect(await page.getAttribute('#tf-title', 'aria-describedby')).toBe('tf-title-error tf-title-limit');
     expect(await focused(page)).toBe('tf-title');
     expect(await dialogOpen(page)).toBe(true);
 
@@ -147,6 +147,7 @@ describe('task dialogs in Chromium', () => {
     await page.click(`#task-edit-${id}`);
     await waitOpen(page);
     await page.click('#task-dialog >> text=Delete task');
+    await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await waitClosed(page);
     await page.waitForSelector(`tr[data-task="${id}"]`, { state: 'detached' });
     expect((await task(id)).status).toBe(404);

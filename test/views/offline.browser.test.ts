@@ -166,6 +166,7 @@ describe('offline and server down in Chromium', () => {
     await page.waitForSelector('dialog#task-dialog[open] form');
     await page.context().setOffline(true);
     await page.click('#task-dialog >> text=Delete task');
+    await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await says(page, /^Not done: Delete task — the portal could not be reached/);
     expect((await api(inst.base, mia, 'GET', `/api/tasks/${id}`)).status).toBe(200);
     // Given up: the dialog closes and the notice about it goes with it.
@@ -199,6 +200,8 @@ describe('offline and server down in Chromium', () => {
     expect(await notice(page).textContent()).toBe('');
 
     await row.getByRole('button', { name: /Delete/ }).click();
+    // Offline, the dialog cannot count what would go, and says so; confirmed, the delete is tried.
+    await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await says(page, /^Not done: Delete Harbour — the portal could not be reached/);
     expect((await api(inst.base, admin, 'GET', `/api/projects/${ids.project}`)).status).toBe(200);
     await page.context().close();
