@@ -9,6 +9,7 @@ import { registerAudit } from './http/audit.js';
 import { registerAuditPages } from './http/audit-pages.js';
 import { registerAuth } from './http/auth.js';
 import { compression } from './http/compression.js';
+import { registerConflictWatch } from './http/conflicts.js';
 import type { AppDeps, AppEnv } from './http/context.js';
 import { registerDocs } from './http/docs.js';
 import { handleError } from './http/error-handler.js';
@@ -81,6 +82,7 @@ export function createApp(given: AppDeps) {
   registerAssets(app, assets);
   registerDocs(app, asset);
   registerPages(app, deps, asset);
+  registerConflictWatch(app, deps);
   registerAccountPages(app, deps, asset);
   registerUserPages(app, deps, asset);
   registerProjectPages(app, deps, asset);

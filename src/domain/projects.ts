@@ -1,4 +1,4 @@
-import { and, eq, exists, getTableColumns, ilike, type SQL } from 'drizzle-orm';
+import { and, eq, exists, getTableColumns, ilike, inArray, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { type ProjectRow, projects } from '../db/schema/projects.js';
 import { tasks } from '../db/schema/tasks.js';
@@ -90,6 +90,16 @@ export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
     projects.id,
   );
   return listPage(db, projects, where, order, query, toProject);
+}
+
+/** The ETags of projects the caller already sees (from `listProjects`), for a list's forms: one query. */
+export async function projectVersions(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ row: projects, version: rowVersion(projects) })
+    .from(projects)
+    .where(inArray(projects.id, [...ids]));
+  return new Map(rows.map(({ row, version }) => [row.id, etagOf(versionedProject({ ...row, version }))!]));
 }
 
 /** One project; `etagOf(project)` is its ETag. */

@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Db, query as rows } from '../db/database.js';
 import type { Role } from '../db/schema/enums.js';
 import { projects } from '../db/schema/projects.js';
@@ -85,6 +85,16 @@ async function findUser(db: Db, id: number, lock = false): Promise<VersionedUser
 function assertUserIfMatch(ifMatch: IfMatch | undefined, current: VersionedUser) {
   const user = versionedUser(current);
   assertIfMatch(ifMatch, etagOf(user)!, user);
+}
+
+/** The ETags of users an admin lists (from `listUsers`), for the list's forms: one query. */
+export async function userVersions(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const found = await db
+    .select({ row: users, version: rowVersion(users) })
+    .from(users)
+    .where(inArray(users.id, [...ids]));
+  return new Map(found.map(({ row, version }) => [row.id, etagOf(versionedUser({ ...row, version }))!]));
 }
 
 /** One user; `etagOf(user)` is its ETag. */

@@ -25,6 +25,7 @@ const SOURCES: [name: string, file: string][] = [
   ['select-commit.js', 'public/js/select-commit.js'],
   ['notifications.js', 'public/js/notifications.js'],
   ['task-board.js', 'public/js/task-board.js'],
+  ['edit-watch.js', 'public/js/edit-watch.js'],
 ];
 
 const TYPES: Record<string, string> = {

@@ -4,12 +4,23 @@ import { getCookie } from 'hono/cookie';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import type { Actor } from '../domain/actor.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../domain/auth/sessions.js';
+import { logPosition } from '../domain/conflicts.js';
 import { csvStream, taskCsvSource } from '../domain/exports.js';
 import { computeDashboard } from '../domain/metrics.js';
 import { peopleChoices, projectChoices } from '../domain/pickers.js';
 import { canManage, getProject, listProjects } from '../domain/projects.js';
-import { createTask, deleteTask, getTask, listTasks, taskLabels, updateTask } from '../domain/tasks.js';
+import {
+  createTask,
+  deleteTask,
+  getTask,
+  listTasks,
+  taskLabels,
+  taskVersions,
+  updateTask,
+} from '../domain/tasks.js';
+import { etagOf } from '../domain/versions.js';
 import { AccountPage } from '../views/account.js';
+import { conflictText } from '../views/conflict.js';
 import { DashboardPage } from '../views/dashboard.js';
 import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { LoginPage } from '../views/login.js';
@@ -26,6 +37,7 @@ import {
 } from '../views/tasks.js';
 import { accountNotice, accountSecurity } from './account-pages.js';
 import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from './auth.js';
+import { formIfMatch, isStale, staleConflict } from './conflicts.js';
 import { type App, type AppDeps, type AppEnv, actorOf } from './context.js';
 import { ApiError } from './errors.js';
 import { csvDownload, exportProbe } from './exports.js';
@@ -151,7 +163,22 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
       offset: filters.offset,
       limit: PAGE_SIZE,
     });
-    return { ...page, items: await labelled(page.items), filters, board: await board(actor, filters) };
+    const [items, cards] = await Promise.all([labelled(page.items), board(actor, filters)]);
+    // The versions of every row shown (list and board), in one query: the in-place edits send them back.
+    const all = [...items, ...Object.values(cards).flatMap((col) => col.items)];
+    const etags = await taskVersions(
+      database.db,
+      all.map((t) => t.id),
+    );
+    const versioned = <T extends { id: number }>(t: T) => ({ ...t, version: etags.get(t.id) });
+    const withVersions = (col: BoardData[TaskStatus]) => ({ ...col, items: col.items.map(versioned) });
+    const boardOut: BoardData = {
+      todo: withVersions(cards.todo),
+      in_progress: withVersions(cards.in_progress),
+      blocked: withVersions(cards.blocked),
+      done: withVersions(cards.done),
+    };
+    return { ...page, items: items.map(versioned), filters, board: boardOut };
   };
   /** The board: the first cards of every status in the filtered scope (not the list's page), and their totals. */
   const board = async (actor: Actor, filters: TaskFilters) => {
@@ -213,7 +240,12 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     if (!TASK_STATUSES.includes(status)) return c.notFound();
     const filters = filtersOf((n) => c.req.query(n));
     const offset = filters.offset ?? 0;
-    const data = await column(actor, filters, status, offset);
+    const found = await column(actor, filters, status, offset);
+    const etags = await taskVersions(
+      database.db,
+      found.items.map((t) => t.id),
+    );
+    const data = { ...found, items: found.items.map((t) => ({ ...t, version: etags.get(t.id) })) };
     if (c.req.header('hx-request'))
       return c.html(<BoardCards status={status} {...data} offset={offset} filters={filters} />);
     return c.html(
@@ -314,11 +346,14 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   app.get('/tasks/:id/edit', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    // The log position first: a change landing between the two reads is listed, never missed.
+    const since = await logPosition(database.db);
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
+    const version = { etag: etagOf(task)!, since };
     if (!(await manages(actor, task.project_id))) {
-      return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [] });
+      return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], version });
     }
-    return showForm(c, actor, { mode: 'edit', task, ...(await choices(actor, task.assignee_id)) });
+    return showForm(c, actor, { mode: 'edit', task, ...(await choices(actor, task.assignee_id)), version });
   });
 
   app.post('/tasks/:id/edit', async (c) => {
@@ -327,7 +362,11 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     const full = await manages(actor, task.project_id);
     const form = await formFields(c);
     const draft = sent(form);
-    const again = async (errors: FieldErrors) =>
+    // The version the form was opened with stays the form's: a refused save never refreshes it.
+    const version = form.version
+      ? { etag: form.version, since: Number(form.since) || 0 }
+      : { etag: etagOf(task)!, since: await logPosition(database.db) };
+    const again = async (errors: FieldErrors, conflict?: TaskFormProps['conflict']) =>
       full
         ? showForm(c, actor, {
             mode: 'edit',
@@ -335,16 +374,29 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
             ...(await choices(actor, task.assignee_id)),
             errors,
             draft,
+            version,
+            conflict,
           })
-        : showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], errors, draft });
+        : showForm(c, actor, {
+            mode: 'status',
+            task,
+            projects: [],
+            assignees: [],
+            errors,
+            draft,
+            version,
+            conflict,
+          });
     const parsed = TaskPatchForm.safeParse(draft);
     if (!parsed.success) return again(formErrors(fieldErrors(parsed.error)));
     if (Object.keys(parsed.data).length === 0) return again({ _form: 'Nothing to change' });
     try {
       // Whatever was sent goes to the domain, which refuses an assignee anything but the status.
-      const saved = await updateTask(database.db, actor, task.id, parsed.data);
+      const saved = await updateTask(database.db, actor, task.id, parsed.data, formIfMatch(form));
       return done(c, `Saved the task “${saved.title}”.`);
     } catch (thrown) {
+      // Changed since the form was opened: nothing saved; the form as typed, and the choice.
+      if (isStale(thrown)) return again({}, await staleConflict(database.db, actor, 'task', task.id, form));
       return again(refusal(thrown));
     }
   });
@@ -376,7 +428,46 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     ) {
       throw new ApiError('validation_failed', 'Pick a valid status');
     }
-    await updateTask(database.db, actor, id, { status: status as TaskStatus });
+    try {
+      await updateTask(
+        database.db,
+        actor,
+        id,
+        { status: status as TaskStatus },
+        formIfMatch(form as Record<string, string>),
+      );
+    } catch (thrown) {
+      if (!isStale(thrown)) throw thrown;
+      // Changed since the list showed it: nothing saved. htmx: the API's 412 with who changed
+      // what (write-guard.js puts the select back and offers Overwrite and Reload); without
+      // JavaScript: the task's status form with that notice and the same choice.
+      const fields = Object.fromEntries(
+        Object.entries(form).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
+      const conflict = await staleConflict(database.db, actor, 'task', id, fields);
+      if (c.req.header('hx-request')) {
+        const error = thrown as ApiError;
+        throw new ApiError('precondition_failed', conflictText(conflict), error.details, error.headers);
+      }
+      const task = await getTask(database.db, actor, id);
+      return c.html(
+        <TaskFormPage
+          asset={asset}
+          user={actor}
+          form={{
+            mode: 'status',
+            task,
+            projects: [],
+            assignees: [],
+            draft: { status: status as string },
+            version: { etag: fields.version ?? '', since: Number(fields.since) || 0 },
+            conflict,
+            inDialog: false,
+          }}
+        />,
+        412,
+      );
+    }
     if (!c.req.header('hx-request')) return c.redirect('/tasks', 303);
     return c.html(<TaskResults {...(await results(actor, filtersOf(get)))} />);
   });

@@ -1,10 +1,19 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Actor } from '../domain/actor.js';
-import { canManage, createProject, deleteProject, listProjects, updateProject } from '../domain/projects.js';
+import { logPosition } from '../domain/conflicts.js';
+import {
+  canManage,
+  createProject,
+  deleteProject,
+  listProjects,
+  projectVersions,
+  updateProject,
+} from '../domain/projects.js';
 import { listUsers } from '../domain/users.js';
 import type { AssetUrl } from '../views/layout.js';
 import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from '../views/projects.js';
+import { formIfMatch, isStale, staleConflict } from './conflicts.js';
 import type { App, AppDeps, AppEnv } from './context.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
 import { Description, IdParam, Name } from './schemas.js';
@@ -27,7 +36,11 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   const { db } = database;
 
   const answer = async (c: Context<AppEnv>, actor: Actor, extra: Partial<ProjectsSectionProps> = {}) => {
+    // The log position first: a change landing between the reads is listed, never missed.
+    const since = await logPosition(db);
     const list = await listProjects(db, actor, { limit: 200, sort: 'name' });
+    const manageable = list.items.filter((p) => canManage(actor, p)).map((p) => p.id);
+    const etags = await projectVersions(db, manageable);
     let owners: [string, string][] | undefined;
     if (actor.role === 'admin') {
       const people = await listUsers(db, actor, { limit: 200, sort: 'username' });
@@ -39,7 +52,8 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
       projects: list.items,
       total: list.total,
       canCreate: actor.role !== 'user',
-      manageable: new Set(list.items.filter((p) => canManage(actor, p)).map((p) => p.id)),
+      manageable: new Set(manageable),
+      versions: { etags, since },
       owners,
       me: actor.id,
       ...extra,
@@ -72,7 +86,9 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   app.get('/projects', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    return answer(c, actor);
+    // ?edit=<id>: that project's edit form open with its current values ("Reload" after a conflict).
+    const edit = IdParam.safeParse(c.req.query('edit'));
+    return answer(c, actor, edit.success ? { editing: { id: edit.data, errors: {}, draft: {} } } : {});
   });
 
   app.post('/projects/new', async (c) => {
@@ -97,15 +113,24 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     const id = pathId(c, 'Project');
     const fields = await formFields(c);
     const draft = draftOf(fields);
+    // The version the form was opened with stays the form's: a refused save never refreshes it.
+    const version = fields.version ? { etag: fields.version, since: Number(fields.since) || 0 } : undefined;
     const parsed = parse(fields);
     if (!parsed.success)
-      return answer(c, actor, { editing: { id, errors: formErrors(fieldErrors(parsed.error)), draft } });
+      return answer(c, actor, {
+        editing: { id, errors: formErrors(fieldErrors(parsed.error)), draft, version },
+      });
     try {
-      const project = await updateProject(db, actor, id, parsed.data);
+      const project = await updateProject(db, actor, id, parsed.data, formIfMatch(fields));
       return answer(c, actor, { notice: { text: `Saved the project “${project.name}”.` } });
     } catch (thrown) {
+      // Changed since the form was opened: nothing saved; the form as typed, and the choice.
+      if (isStale(thrown)) {
+        const conflict = await staleConflict(db, actor, 'project', id, fields);
+        return answer(c, actor, { editing: { id, errors: {}, draft, version, conflict } });
+      }
       const { error, errors } = refused(thrown);
-      if (errors) return answer(c, actor, { editing: { id, errors, draft } });
+      if (errors) return answer(c, actor, { editing: { id, errors, draft, version } });
       return answer(c, actor, { notice: { projectId: id, text: error.message } });
     }
   });

@@ -2,9 +2,19 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Actor } from '../domain/actor.js';
 import { mfaEnabledIds, removeMfa } from '../domain/auth/mfa.js';
-import { createUser, deleteUser, getUser, listUsers, mustChangeIds, updateUser } from '../domain/users.js';
+import { logPosition } from '../domain/conflicts.js';
+import {
+  createUser,
+  deleteUser,
+  getUser,
+  listUsers,
+  mustChangeIds,
+  updateUser,
+  userVersions,
+} from '../domain/users.js';
 import type { AssetUrl } from '../views/layout.js';
 import { UsersPage, UsersSection } from '../views/users.js';
+import { formIfMatch, isStale, staleConflict } from './conflicts.js';
 import type { App, AppDeps, AppEnv } from './context.js';
 import { ApiError } from './errors.js';
 import { formErrors, formFields, pathId, refusalOf } from './forms.js';
@@ -31,9 +41,26 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     actor: Actor,
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
+    // The log position first: a change landing between the reads is listed, never missed.
+    const since = await logPosition(db);
     const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
-    const [mfaOn, mustChange] = await Promise.all([mfaEnabledIds(db), mustChangeIds(db)]);
-    const section = { users: list.items, total: list.total, me: actor.id, mfaOn, mustChange, ...extra };
+    const [mfaOn, mustChange, etags] = await Promise.all([
+      mfaEnabledIds(db),
+      mustChangeIds(db),
+      userVersions(
+        db,
+        list.items.map((u) => u.id),
+      ),
+    ]);
+    const section = {
+      users: list.items,
+      total: list.total,
+      me: actor.id,
+      mfaOn,
+      mustChange,
+      versions: { etags, since },
+      ...extra,
+    };
     if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
     return c.html(<UsersPage asset={asset} user={actor} section={section} />);
   };
@@ -50,10 +77,24 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       const actor = admin(c);
       if (!actor) return c.notFound();
       const id = pathId(c, 'User');
+      const fields = await formFields(c);
       try {
-        const text = await run(actor, id, await formFields(c));
+        const text = await run(actor, id, fields);
         return answer(c, actor, text ? { notice: { text } } : {});
       } catch (error) {
+        // Changed since the page showed it: nothing saved; who changed what, and the choice.
+        if (isStale(error)) {
+          const { version: _v, since: _s, overwrite: _o, ...sent } = fields;
+          const conflict = await staleConflict(db, actor, 'user', id, fields);
+          return answer(c, actor, {
+            conflict: {
+              userId: id,
+              conflict,
+              action: c.req.path,
+              fields: { ...sent, since: fields.since ?? '' },
+            },
+          });
+        }
         if (!(error instanceof ApiError) || error.status >= 500) throw error;
         const detail = Array.isArray(error.details)
           ? (error.details as { message: string }[])[0]?.message
@@ -97,11 +138,11 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
   act('/users/:id/role', async (actor, id, f) => {
     const role = Role.safeParse(f.role);
     if (!role.success) throw new ApiError('validation_failed', 'Pick a role');
-    const user = await updateUser(db, actor, id, { role: role.data });
+    const user = await updateUser(db, actor, id, { role: role.data }, formIfMatch(f));
     return `${user.username} is now ${user.role}.`;
   });
   act('/users/:id/active', async (actor, id, f) => {
-    const user = await updateUser(db, actor, id, { active: f.active === 'true' });
+    const user = await updateUser(db, actor, id, { active: f.active === 'true' }, formIfMatch(f));
     return `${user.username} is ${user.active ? 'active again' : 'deactivated and signed out everywhere'}.`;
   });
   act('/users/:id/password', async (actor, id, f) => {

@@ -31,7 +31,7 @@ const labelOf = (status: TaskStatus) => STATUSES.find(([s]) => s === status)?.[1
 function Card(props: { task: TaskView }) {
   const t = props.task;
   return (
-    <li data-card={t.id} data-status={t.status} draggable="true">
+    <li data-card={t.id} data-status={t.status} data-version={t.version} draggable="true">
       <a class="card-title" href={`/tasks/${t.id}`}>
         {t.title}
       </a>
@@ -40,6 +40,7 @@ function Card(props: { task: TaskView }) {
           Move<span class="sr-only"> {t.title}</span>
         </summary>
         <form method="post" action={`/tasks/${t.id}/status`}>
+          {t.version && <input type="hidden" name="version" value={t.version} />}
           {/* Every column, the card's own disabled: public/js/task-board.js moves that mark along. */}
           {STATUSES.map(([value, label]) => (
             <button

@@ -1,4 +1,6 @@
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
+import type { Conflict } from '../domain/conflicts.js';
+import { ConflictNotice, type EditVersion, VersionFields } from './conflict.js';
 import { DueDate } from './due.js';
 import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from './layout.js';
 import { type BoardData, BoardNotice, TaskBoard } from './task-board.js';
@@ -16,6 +18,8 @@ export interface TaskView {
   /** Names to show; the ids are what the forms use. */
   project_name?: string | undefined;
   assignee_name?: string | undefined;
+  /** Its ETag when the list was rendered: the in-place status select and the board send it back. */
+  version?: string | undefined;
 }
 
 export interface TaskFilters {
@@ -58,6 +62,7 @@ function StatusForm(props: { task: TaskView }) {
       hx-target="#task-results"
       hx-include="#task-filters"
     >
+      {props.task.version && <input type="hidden" name="version" value={props.task.version} />}
       <label class="sr-only" for={`status-${props.task.id}`}>
         Status of {props.task.title}
       </label>
@@ -214,7 +219,14 @@ export function TasksPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['live-events.js', 'task-dialog.js', 'write-guard.js', 'select-commit.js', 'task-board.js']}
+      modules={[
+        'live-events.js',
+        'task-dialog.js',
+        'write-guard.js',
+        'select-commit.js',
+        'task-board.js',
+        'edit-watch.js',
+      ]}
     >
       <div data-live data-connection="reconnecting">
         <LiveStatus />
@@ -314,6 +326,10 @@ export interface TaskFormProps {
   draft?: Record<string, string> | undefined;
   /** In the page's <dialog> (htmx) or on a page of its own (no JavaScript). */
   inDialog: boolean;
+  /** The task's version when the form was opened (edit and status forms): sent back with the save. */
+  version?: EditVersion | undefined;
+  /** The save was refused as stale (412): who changed what meanwhile, and the choice. */
+  conflict?: Conflict | undefined;
 }
 
 const FORM_FIELDS = ['title', 'description', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
@@ -354,7 +370,19 @@ export function TaskForm(props: TaskFormProps) {
           {general.join(' ')}
         </p>
       )}
-      <form method="post" action={action} {...hx(action)} class="stack" novalidate>
+      <form
+        method="post"
+        action={action}
+        {...hx(action)}
+        class="stack"
+        novalidate
+        data-watch={
+          props.mode !== 'create' && t && props.version
+            ? `/tasks/${t.id}/changes${props.inDialog ? '?in=dialog' : ''}`
+            : undefined
+        }
+      >
+        <VersionFields version={props.mode === 'create' ? undefined : props.version} />
         {props.mode === 'status' ? (
           <Field
             id="tf-status"
@@ -442,6 +470,17 @@ export function TaskForm(props: TaskFormProps) {
             <a href="/tasks">Cancel</a>
           )}
         </div>
+        {/* After the form's own buttons: Enter in a field still means "Save", never "Overwrite". */}
+        <div data-conflict-slot>
+          {props.conflict && t && (
+            <ConflictNotice
+              conflict={props.conflict}
+              reload={`/tasks/${t.id}/edit`}
+              reloadTarget={props.inDialog ? '#task-dialog-body' : undefined}
+              refused
+            />
+          )}
+        </div>
       </form>
       {props.mode === 'edit' && t && (
         <form
@@ -471,6 +510,7 @@ export function TaskFormPage(props: {
       title={props.form.mode === 'create' ? 'New task' : 'Edit task'}
       asset={props.asset}
       user={props.user}
+      modules={props.form.mode === 'create' ? undefined : ['edit-watch.js']}
     >
       <div class="card narrow">
         <TaskForm {...props.form} />

@@ -1,4 +1,6 @@
+import type { Conflict } from '../domain/conflicts.js';
 import type { PublicUser } from '../domain/users.js';
+import { ConflictNotice, VersionFields } from './conflict.js';
 import { type AssetUrl, Field, type FieldErrors, Layout } from './layout.js';
 
 const ROLES = ['user', 'manager', 'admin'] as const;
@@ -24,9 +26,22 @@ export function UsersSection(props: {
   mfaOn?: Set<number>;
   /** Ids of users who must change their password. */
   mustChange?: Set<number>;
+  /** The listed users' ETags and the change log's position: the versions of the edit forms. */
+  versions?: { etags: Map<number, string>; since: number } | undefined;
+  /**
+   * A change refused as stale (412): who changed the user meanwhile, and a form that makes the
+   * same change over theirs (the fields that were sent) or reloads.
+   */
+  conflict?:
+    | { userId: number; conflict: Conflict; action: string; fields: Record<string, string> }
+    | undefined;
 }) {
   const errors = props.errors ?? {};
   const draft = props.draft ?? {};
+  const versionOf = (id: number) => {
+    const etag = props.versions?.etags.get(id);
+    return etag && props.versions ? { etag, since: props.versions.since } : undefined;
+  };
   return (
     <div id="users">
       <section class="card" aria-label="New user">
@@ -88,6 +103,7 @@ export function UsersSection(props: {
                   u.role
                 ) : (
                   <form {...hx(`/users/${u.id}/role`)}>
+                    <VersionFields version={versionOf(u.id)} />
                     <label class="sr-only" for={`role-${u.id}`}>
                       Role of {u.username}
                     </label>
@@ -115,6 +131,7 @@ export function UsersSection(props: {
                 {u.id !== props.me && (
                   <>
                     <form {...hx(`/users/${u.id}/active`)}>
+                      <VersionFields version={versionOf(u.id)} />
                       <input type="hidden" name="active" value={u.active ? 'false' : 'true'} />
                       <button type="submit">{u.active ? 'Deactivate' : 'Reactivate'}</button>
                     </form>
@@ -162,6 +179,19 @@ export function UsersSection(props: {
                     {props.notice.text}
                   </p>
                 )}
+                {props.conflict?.userId === u.id && (
+                  <form {...hx(props.conflict.action)}>
+                    {Object.entries(props.conflict.fields).map(([name, value]) => (
+                      <input type="hidden" name={name} value={value} />
+                    ))}
+                    <ConflictNotice
+                      conflict={props.conflict.conflict}
+                      reload="/users"
+                      reloadTarget="#users"
+                      refused
+                    />
+                  </form>
+                )}
               </td>
             </tr>
           ))}
@@ -182,7 +212,7 @@ export function UsersPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['write-guard.js', 'select-commit.js']}
+      modules={['write-guard.js', 'select-commit.js', 'edit-watch.js']}
     >
       <h1>Users</h1>
       <UsersSection {...props.section} />
