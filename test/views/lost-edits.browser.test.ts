@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
+import { validateHtml } from '../support/html-validate.js';
 import { api, signIn } from '../support/live-client.js';
 
 const PW = 'a-long-user-password';
@@ -78,7 +79,8 @@ describe('no lost edits in Chromium', () => {
       timeout: 10_000,
     });
   /** Chromium logs every 4xx answer (412 here) and every refused request (the blocked watch) as a console error. */
-  const unexpected = () => problems.filter((p) => !/status of 412|Error Code 412|ERR_CONNECTION_REFUSED/.test(p));
+  const unexpected = () =>
+    problems.filter((p) => !/status of 412|Error Code 412|ERR_CONNECTION_REFUSED/.test(p));
 
   it('two people edit the same task: the first one’s open dialog says at once who changed what, and Overwrite saves hers', {
     timeout: 90_000,
@@ -89,6 +91,9 @@ describe('no lost edits in Chromium', () => {
     await openDialog(first, id);
     await first.fill('#tf-description', 'checked by Mia');
 
+    const watched = first.waitForResponse(
+      (r) => r.url().includes(`/tasks/${id}/changes`) && r.status() === 200,
+    );
     await openDialog(second, id);
     await second.fill('#tf-title', 'Fuel (chief)');
     await second.selectOption('#tf-priority', 'urgent');
@@ -106,6 +111,7 @@ describe('no lost edits in Chromium', () => {
     expect(text).toMatch(/priority: medium → urgent/);
     expect(await first.inputValue('#tf-description')).toBe('checked by Mia');
     expect(await first.getAttribute('#task-dialog [data-conflict]', 'role')).toBe('alert');
+    expect(await validateHtml(await (await watched).text(), 'fragment')).toEqual([]);
     // Nothing of hers is saved yet.
     expect((await task(id)).description).toBe('as created');
 
@@ -159,7 +165,11 @@ describe('no lost edits in Chromium', () => {
     await openDialog(page, id);
     await page.fill('#tf-title', 'Hull (mine)');
     await psql(`update tasks set description = 'welded by psql' where id = $1`, [id]);
+    const refused = page.waitForResponse(
+      (r) => r.url().endsWith(`/tasks/${id}/edit`) && r.request().method() === 'POST',
+    );
     await page.click('#task-dialog >> text=Save');
+    expect(await validateHtml(await (await refused).text(), 'fragment')).toEqual([]);
 
     const notice = await page.waitForSelector('#task-dialog [data-conflict]', { timeout: 5000 });
     const text = (await notice.textContent()) ?? '';
@@ -192,6 +202,7 @@ describe('no lost edits in Chromium', () => {
     );
     await page.click('button:text("Save")');
     expect((await answer).status()).toBeLessThan(500);
+    expect(await validateHtml(await (await answer).text())).toEqual([]);
     const text = (await page.textContent('[data-conflict]')) ?? '';
     expect(text).toMatch(/title: Antenna → Antenna by psql/);
     expect(await page.inputValue('#tf-title')).toBe('Antenna (mine)');
@@ -238,6 +249,50 @@ describe('no lost edits in Chromium', () => {
       () => !document.querySelector('[data-write-notice]')?.classList.contains('open'),
     );
     expect(await task(id)).toMatchObject({ status: 'in_progress', title: 'Thruster by psql' });
+  });
+
+  it('the list without JavaScript: a status change on a stale row gets a page with the notice and the choice', {
+    timeout: 90_000,
+  }, async () => {
+    const id = await newTask('Valve');
+    const page = await open('mia', PW, '/tasks', false);
+    await psql(`update tasks set title = 'Valve by psql' where id = $1`, [id]);
+    await page.selectOption(`#status-${id}`, 'done');
+    const answer = page.waitForResponse((r) => r.url().endsWith(`/tasks/${id}/status`));
+    await page.click(`tr[data-task="${id}"] form button:text("Save")`);
+    expect((await answer).status()).toBe(412);
+    expect(await validateHtml(await (await answer).text())).toEqual([]);
+    expect(await page.textContent('[data-conflict]')).toMatch(/title: Valve → Valve by psql/);
+    expect(await page.inputValue('#tf-status')).toBe('done');
+    expect((await task(id)).status).toBe('todo');
+    await page.click('[data-conflict] >> text=Overwrite with mine');
+    await page.waitForURL(`${inst.base}/tasks`);
+    expect(await task(id)).toMatchObject({ status: 'done', title: 'Valve by psql' });
+  });
+
+  it('a board move on a stale card is refused and says what changed; moved again, it goes', {
+    timeout: 90_000,
+  }, async () => {
+    const id = await newTask('Gasket');
+    const page = await open('mia', PW, '/tasks');
+    const card = `[data-board] li[data-card="${id}"]`;
+    await psql(`update tasks set title = 'Gasket by psql' where id = $1`, [id]);
+    await page.click(`${card} summary`);
+    await page.click(`${card} [data-move-to="blocked"]`);
+    await page.waitForFunction(() =>
+      document.getElementById('board-notice')?.textContent?.startsWith('Could not move'),
+    );
+    expect(await page.textContent('#board-notice')).toContain('its title is now “Gasket by psql”');
+    expect((await task(id)).status).toBe('todo');
+    // The board is refreshed with the current card; moving that one is a deliberate choice.
+    await page.waitForSelector(`${card} >> text=Gasket by psql`);
+    expect(await page.getAttribute(card, 'data-status')).toBe('todo');
+    await page.click(`${card} summary`);
+    await page.click(`${card} [data-move-to="blocked"]`);
+    await page.waitForFunction(
+      () => document.getElementById('board-notice')?.textContent === 'Moved “Gasket by psql” to Blocked.',
+    );
+    expect(await task(id)).toMatchObject({ status: 'blocked', title: 'Gasket by psql' });
   });
 
   it('a project edit: the open form shows the change, a stale save is refused, Overwrite and Reload work', {
