@@ -92,14 +92,32 @@ export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
   return listPage(db, projects, where, order, query, toProject);
 }
 
-/** The ETags of projects the caller already sees (from `listProjects`), for a list's forms: one query. */
-export async function projectVersions(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
-  if (ids.length === 0) return new Map();
+/**
+ * The ETags of projects as `listProjects` returned them (a list's forms): one query for the row versions,
+ * hashed with the representation the list read. A row changed between the two reads gets a tag
+ * that matches no version of it, so a save from that list is refused, never silently let through.
+ */
+export async function projectVersions(
+  db: Db,
+  items: readonly ReturnType<typeof toProject>[],
+): Promise<Map<number, string>> {
+  if (items.length === 0) return new Map();
   const rows = await db
-    .select({ row: projects, version: rowVersion(projects) })
+    .select({ id: projects.id, version: rowVersion(projects) })
     .from(projects)
-    .where(inArray(projects.id, [...ids]));
-  return new Map(rows.map(({ row, version }) => [row.id, etagOf(versionedProject({ ...row, version }))!]));
+    .where(
+      inArray(
+        projects.id,
+        items.map((i) => i.id),
+      ),
+    );
+  const versions = new Map(rows.map((r) => [r.id, r.version]));
+  return new Map(
+    items.flatMap((item) => {
+      const version = versions.get(item.id);
+      return version === undefined ? [] : [[item.id, etagFor('project', version, item)] as const];
+    }),
+  );
 }
 
 /** One project; `etagOf(project)` is its ETag. */

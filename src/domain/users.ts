@@ -87,14 +87,32 @@ function assertUserIfMatch(ifMatch: IfMatch | undefined, current: VersionedUser)
   assertIfMatch(ifMatch, etagOf(user)!, user);
 }
 
-/** The ETags of users an admin lists (from `listUsers`), for the list's forms: one query. */
-export async function userVersions(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
-  if (ids.length === 0) return new Map();
+/**
+ * The ETags of users as `listUsers` returned them (a list's forms): one query for the row versions,
+ * hashed with the representation the list read. A row changed between the two reads gets a tag
+ * that matches no version of it, so a save from that list is refused, never silently let through.
+ */
+export async function userVersions(
+  db: Db,
+  items: readonly ReturnType<typeof toUser>[],
+): Promise<Map<number, string>> {
+  if (items.length === 0) return new Map();
   const found = await db
-    .select({ row: users, version: rowVersion(users) })
+    .select({ id: users.id, version: rowVersion(users) })
     .from(users)
-    .where(inArray(users.id, [...ids]));
-  return new Map(found.map(({ row, version }) => [row.id, etagOf(versionedUser({ ...row, version }))!]));
+    .where(
+      inArray(
+        users.id,
+        items.map((i) => i.id),
+      ),
+    );
+  const versions = new Map(found.map((r) => [r.id, r.version]));
+  return new Map(
+    items.flatMap((item) => {
+      const version = versions.get(item.id);
+      return version === undefined ? [] : [[item.id, etagFor('user', version, item)] as const];
+    }),
+  );
 }
 
 /** One user; `etagOf(user)` is its ETag. */

@@ -155,6 +155,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     }));
   };
   const results = async (actor: Actor, filters: TaskFilters) => {
+    // The log position first: a change landing between the reads is listed, never missed.
+    const since = await logPosition(database.db);
     const page = await listTasks(database.db, actor, {
       q: filters.q,
       status: filters.status as TaskStatus | undefined,
@@ -165,12 +167,12 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     });
     const [items, cards] = await Promise.all([labelled(page.items), board(actor, filters)]);
     // The versions of every row shown (list and board), in one query: the in-place edits send them back.
-    const all = [...items, ...Object.values(cards).flatMap((col) => col.items)];
-    const etags = await taskVersions(
-      database.db,
-      all.map((t) => t.id),
-    );
-    const versioned = <T extends { id: number }>(t: T) => ({ ...t, version: etags.get(t.id) });
+    // Hashed with the representations read for the page (not the labelled copies).
+    const etags = await taskVersions(database.db, [
+      ...page.items,
+      ...Object.values(cards).flatMap((col) => col.items),
+    ]);
+    const versioned = <T extends { id: number }>(t: T) => ({ ...t, version: etags.get(t.id), since });
     const withVersions = (col: BoardData[TaskStatus]) => ({ ...col, items: col.items.map(versioned) });
     const boardOut: BoardData = {
       todo: withVersions(cards.todo),
@@ -240,12 +242,10 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     if (!TASK_STATUSES.includes(status)) return c.notFound();
     const filters = filtersOf((n) => c.req.query(n));
     const offset = filters.offset ?? 0;
+    const since = await logPosition(database.db);
     const found = await column(actor, filters, status, offset);
-    const etags = await taskVersions(
-      database.db,
-      found.items.map((t) => t.id),
-    );
-    const data = { ...found, items: found.items.map((t) => ({ ...t, version: etags.get(t.id) })) };
+    const etags = await taskVersions(database.db, found.items);
+    const data = { ...found, items: found.items.map((t) => ({ ...t, version: etags.get(t.id), since })) };
     if (c.req.header('hx-request'))
       return c.html(<BoardCards status={status} {...data} offset={offset} filters={filters} />);
     return c.html(

@@ -39,7 +39,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     // The log position first: a change landing between the reads is listed, never missed.
     const since = await logPosition(db);
     const list = await listProjects(db, actor, { limit: 200, sort: 'name' });
-    const manageable = list.items.filter((p) => canManage(actor, p)).map((p) => p.id);
+    const manageable = list.items.filter((p) => canManage(actor, p));
     const etags = await projectVersions(db, manageable);
     let owners: [string, string][] | undefined;
     if (actor.role === 'admin') {
@@ -52,7 +52,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
       projects: list.items,
       total: list.total,
       canCreate: actor.role !== 'user',
-      manageable: new Set(manageable),
+      manageable: new Set(manageable.map((p) => p.id)),
       versions: { etags, since },
       owners,
       me: actor.id,

@@ -47,10 +47,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     const [mfaOn, mustChange, etags] = await Promise.all([
       mfaEnabledIds(db),
       mustChangeIds(db),
-      userVersions(
-        db,
-        list.items.map((u) => u.id),
-      ),
+      userVersions(db, list.items),
     ]);
     const section = {
       users: list.items,

@@ -1,4 +1,5 @@
 import type { TaskStatus } from '../db/schema/enums.js';
+import { VersionFields } from './conflict.js';
 import { type AssetUrl, Layout } from './layout.js';
 import { STATUSES, type TaskFilters, type TaskView } from './tasks.js';
 
@@ -40,7 +41,7 @@ function Card(props: { task: TaskView }) {
           Move<span class="sr-only"> {t.title}</span>
         </summary>
         <form method="post" action={`/tasks/${t.id}/status`}>
-          {t.version && <input type="hidden" name="version" value={t.version} />}
+          <VersionFields version={t.version ? { etag: t.version, since: t.since ?? 0 } : undefined} />
           {/* Every column, the card's own disabled: public/js/task-board.js moves that mark along. */}
           {STATUSES.map(([value, label]) => (
             <button

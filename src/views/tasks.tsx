@@ -20,6 +20,8 @@ export interface TaskView {
   assignee_name?: string | undefined;
   /** Its ETag when the list was rendered: the in-place status select and the board send it back. */
   version?: string | undefined;
+  /** The change log's position when the list was read: a refusal lists the row's changes after it. */
+  since?: number | undefined;
 }
 
 export interface TaskFilters {
@@ -62,7 +64,9 @@ function StatusForm(props: { task: TaskView }) {
       hx-target="#task-results"
       hx-include="#task-filters"
     >
-      {props.task.version && <input type="hidden" name="version" value={props.task.version} />}
+      <VersionFields
+        version={props.task.version ? { etag: props.task.version, since: props.task.since ?? 0 } : undefined}
+      />
       <label class="sr-only" for={`status-${props.task.id}`}>
         Status of {props.task.title}
       </label>

@@ -136,7 +136,11 @@ describe('no lost edits in Chromium', () => {
     expect(await page.textContent('#task-dialog [data-conflict]')).toMatch(/status: To do → Blocked/);
 
     await page.click('#task-dialog [data-reload]');
-    await page.waitForFunction(() => !document.querySelector('#task-dialog [data-conflict]'));
+    // The fresh form, settled: htmx focuses its [autofocus] field (the title) once swapped in.
+    await page.waitForFunction(
+      () =>
+        !document.querySelector('#task-dialog [data-conflict]') && document.activeElement?.id === 'tf-title',
+    );
     expect(await page.inputValue('#tf-title')).toBe('Oxygen v2');
     expect(await page.inputValue('#tf-status')).toBe('blocked');
     expect(await page.evaluate(() => (document.querySelector('dialog') as HTMLDialogElement).open)).toBe(
@@ -180,7 +184,11 @@ describe('no lost edits in Chromium', () => {
     expect(await task(id)).toMatchObject({ title: 'Hull', description: 'welded by psql' });
 
     // Save again without choosing: still refused (the form keeps the version it was opened with).
-    await page.click('#task-dialog >> text=Save');
+    const again = page.waitForResponse(
+      (r) => r.url().endsWith(`/tasks/${id}/edit`) && r.request().method() === 'POST',
+    );
+    await page.click('#task-dialog button:text("Save")');
+    await again;
     await page.waitForSelector('#task-dialog [data-conflict]');
     expect((await task(id)).title).toBe('Hull');
 
@@ -240,6 +248,8 @@ describe('no lost edits in Chromium', () => {
     await page.waitForSelector('[data-write-notice].open');
     const text = (await page.textContent('[data-write-notice]')) ?? '';
     expect(text).toMatch(/title Thruster → Thruster by psql/);
+    // Only what changed since the list was read: not the task's creation.
+    expect(text).not.toContain('created it');
     expect(text).toContain('Nothing of yours was saved');
     expect(await page.inputValue(`#status-${id}`)).toBe('todo');
     expect((await task(id)).status).toBe('todo');
