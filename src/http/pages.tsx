@@ -404,10 +404,26 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   app.post('/tasks/:id/delete', async (c) => {
     const actor = actorOf(c);
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
+    const form = await formFields(c);
     try {
-      await deleteTask(database.db, actor, task.id);
+      await deleteTask(database.db, actor, task.id, formIfMatch(form));
       return done(c, `Deleted the task “${task.title}”.`);
     } catch (thrown) {
+      // Changed since the form was opened: not deleted. The form with the task as it is now (and
+      // its version), what changed; deleting it again deletes what the person now sees.
+      if (isStale(thrown)) {
+        const conflict = await staleConflict(database.db, actor, 'task', task.id, form);
+        const since = await logPosition(database.db);
+        const current = await getTask(database.db, actor, task.id);
+        return showForm(c, actor, {
+          mode: 'edit',
+          task: current,
+          ...(await choices(actor, current.assignee_id)),
+          version: { etag: etagOf(current)!, since },
+          conflict,
+          deleteRefused: true,
+        });
+      }
       const errors = refusal(thrown);
       return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], errors });
     }

@@ -53,8 +53,11 @@ export function ConflictNotice(props: {
   reload: string;
   /** htmx target for Reload (public/js/edit-watch.js); without it Reload is a plain link. */
   reloadTarget?: string | undefined;
-  /** After a refused save (412), rather than while editing. */
-  refused?: boolean | undefined;
+  /**
+   * After a refused save (412), rather than while editing; 'delete': a refused delete, the form
+   * now showing the row as it is (delete again to delete that).
+   */
+  refused?: boolean | 'delete' | undefined;
   /** The overwrite button, when it is not a plain submit button of the surrounding form. */
   overwrite?: 'submit' | 'none' | undefined;
 }) {
@@ -102,13 +105,17 @@ export function ConflictNotice(props: {
           ))}
         </ul>
       )}
-      <p>
-        {props.refused
-          ? 'Your save was refused, nothing of yours is saved yet. '
-          : 'Nothing of yours is saved yet. '}
-        Reload to see the current values (what you typed is dropped), or overwrite them with yours.
-      </p>
-      <p class="dialog-actions">
+      {props.refused === 'delete' ? (
+        <p>Not deleted. The form shows it as it is now: delete it again if you still want it gone.</p>
+      ) : (
+        <p>
+          {props.refused
+            ? 'Your save was refused, nothing of yours is saved yet. '
+            : 'Nothing of yours is saved yet. '}
+          Reload to see the current values (what you typed is dropped), or overwrite them with yours.
+        </p>
+      )}
+      <p class="dialog-actions" hidden={props.refused === 'delete'}>
         {props.overwrite !== 'none' && (
           <button type="submit" name="overwrite" value={c.etag} data-overwrite>
             Overwrite with mine

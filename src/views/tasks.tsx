@@ -334,6 +334,8 @@ export interface TaskFormProps {
   version?: EditVersion | undefined;
   /** The save was refused as stale (412): who changed what meanwhile, and the choice. */
   conflict?: Conflict | undefined;
+  /** The delete was refused as stale: the form shows the task as it is now, with what changed. */
+  deleteRefused?: boolean | undefined;
 }
 
 const FORM_FIELDS = ['title', 'description', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
@@ -481,7 +483,7 @@ export function TaskForm(props: TaskFormProps) {
               conflict={props.conflict}
               reload={`/tasks/${t.id}/edit`}
               reloadTarget={props.inDialog ? '#task-dialog-body' : undefined}
-              refused
+              refused={props.deleteRefused ? 'delete' : true}
             />
           )}
         </div>
@@ -494,6 +496,7 @@ export function TaskForm(props: TaskFormProps) {
           hx-confirm={props.inDialog ? `Delete the task “${t.title}”?` : undefined}
           class="danger-zone"
         >
+          <VersionFields version={props.version} />
           <button type="submit" class="danger">
             Delete task
           </button>

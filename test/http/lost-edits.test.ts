@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../src/http/middleware/auth.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { validateHtml } from '../support/html-validate.js';
 import { makeWorld, type World } from '../support/world.js';
 
 const ORIGIN = 'http://portal.test';
@@ -137,6 +138,27 @@ describe('no lost edits: page routes', () => {
       title: 'Stale',
       status: 'done',
     });
+  });
+
+  it('a delete from a stale form is refused: the form shows the task as it is now; deleting that works', async () => {
+    const task = (await w.managerA.api.post('/api/tasks', { project_id: w.projectA.id, title: 'Doomed' }))
+      .body;
+    const { version, since } = versionOf(
+      await (await get(w.managerA.token, `/tasks/${task.id}/edit`)).text(),
+    );
+    await w.admin.api.patch(`/api/tasks/${task.id}`, { title: 'Doomed? Not so fast' });
+    const refused = await post(w.managerA.token, `/tasks/${task.id}/delete`, { version, since });
+    expect(refused.status).toBe(200);
+    const html = await refused.text();
+    expect(await validateHtml(html, 'fragment')).toEqual([]);
+    expect(html).toContain('Not deleted');
+    expect(html).toContain('value="Doomed? Not so fast"');
+    expect(await w.taskExists(task.id)).toBe(true);
+    const fresh = versionOf(html);
+    expect(fresh.version).not.toBe(version);
+    const deleted = await post(w.managerA.token, `/tasks/${task.id}/delete`, fresh);
+    expect(deleted.status).toBe(200);
+    expect(await w.taskExists(task.id)).toBe(false);
   });
 
   it('project and user forms refuse a stale version and keep the row as the other person left it', async () => {
