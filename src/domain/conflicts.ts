@@ -5,7 +5,7 @@ import { users } from '../db/schema/users.js';
 import { ApiError } from '../http/errors.js';
 import { type Actor, iso } from './actor.js';
 import { type Change, type Names, namesOf } from './history.js';
-import { getProject } from './projects.js';
+import { canManage, getProject } from './projects.js';
 import { getTask } from './tasks.js';
 import { getUser } from './users.js';
 import { etagOf } from './versions.js';
@@ -61,16 +61,19 @@ export interface Conflict {
   names: Names;
 }
 
-/** The current version of a row the actor may see; undefined when it is not there (any 404). */
+/**
+ * The current version of a row the actor may edit and read the history of; undefined when it is
+ * not there for them. Tasks: whoever sees one (its page shows its history to them); projects: who
+ * manages them; users: admins (the history of a user row is the audit page's, admins only).
+ */
 export async function currentEtag(db: Db, actor: Actor, kind: Editable, id: number) {
   try {
-    const item =
-      kind === 'task'
-        ? await getTask(db, actor, id)
-        : kind === 'project'
-          ? await getProject(db, actor, id)
-          : await getUser(db, actor, id);
-    return etagOf(item);
+    if (kind === 'task') return etagOf(await getTask(db, actor, id));
+    if (kind === 'project') {
+      const project = await getProject(db, actor, id);
+      return canManage(actor, project) ? etagOf(project) : undefined;
+    }
+    return actor.role === 'admin' ? etagOf(await getUser(db, actor, id)) : undefined;
   } catch (error) {
     if (error instanceof ApiError && (error.code === 'not_found' || error.code === 'forbidden'))
       return undefined;

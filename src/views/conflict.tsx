@@ -115,16 +115,18 @@ export function ConflictNotice(props: {
           Reload to see the current values (what you typed is dropped), or overwrite them with yours.
         </p>
       )}
-      <p class="dialog-actions" hidden={props.refused === 'delete'}>
-        {props.overwrite !== 'none' && (
-          <button type="submit" name="overwrite" value={c.etag} data-overwrite>
-            Overwrite with mine
-          </button>
-        )}
-        <a href={props.reload} class="button secondary" data-reload data-reload-target={props.reloadTarget}>
-          Reload
-        </a>
-      </p>
+      {props.refused !== 'delete' && (
+        <p class="dialog-actions">
+          {props.overwrite !== 'none' && (
+            <button type="submit" name="overwrite" value={c.etag} data-overwrite>
+              Overwrite with mine
+            </button>
+          )}
+          <a href={props.reload} class="button secondary" data-reload data-reload-target={props.reloadTarget}>
+            Reload
+          </a>
+        </p>
+      )}
     </div>
   );
 }

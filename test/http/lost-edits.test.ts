@@ -69,6 +69,15 @@ describe('no lost edits: page routes', () => {
     expect(stranger).toContain('was deleted');
     expect(stranger).not.toContain('Watched');
     expect((await watch(undefined)).status).toBe(401);
+    // A project's or a user's history is for those who may edit them: not for its task's assignee
+    // (who sees the project), not for a manager (who may read users).
+    const projectWatch = (token: string) =>
+      get(token, `/projects/${w.projectA.id}/changes?version=x&since=0`);
+    expect(await (await projectWatch(w.managerA.token)).text()).toContain('data-changes');
+    expect(await (await projectWatch(w.userA.token)).text()).toContain('was deleted');
+    const userWatch = (token: string) => get(token, `/users/${w.userA.id}/changes?version=x&since=0`);
+    expect(await (await userWatch(w.admin.token)).text()).toContain('data-changes');
+    expect(await (await userWatch(w.managerA.token)).text()).toContain('was deleted');
     expect((await get(w.managerA.token, '/tasks/abc/changes?version=x')).status).toBe(404);
   });
 
