@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { registerAudit } from './audit/api.js';
+import { registerConflictWatch } from './audit/conflict-pages.js';
 import { registerAuditPages } from './audit/pages.js';
 import { registerAccountPages } from './auth/account-pages.js';
 import { registerAuth } from './auth/api.js';
@@ -83,6 +84,7 @@ export function createApp(given: AppDeps) {
   registerAssets(app, assets);
   registerDocs(app, asset);
   registerPages(app, deps, asset);
+  registerConflictWatch(app, deps);
   registerAccountPages(app, deps, asset);
   registerUserPages(app, deps, asset);
   registerProjectPages(app, deps, asset);

@@ -67,6 +67,21 @@ function place(card, column, before = null) {
 let dragging = false;
 let refreshWaiting = false;
 
+/**
+ * What a 412's current task differs in from the card, in words.
+ * @param {any} current @param {HTMLElement} card @param {string} fromStatus
+ */
+function staleWhat(current, card, fromStatus) {
+  if (!current || typeof current !== 'object') return '';
+  const said = [];
+  if (current.title !== titleOf(card)) said.push(`its title is now “${current.title}”`);
+  if (current.status !== fromStatus) {
+    const column = columnOf(current.status);
+    said.push(`it is now in ${column ? labelOf(column) : current.status}`);
+  }
+  return said.length ? ` (${said.join(', ')})` : '';
+}
+
 /** @param {HTMLElement} card @param {string} to */
 async function move(card, to) {
   const fromStatus = card.dataset.status ?? '';
@@ -80,17 +95,27 @@ async function move(card, to) {
   /** @type {string} */
   let reason;
   try {
+    /** @type {Record<string, string>} */
+    const headers = { 'content-type': 'application/json', accept: 'application/json' };
+    // The version the board showed: a task changed since is not moved over that change (412).
+    if (card.dataset.version) headers['if-match'] = card.dataset.version;
     const res = await fetch(`/api/tasks/${encodeURIComponent(card.dataset.card ?? '')}`, {
       method: 'PATCH',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers,
       body: JSON.stringify({ status: to }),
     });
     if (res.ok) {
+      const etag = res.headers.get('etag');
+      if (etag) card.dataset.version = etag;
       say(`Moved “${title}” to ${labelOf(target)}.`, false);
       return;
     }
     const body = await res.json().catch(() => undefined);
-    reason = body?.error?.message ?? `the portal answered ${res.status}`;
+    reason =
+      res.status === 412
+        ? `it was changed meanwhile${staleWhat(body?.error?.details?.current, card, fromStatus)}, so nothing was saved. The board shows the current tasks; move it again to overwrite`
+        : (body?.error?.message ?? `the portal answered ${res.status}`);
+    if (res.status === 412) document.body.dispatchEvent(new CustomEvent('portal:change'));
   } catch {
     reason = 'the portal could not be reached';
   }

@@ -19,7 +19,7 @@ if (htmx && !htmx.config.timeout) htmx.config.timeout = 20_000;
 
 /**
  * @typedef {{ elt: HTMLElement, id: string, verb: string, path: string, what: string,
- *   attempted?: string, form: boolean }} Failure
+ *   attempted?: string, form: boolean, overwrite?: string }} Failure
  */
 
 /** @type {Failure | undefined} */
@@ -40,7 +40,17 @@ const dismiss = document.createElement('button');
 dismiss.type = 'button';
 dismiss.className = 'secondary';
 dismiss.textContent = 'Dismiss';
-actions.append(retry, dismiss);
+// A stale save (412: the row changed since the page showed it): mine over theirs, or theirs.
+const overwrite = document.createElement('button');
+overwrite.type = 'button';
+overwrite.textContent = 'Overwrite with mine';
+overwrite.hidden = true;
+const reload = document.createElement('button');
+reload.type = 'button';
+reload.className = 'secondary';
+reload.textContent = 'Reload';
+reload.hidden = true;
+actions.append(retry, overwrite, reload, dismiss);
 box.append(text, actions);
 document.body.append(box);
 
@@ -99,7 +109,18 @@ function reasonOf(/** @type {string} */ type, /** @type {any} */ detail) {
   return {
     why: message ? `${message}.`.replace(/\.\.$/, '.') : `refused (error ${status}).`,
     canRetry: false,
+    stale: status === 412 ? staleEtag(detail) : undefined,
   };
+}
+
+/** The current version a 412 names (`details.etag`), for "Overwrite with mine". */
+function staleEtag(/** @type {any} */ detail) {
+  try {
+    const etag = JSON.parse(detail.xhr?.responseText ?? '')?.error?.details?.etag;
+    return typeof etag === 'string' ? etag : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Puts the notice where the person can reach it: in an open dialog, or on the page. */
@@ -110,10 +131,12 @@ function place(/** @type {HTMLElement} */ elt) {
   } else if (box.parentElement !== document.body) document.body.append(box);
 }
 
-function show(/** @type {string} */ message, /** @type {boolean} */ canRetry) {
+function show(/** @type {string} */ message, /** @type {boolean} */ canRetry, stale = false) {
   box.classList.add('open');
   actions.hidden = false;
   retry.hidden = !canRetry;
+  overwrite.hidden = !stale;
+  reload.hidden = !stale;
   // Emptied first, so that the same words said twice are announced twice.
   text.textContent = '';
   text.textContent = message;
@@ -132,7 +155,7 @@ function onFailure(event) {
   if (!isWrite(detail)) return;
   const elt = /** @type {HTMLElement} */ (detail.requestConfig?.elt ?? detail.elt);
   if (!(elt instanceof HTMLElement)) return;
-  const { why, canRetry } = reasonOf(event.type, detail);
+  const { why, canRetry, stale } = reasonOf(event.type, detail);
   const what = describe(elt, detail);
   /** @type {Failure} */
   const failure = {
@@ -142,6 +165,7 @@ function onFailure(event) {
     path: detail.requestConfig.path,
     what,
     form: !inPlace(elt),
+    overwrite: stale,
   };
   let message;
   if (inPlace(elt)) {
@@ -154,9 +178,10 @@ function onFailure(event) {
   } else {
     message = `Not done: ${what} — ${why}${canRetry ? ' What you entered is still here.' : ''}`;
   }
+  if (stale) message += ' Nothing of yours was saved: overwrite with your choice, or reload.';
   failed = failure;
   place(elt);
-  show(message, canRetry);
+  show(message, canRetry, stale !== undefined);
 }
 
 for (const type of ['htmx:sendError', 'htmx:timeout', 'htmx:responseError'])
@@ -190,6 +215,22 @@ retry.addEventListener('click', () => {
   // Its failure is reported through the same htmx events as the first attempt's.
   htmx?.ajax(verb, path, { source: elt })?.catch?.(() => {});
 });
+
+overwrite.addEventListener('click', () => {
+  if (!failed?.overwrite) return;
+  const { verb, path, attempted, id } = failed;
+  const elt = (id && document.getElementById(id)) || failed.elt;
+  if (!elt.isConnected) {
+    show('That item is no longer on the page. Reload to see the latest.', false);
+    return;
+  }
+  if (attempted !== undefined) /** @type {HTMLSelectElement} */ (elt).value = attempted;
+  text.textContent = 'Saving yours…';
+  // The version the 412 named: refused again only if it changed once more meanwhile.
+  htmx?.ajax(verb, path, { source: elt, values: { overwrite: failed.overwrite } })?.catch?.(() => {});
+});
+
+reload.addEventListener('click', () => location.reload());
 
 dismiss.addEventListener('click', () => {
   const id = failed?.id;

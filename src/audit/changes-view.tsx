@@ -1,7 +1,7 @@
 import { statusLabel } from '../views/labels.js';
 import type { Change, Names } from './history.js';
 
-const FIELDS: Record<string, string> = {
+export const FIELDS: Record<string, string> = {
   title: 'title',
   description: 'description',
   status: 'status',
@@ -17,7 +17,7 @@ const FIELDS: Record<string, string> = {
   username: 'username',
 };
 /** Written by the database as a result of another change (completed_at follows the status). */
-const HIDDEN = new Set(['id', 'created_at', 'updated_at', 'completed_at', 'password_changed']);
+export const HIDDEN = new Set(['id', 'created_at', 'updated_at', 'completed_at', 'password_changed']);
 const KINDS: Record<string, string> = { tasks: 'task', projects: 'project', users: 'user' };
 const LONG = 120;
 

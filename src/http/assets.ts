@@ -28,6 +28,7 @@ const SOURCES: [name: string, file: string][] = [
   ['task-board.js', 'public/js/task-board.js'],
   ['confirm-dialog.js', 'public/js/confirm-dialog.js'],
   ['char-count.js', 'public/js/char-count.js'],
+  ['edit-watch.js', 'public/js/edit-watch.js'],
 ];
 
 const TYPES: Record<string, string> = {

@@ -1,3 +1,5 @@
+import { ConflictNotice, type EditVersion, VersionFields } from '../audit/conflict-view.js';
+import type { Conflict } from '../audit/conflicts.js';
 import { confirmable } from '../views/confirm.js';
 import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.js';
 
@@ -7,6 +9,9 @@ export interface ProjectView {
   description: string;
   owner_id: number;
 }
+
+/** A listed project's version (its ETag), for its edit form. */
+export type ProjectVersions = Map<number, string>;
 
 /** Fields of a form that answers with a fresh copy of #projects (htmx) or a full page (no JavaScript). */
 const hx = (action: string) => ({
@@ -32,7 +37,17 @@ export interface ProjectsSectionProps {
   errors?: FieldErrors;
   draft?: Record<string, string>;
   /** The edit form of one project, left open with its inline errors and what was typed. */
-  editing?: { id: number; errors: FieldErrors; draft: Record<string, string> };
+  editing?: {
+    id: number;
+    errors: FieldErrors;
+    draft: Record<string, string>;
+    /** The version the form was opened with (kept through a refused save). */
+    version?: EditVersion | undefined;
+    /** The save was refused as stale (412): who changed what meanwhile, and the choice. */
+    conflict?: Conflict | undefined;
+  };
+  /** The listed projects' ETags and the change log's position: the edit forms' versions. */
+  versions?: { etags: ProjectVersions; since: number } | undefined;
   notice?: { projectId?: number; text: string };
   /** A project was just created: focus goes back to the create form's first field, which reads the notice. */
   created?: boolean;
@@ -42,18 +57,28 @@ function EditForm(props: {
   project: ProjectView;
   owners: [string, string][] | undefined;
   editing: ProjectsSectionProps['editing'];
+  versions: ProjectsSectionProps['versions'];
 }) {
   const p = props.project;
   const mine = props.editing?.id === p.id ? props.editing : undefined;
   const errors = mine?.errors ?? {};
   const draft = mine?.draft ?? {};
   const prefix = `edit-${p.id}`;
+  const etag = props.versions?.etags.get(p.id);
+  const version =
+    mine?.version ?? (etag && props.versions ? { etag, since: props.versions.since } : undefined);
   return (
-    <details open={mine !== undefined}>
+    <details open={mine !== undefined} id={`project-edit-${p.id}`}>
       <summary>
         Edit<span class="sr-only"> {p.name}</span>
       </summary>
-      <form {...hx(`/projects/${p.id}/edit`)} class="stack" novalidate>
+      <form
+        {...hx(`/projects/${p.id}/edit`)}
+        class="stack"
+        novalidate
+        data-watch={version ? `/projects/${p.id}/changes` : undefined}
+      >
+        <VersionFields version={version} />
         <Field
           id={`${prefix}-name`}
           name="name"
@@ -84,6 +109,17 @@ function EditForm(props: {
           />
         )}
         <button type="submit">Save</button>
+        {/* After Save: Enter in a field still means "Save", never "Overwrite". */}
+        <div data-conflict-slot>
+          {mine?.conflict && (
+            <ConflictNotice
+              conflict={mine.conflict}
+              reload={`/projects?edit=${p.id}`}
+              reloadTarget="#projects"
+              refused
+            />
+          )}
+        </div>
       </form>
     </details>
   );
@@ -182,7 +218,12 @@ export function ProjectsSection(props: ProjectsSectionProps) {
                   <td>
                     {props.manageable.has(p.id) && (
                       <div class="actions">
-                        <EditForm project={p} owners={props.owners} editing={props.editing} />
+                        <EditForm
+                          project={p}
+                          owners={props.owners}
+                          editing={props.editing}
+                          versions={props.versions}
+                        />
                         <form
                           {...confirmable(
                             `/projects/${p.id}/delete`,
@@ -223,7 +264,7 @@ export function ProjectsPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['write-guard.js', 'confirm-dialog.js', 'char-count.js']}
+      modules={['write-guard.js', 'confirm-dialog.js', 'char-count.js', 'edit-watch.js']}
     >
       <h1>Projects</h1>
       <ProjectsSection {...props.section} />

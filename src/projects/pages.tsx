@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
+import { logPosition } from '../audit/conflicts.js';
 import type { Actor } from '../auth/actor.js';
 import type { App, AppDeps, AppEnv } from '../http/context.js';
 import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
@@ -15,6 +17,7 @@ import {
   deleteProject,
   listProjects,
   projectDeletionImpact,
+  projectVersions,
   updateProject,
 } from './rules.js';
 
@@ -35,7 +38,11 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   const { db } = database;
 
   const answer = async (c: Context<AppEnv>, actor: Actor, extra: Partial<ProjectsSectionProps> = {}) => {
+    // The log position first: a change landing between the reads is listed, never missed.
+    const since = await logPosition(db);
     const list = await listProjects(db, actor, { limit: 200, sort: 'name' });
+    const manageable = list.items.filter((p) => canManage(actor, p));
+    const etags = await projectVersions(db, manageable);
     let owners: [string, string][] | undefined;
     if (actor.role === 'admin') {
       const people = await listUsers(db, actor, { limit: 200, sort: 'username' });
@@ -47,7 +54,8 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
       projects: list.items,
       total: list.total,
       canCreate: actor.role !== 'user',
-      manageable: new Set(list.items.filter((p) => canManage(actor, p)).map((p) => p.id)),
+      manageable: new Set(manageable.map((p) => p.id)),
+      versions: { etags, since },
       owners,
       me: actor.id,
       ...extra,
@@ -80,7 +88,9 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   app.get('/projects', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    return answer(c, actor);
+    // ?edit=<id>: that project's edit form open with its current values ("Reload" after a conflict).
+    const edit = IdParam.safeParse(c.req.query('edit'));
+    return answer(c, actor, edit.success ? { editing: { id: edit.data, errors: {}, draft: {} } } : {});
   });
 
   app.post('/projects/new', async (c) => {
@@ -105,15 +115,24 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     const id = pathId(c, 'Project');
     const fields = await formFields(c);
     const draft = draftOf(fields);
+    // The version the form was opened with stays the form's: a refused save never refreshes it.
+    const version = fields.version ? { etag: fields.version, since: Number(fields.since) || 0 } : undefined;
     const parsed = parse(fields);
     if (!parsed.success)
-      return answer(c, actor, { editing: { id, errors: formErrors(fieldErrors(parsed.error)), draft } });
+      return answer(c, actor, {
+        editing: { id, errors: formErrors(fieldErrors(parsed.error)), draft, version },
+      });
     try {
-      const project = await updateProject(db, actor, id, parsed.data);
+      const project = await updateProject(db, actor, id, parsed.data, formIfMatch(fields));
       return answer(c, actor, { notice: { text: `Saved the project “${project.name}”.` } });
     } catch (thrown) {
+      // Changed since the form was opened: nothing saved; the form as typed, and the choice.
+      if (isStale(thrown)) {
+        const conflict = await staleConflict(db, actor, 'project', id, fields);
+        return answer(c, actor, { editing: { id, errors: {}, draft, version, conflict } });
+      }
       const { error, errors } = refused(thrown);
-      if (errors) return answer(c, actor, { editing: { id, errors, draft } });
+      if (errors) return answer(c, actor, { editing: { id, errors, draft, version } });
       return answer(c, actor, { notice: { projectId: id, text: error.message } });
     }
   });

@@ -1,4 +1,4 @@
-import { and, count, eq, exists, getTableColumns, ilike, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, exists, getTableColumns, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { listPage } from '../db/list.js';
@@ -90,6 +90,34 @@ export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
     projects.id,
   );
   return listPage(db, projects, where, order, query, toProject);
+}
+
+/**
+ * The ETags of projects as `listProjects` returned them (a list's forms): one query for the row versions,
+ * hashed with the representation the list read. A row changed between the two reads gets a tag
+ * that matches no version of it, so a save from that list is refused, never silently let through.
+ */
+export async function projectVersions(
+  db: Db,
+  items: readonly ReturnType<typeof toProject>[],
+): Promise<Map<number, string>> {
+  if (items.length === 0) return new Map();
+  const rows = await db
+    .select({ id: projects.id, version: rowVersion(projects) })
+    .from(projects)
+    .where(
+      inArray(
+        projects.id,
+        items.map((i) => i.id),
+      ),
+    );
+  const versions = new Map(rows.map((r) => [r.id, r.version]));
+  return new Map(
+    items.flatMap((item) => {
+      const version = versions.get(item.id);
+      return version === undefined ? [] : [[item.id, etagFor('project', version, item)] as const];
+    }),
+  );
 }
 
 /** One project; `etagOf(project)` is its ETag. */

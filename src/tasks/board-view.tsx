@@ -1,3 +1,4 @@
+import { VersionFields } from '../audit/conflict-view.js';
 import type { TaskStatus } from '../db/schema/enums.js';
 import { STATUSES } from '../views/labels.js';
 import { type AssetUrl, Layout } from '../views/layout.js';
@@ -32,7 +33,7 @@ const labelOf = (status: TaskStatus) => STATUSES.find(([s]) => s === status)?.[1
 function Card(props: { task: TaskView }) {
   const t = props.task;
   return (
-    <li data-card={t.id} data-status={t.status} draggable="true">
+    <li data-card={t.id} data-status={t.status} data-version={t.version} draggable="true">
       <a class="card-title" href={`/tasks/${t.id}`}>
         {t.title}
       </a>
@@ -41,6 +42,7 @@ function Card(props: { task: TaskView }) {
           Move<span class="sr-only"> {t.title}</span>
         </summary>
         <form method="post" action={`/tasks/${t.id}/status`}>
+          <VersionFields version={t.version ? { etag: t.version, since: t.since ?? 0 } : undefined} />
           {/* Every column, the card's own disabled: public/js/task-board.js moves that mark along. */}
           {STATUSES.map(([value, label]) => (
             <button

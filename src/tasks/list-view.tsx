@@ -1,3 +1,5 @@
+import { ConflictNotice, type EditVersion, VersionFields } from '../audit/conflict-view.js';
+import type { Conflict } from '../audit/conflicts.js';
 import { STATUSES } from '../views/labels.js';
 import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from '../views/layout.js';
 import { type BoardData, BoardNotice, TaskBoard } from './board-view.js';
@@ -14,6 +16,10 @@ export type TaskView = Pick<
   /** Names to show; the ids are what the forms use. */
   project_name?: string | undefined;
   assignee_name?: string | undefined;
+  /** Its ETag when the list was rendered: the in-place status select and the board send it back. */
+  version?: string | undefined;
+  /** The change log's position when the list was read: a refusal lists the row's changes after it. */
+  since?: number | undefined;
 };
 
 export interface TaskFilters {
@@ -50,6 +56,9 @@ function StatusForm(props: { task: TaskView }) {
       hx-target="#task-results"
       hx-include="#task-filters"
     >
+      <VersionFields
+        version={props.task.version ? { etag: props.task.version, since: props.task.since ?? 0 } : undefined}
+      />
       <label class="sr-only" for={`status-${props.task.id}`}>
         Status of {props.task.title}
       </label>
@@ -216,6 +225,7 @@ export function TasksPage(props: {
         'task-board.js',
         'confirm-dialog.js',
         'char-count.js',
+        'edit-watch.js',
       ]}
     >
       <div data-live data-connection="reconnecting">
@@ -316,6 +326,12 @@ export interface TaskFormProps {
   draft?: Record<string, string> | undefined;
   /** In the page's <dialog> (htmx) or on a page of its own (no JavaScript). */
   inDialog: boolean;
+  /** The task's version when the form was opened (edit and status forms): sent back with the save. */
+  version?: EditVersion | undefined;
+  /** The save was refused as stale (412): who changed what meanwhile, and the choice. */
+  conflict?: Conflict | undefined;
+  /** The delete was refused as stale: the form shows the task as it is now, with what changed. */
+  deleteRefused?: boolean | undefined;
 }
 
 const FORM_FIELDS = ['title', 'description', 'project_id', 'assignee_id', 'status', 'priority', 'due_date'];
@@ -356,7 +372,19 @@ export function TaskForm(props: TaskFormProps) {
           {general.join(' ')}
         </p>
       )}
-      <form method="post" action={action} {...hx(action)} class="stack" novalidate>
+      <form
+        method="post"
+        action={action}
+        {...hx(action)}
+        class="stack"
+        novalidate
+        data-watch={
+          props.mode !== 'create' && t && props.version
+            ? `/tasks/${t.id}/changes${props.inDialog ? '?in=dialog' : ''}`
+            : undefined
+        }
+      >
+        <VersionFields version={props.mode === 'create' ? undefined : props.version} />
         {props.mode === 'status' ? (
           <Field
             id="tf-status"
@@ -445,6 +473,17 @@ export function TaskForm(props: TaskFormProps) {
             <a href="/tasks">Cancel</a>
           )}
         </div>
+        {/* After the form's own buttons: Enter in a field still means "Save", never "Overwrite". */}
+        <div data-conflict-slot>
+          {props.conflict && t && (
+            <ConflictNotice
+              conflict={props.conflict}
+              reload={`/tasks/${t.id}/edit`}
+              reloadTarget={props.inDialog ? '#task-dialog-body' : undefined}
+              refused={props.deleteRefused ? 'delete' : true}
+            />
+          )}
+        </div>
       </form>
       {props.mode === 'edit' && t && (
         // Without JavaScript (a page of its own) the form GETs the confirmation page, whose button deletes.
@@ -455,6 +494,7 @@ export function TaskForm(props: TaskFormProps) {
           hx-confirm={props.inDialog ? `Delete the task “${t.title}”?` : undefined}
           class="danger-zone"
         >
+          <VersionFields version={props.version} />
           <button type="submit" class="danger">
             Delete task
           </button>
@@ -475,6 +515,7 @@ export function TaskFormPage(props: {
       title={props.form.mode === 'create' ? 'New task' : 'Edit task'}
       asset={props.asset}
       user={props.user}
+      modules={props.form.mode === 'create' ? undefined : ['edit-watch.js']}
     >
       <div class="card narrow">
         <TaskForm {...props.form} />

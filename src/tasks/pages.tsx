@@ -1,6 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
+import { conflictText } from '../audit/conflict-view.js';
+import { logPosition } from '../audit/conflicts.js';
 import { accountNotice, accountSecurity } from '../auth/account-pages.js';
 import { AccountPage } from '../auth/account-view.js';
 import type { Actor } from '../auth/actor.js';
@@ -11,6 +14,7 @@ import { computeDashboard } from '../dashboard/metrics.js';
 import { DashboardPage } from '../dashboard/view.js';
 import { peopleChoices, projectChoices } from '../db/pickers.js';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
+import { etagOf } from '../db/versions.js';
 import { PortalError } from '../errors.js';
 import { csvDownload, exportProbe } from '../exports/api.js';
 import { csvStream, taskCsvSource } from '../exports/csv.js';
@@ -41,7 +45,7 @@ import {
   TaskResults,
   TasksPage,
 } from './list-view.js';
-import { createTask, deleteTask, getTask, listTasks, taskLabels, updateTask } from './rules.js';
+import { createTask, deleteTask, getTask, listTasks, taskLabels, taskVersions, updateTask } from './rules.js';
 
 /** A blank select or date means "none". */
 const blankIsNull = <T extends z.ZodTypeAny>(schema: T) =>
@@ -145,6 +149,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     }));
   };
   const results = async (actor: Actor, filters: TaskFilters) => {
+    // The log position first: a change landing between the reads is listed, never missed.
+    const since = await logPosition(database.db);
     const page = await listTasks(database.db, actor, {
       q: filters.q,
       status: filters.status as TaskStatus | undefined,
@@ -153,7 +159,22 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
       offset: filters.offset,
       limit: PAGE_SIZE,
     });
-    return { ...page, items: await labelled(page.items), filters, board: await board(actor, filters) };
+    const [items, cards] = await Promise.all([labelled(page.items), board(actor, filters)]);
+    // The versions of every row shown (list and board), in one query: the in-place edits send them back.
+    // Hashed with the representations read for the page (not the labelled copies).
+    const etags = await taskVersions(database.db, [
+      ...page.items,
+      ...Object.values(cards).flatMap((col) => col.items),
+    ]);
+    const versioned = <T extends { id: number }>(t: T) => ({ ...t, version: etags.get(t.id), since });
+    const withVersions = (col: BoardData[TaskStatus]) => ({ ...col, items: col.items.map(versioned) });
+    const boardOut: BoardData = {
+      todo: withVersions(cards.todo),
+      in_progress: withVersions(cards.in_progress),
+      blocked: withVersions(cards.blocked),
+      done: withVersions(cards.done),
+    };
+    return { ...page, items: items.map(versioned), filters, board: boardOut };
   };
   /** The board: the first cards of every status in the filtered scope (not the list's page), and their totals. */
   const board = async (actor: Actor, filters: TaskFilters) => {
@@ -215,7 +236,10 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     if (!TASK_STATUSES.includes(status)) return c.notFound();
     const filters = filtersOf((n) => c.req.query(n));
     const offset = filters.offset ?? 0;
-    const data = await column(actor, filters, status, offset);
+    const since = await logPosition(database.db);
+    const found = await column(actor, filters, status, offset);
+    const etags = await taskVersions(database.db, found.items);
+    const data = { ...found, items: found.items.map((t) => ({ ...t, version: etags.get(t.id), since })) };
     if (c.req.header('hx-request'))
       return c.html(<BoardCards status={status} {...data} offset={offset} filters={filters} />);
     return c.html(
@@ -316,11 +340,14 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   app.get('/tasks/:id/edit', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+    // The log position first: a change landing between the two reads is listed, never missed.
+    const since = await logPosition(database.db);
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
+    const version = { etag: etagOf(task)!, since };
     if (!(await manages(actor, task.project_id))) {
-      return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [] });
+      return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], version });
     }
-    return showForm(c, actor, { mode: 'edit', task, ...(await choices(actor, task.assignee_id)) });
+    return showForm(c, actor, { mode: 'edit', task, ...(await choices(actor, task.assignee_id)), version });
   });
 
   app.post('/tasks/:id/edit', async (c) => {
@@ -329,7 +356,11 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     const full = await manages(actor, task.project_id);
     const form = await formFields(c);
     const draft = sent(form);
-    const again = async (errors: FieldErrors) =>
+    // The version the form was opened with stays the form's: a refused save never refreshes it.
+    const version = form.version
+      ? { etag: form.version, since: Number(form.since) || 0 }
+      : { etag: etagOf(task)!, since: await logPosition(database.db) };
+    const again = async (errors: FieldErrors, conflict?: TaskFormProps['conflict']) =>
       full
         ? showForm(c, actor, {
             mode: 'edit',
@@ -337,16 +368,29 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
             ...(await choices(actor, task.assignee_id)),
             errors,
             draft,
+            version,
+            conflict,
           })
-        : showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], errors, draft });
+        : showForm(c, actor, {
+            mode: 'status',
+            task,
+            projects: [],
+            assignees: [],
+            errors,
+            draft,
+            version,
+            conflict,
+          });
     const parsed = TaskPatchForm.safeParse(draft);
     if (!parsed.success) return again(formErrors(fieldErrors(parsed.error)));
     if (Object.keys(parsed.data).length === 0) return again({ _form: 'Nothing to change' });
     try {
       // Whatever was sent goes to the domain, which refuses an assignee anything but the status.
-      const saved = await updateTask(database.db, actor, task.id, parsed.data);
+      const saved = await updateTask(database.db, actor, task.id, parsed.data, formIfMatch(form));
       return done(c, `Saved the task “${saved.title}”.`);
     } catch (thrown) {
+      // Changed since the form was opened: nothing saved; the form as typed, and the choice.
+      if (isStale(thrown)) return again({}, await staleConflict(database.db, actor, 'task', task.id, form));
       return again(refusal(thrown));
     }
   });
@@ -375,10 +419,26 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   app.post('/tasks/:id/delete', async (c) => {
     const actor = actorOf(c);
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
+    const form = await formFields(c);
     try {
-      await deleteTask(database.db, actor, task.id);
+      await deleteTask(database.db, actor, task.id, formIfMatch(form));
       return done(c, `Deleted the task “${task.title}”.`);
     } catch (thrown) {
+      // Changed since the form was opened: not deleted. The form with the task as it is now (and
+      // its version), what changed; deleting it again deletes what the person now sees.
+      if (isStale(thrown)) {
+        const conflict = await staleConflict(database.db, actor, 'task', task.id, form);
+        const since = await logPosition(database.db);
+        const current = await getTask(database.db, actor, task.id);
+        return showForm(c, actor, {
+          mode: 'edit',
+          task: current,
+          ...(await choices(actor, current.assignee_id)),
+          version: { etag: etagOf(current)!, since },
+          conflict,
+          deleteRefused: true,
+        });
+      }
       const errors = refusal(thrown);
       return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], errors });
     }
@@ -399,7 +459,46 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     ) {
       throw new ApiError('validation_failed', 'Pick a valid status');
     }
-    await updateTask(database.db, actor, id, { status: status as TaskStatus });
+    try {
+      await updateTask(
+        database.db,
+        actor,
+        id,
+        { status: status as TaskStatus },
+        formIfMatch(form as Record<string, string>),
+      );
+    } catch (thrown) {
+      if (!isStale(thrown)) throw thrown;
+      // Changed since the list showed it: nothing saved. htmx: the API's 412 with who changed
+      // what (write-guard.js puts the select back and offers Overwrite and Reload); without
+      // JavaScript: the task's status form with that notice and the same choice.
+      const fields = Object.fromEntries(
+        Object.entries(form).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
+      const conflict = await staleConflict(database.db, actor, 'task', id, fields);
+      if (c.req.header('hx-request')) {
+        const error = thrown as ApiError;
+        throw new ApiError('precondition_failed', conflictText(conflict), error.details, error.headers);
+      }
+      const task = await getTask(database.db, actor, id);
+      return c.html(
+        <TaskFormPage
+          asset={asset}
+          user={actor}
+          form={{
+            mode: 'status',
+            task,
+            projects: [],
+            assignees: [],
+            draft: { status: status as string },
+            version: { etag: fields.version ?? '', since: Number(fields.since) || 0 },
+            conflict,
+            inDialog: false,
+          }}
+        />,
+        412,
+      );
+    }
     if (!c.req.header('hx-request')) return c.redirect('/tasks', 303);
     return c.html(<TaskResults {...(await results(actor, filtersOf(get)))} />);
   });

@@ -125,6 +125,34 @@ async function findVisibleTask(db: Db, actor: Actor, id: number, lock = false): 
   return { ...found.row, version: found.version };
 }
 
+/**
+ * The ETags of tasks as `listTasks` returned them (a list's forms): one query for the row versions,
+ * hashed with the representation the list read. A row changed between the two reads gets a tag
+ * that matches no version of it, so a save from that list is refused, never silently let through.
+ */
+export async function taskVersions(
+  db: Db,
+  items: readonly ReturnType<typeof toTask>[],
+): Promise<Map<number, string>> {
+  if (items.length === 0) return new Map();
+  const rows = await db
+    .select({ id: tasks.id, version: rowVersion(tasks) })
+    .from(tasks)
+    .where(
+      inArray(
+        tasks.id,
+        items.map((i) => i.id),
+      ),
+    );
+  const versions = new Map(rows.map((r) => [r.id, r.version]));
+  return new Map(
+    items.flatMap((item) => {
+      const version = versions.get(item.id);
+      return version === undefined ? [] : [[item.id, etagFor('task', version, item)] as const];
+    }),
+  );
+}
+
 /** One task; `etagOf(task)` is its ETag. */
 export async function getTask(db: Db, actor: Actor, id: number) {
   return versionedTask(await findVisibleTask(db, actor, id));

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
+import { logPosition } from '../audit/conflicts.js';
 import type { Actor } from '../auth/actor.js';
 import { mfaEnabledIds, removeMfa } from '../auth/mfa.js';
 import { invalid, PortalError } from '../errors.js';
@@ -21,6 +23,7 @@ import {
   ownedProjectCounts,
   updateUser,
   userDeletionImpact,
+  userVersions,
 } from './rules.js';
 import { type UsersNotice, UsersPage, UsersSection } from './view.js';
 
@@ -44,11 +47,14 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     actor: Actor,
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
+    // The log position first: a change landing between the reads is listed, never missed.
+    const since = await logPosition(db);
     const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
-    const [mfaOn, mustChange, owned] = await Promise.all([
+    const [mfaOn, mustChange, owned, etags] = await Promise.all([
       mfaEnabledIds(db),
       mustChangeIds(db),
       ownedProjectCounts(db),
+      userVersions(db, list.items),
     ]);
     const section = {
       users: list.items,
@@ -57,6 +63,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       mfaOn,
       mustChange,
       owned,
+      versions: { etags, since },
       ...extra,
     };
     if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
@@ -82,11 +89,25 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       const actor = admin(c);
       if (!actor) return c.notFound();
       const id = pathId(c, 'User');
+      const fields = await formFields(c);
       try {
-        const done = await run(actor, id, await formFields(c));
+        const done = await run(actor, id, fields);
         if (!done) return answer(c, actor);
         return answer(c, actor, { notice: typeof done === 'string' ? { text: done } : done });
       } catch (error) {
+        // Changed since the page showed it: nothing saved; who changed what, and the choice.
+        if (isStale(error)) {
+          const { version: _v, since: _s, overwrite: _o, ...sent } = fields;
+          const conflict = await staleConflict(db, actor, 'user', id, fields);
+          return answer(c, actor, {
+            conflict: {
+              userId: id,
+              conflict,
+              action: c.req.path,
+              fields: { ...sent, since: fields.since ?? '' },
+            },
+          });
+        }
         if (!(error instanceof PortalError) || statusOf(error) >= 500) throw error;
         // A refused field reads as a sentence about that field ("Password must be at least 12
         // characters"), not as "Some fields are invalid: …".
@@ -138,7 +159,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     const role = Role.safeParse(f.role);
     if (!role.success) throw new PortalError('validation_failed', 'Pick a role');
     const before = await getUser(db, actor, id);
-    const user = await updateUser(db, actor, id, { role: role.data });
+    const user = await updateUser(db, actor, id, { role: role.data }, formIfMatch(f));
     if (before.role === user.role) return `${user.username} is already ${user.role}.`;
     return {
       text: `${user.username} is now ${user.role} (was ${before.role}).`,
@@ -150,7 +171,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     };
   });
   act('/users/:id/active', async (actor, id, f) => {
-    const user = await updateUser(db, actor, id, { active: f.active === 'true' });
+    const user = await updateUser(db, actor, id, { active: f.active === 'true' }, formIfMatch(f));
     if (user.active) return `${user.username} is active again.`;
     return {
       text: `${user.username} is deactivated and signed out everywhere.`,

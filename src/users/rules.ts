@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
 import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import { revokeAllSessions } from '../auth/sessions.js';
@@ -86,6 +86,34 @@ async function findUser(db: Db, id: number, lock = false): Promise<VersionedUser
 function assertUserIfMatch(ifMatch: IfMatch | undefined, current: VersionedUser) {
   const user = versionedUser(current);
   assertIfMatch(ifMatch, etagOf(user)!, user);
+}
+
+/**
+ * The ETags of users as `listUsers` returned them (a list's forms): one query for the row versions,
+ * hashed with the representation the list read. A row changed between the two reads gets a tag
+ * that matches no version of it, so a save from that list is refused, never silently let through.
+ */
+export async function userVersions(
+  db: Db,
+  items: readonly ReturnType<typeof toUser>[],
+): Promise<Map<number, string>> {
+  if (items.length === 0) return new Map();
+  const found = await db
+    .select({ id: users.id, version: rowVersion(users) })
+    .from(users)
+    .where(
+      inArray(
+        users.id,
+        items.map((i) => i.id),
+      ),
+    );
+  const versions = new Map(found.map((r) => [r.id, r.version]));
+  return new Map(
+    items.flatMap((item) => {
+      const version = versions.get(item.id);
+      return version === undefined ? [] : [[item.id, etagFor('user', version, item)] as const];
+    }),
+  );
 }
 
 /** One user; `etagOf(user)` is its ETag. */

@@ -1,3 +1,5 @@
+import { ConflictNotice, VersionFields } from '../audit/conflict-view.js';
+import type { Conflict } from '../audit/conflicts.js';
 import { PASSWORD_RULES } from '../auth/security-view.js';
 import { confirmable, count } from '../views/confirm.js';
 import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.js';
@@ -28,11 +30,24 @@ export function UsersSection(props: {
   mustChange?: Set<number>;
   /** How many projects each user owns (absent: none). */
   owned?: Map<number, number>;
+  /** The listed users' ETags and the change log's position: the versions of the edit forms. */
+  versions?: { etags: Map<number, string>; since: number } | undefined;
+  /**
+   * A change refused as stale (412): who changed the user meanwhile, and a form that makes the
+   * same change over theirs (the fields that were sent) or reloads.
+   */
+  conflict?:
+    | { userId: number; conflict: Conflict; action: string; fields: Record<string, string> }
+    | undefined;
 }) {
   // Who may take over projects: active managers and admins.
   const owners = props.users.filter((u) => u.active && u.role !== 'user');
   const errors = props.errors ?? {};
   const draft = props.draft ?? {};
+  const versionOf = (id: number) => {
+    const etag = props.versions?.etags.get(id);
+    return etag && props.versions ? { etag, since: props.versions.since } : undefined;
+  };
   return (
     <div id="users">
       <section class="card" aria-label="New user">
@@ -117,6 +132,7 @@ export function UsersSection(props: {
                   u.role
                 ) : (
                   <form {...hx(`/users/${u.id}/role`)}>
+                    <VersionFields version={versionOf(u.id)} />
                     <label class="sr-only" for={`role-${u.id}`}>
                       Role of {u.username}
                     </label>
@@ -144,6 +160,7 @@ export function UsersSection(props: {
                 {u.id !== props.me && (
                   <>
                     <form {...hx(`/users/${u.id}/active`)}>
+                      <VersionFields version={versionOf(u.id)} />
                       <input type="hidden" name="active" value={u.active ? 'false' : 'true'} />
                       <button type="submit">{u.active ? 'Deactivate' : 'Reactivate'}</button>
                     </form>
@@ -194,6 +211,19 @@ export function UsersSection(props: {
                   <p role="alert" class="error">
                     {props.notice.text}
                   </p>
+                )}
+                {props.conflict?.userId === u.id && (
+                  <form {...hx(props.conflict.action)}>
+                    {Object.entries(props.conflict.fields).map(([name, value]) => (
+                      <input type="hidden" name={name} value={value} />
+                    ))}
+                    <ConflictNotice
+                      conflict={props.conflict.conflict}
+                      reload="/users"
+                      reloadTarget="#users"
+                      refused
+                    />
+                  </form>
                 )}
               </td>
             </tr>
@@ -248,7 +278,7 @@ export function UsersPage(props: {
       asset={props.asset}
       user={props.user}
       scripts={['htmx.js']}
-      modules={['write-guard.js', 'select-commit.js', 'confirm-dialog.js', 'char-count.js']}
+      modules={['write-guard.js', 'select-commit.js', 'confirm-dialog.js', 'char-count.js', 'edit-watch.js']}
     >
       <h1>Users</h1>
       <UsersSection {...props.section} />
