@@ -361,7 +361,7 @@ describe('no lost edits in Chromium', () => {
     expect(ursa.role).toBe('user');
 
     await page.click(`${row} >> text=Overwrite with mine`);
-    await page.waitForSelector('#users >> text=ursa is now manager.');
+    await page.waitForSelector('#users >> text=ursa is now manager');
     ursa = (await api(inst.base, admin, 'GET', `/api/users/${ids.ursa}`)).body;
     expect(ursa).toMatchObject({ role: 'manager', display_name: 'Ursa Major' });
     expect(unexpected()).toEqual([]);
