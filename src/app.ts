@@ -1,18 +1,12 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { registerAudit } from './audit/api.js';
-import { registerConflictWatch } from './audit/conflict-pages.js';
-import { registerAuditPages } from './audit/pages.js';
-import { registerAccountPages } from './auth/account-pages.js';
-import { registerAuth } from './auth/api.js';
-import { registerMe } from './auth/me-api.js';
+import { auditFeature } from './audit/index.js';
+import { authFeature } from './auth/index.js';
 import { identify, requireSignIn } from './auth/middleware.js';
 import { requirePasswordChange } from './auth/password-change.js';
 import { SecretBox } from './auth/secret-box.js';
-import { registerAccountSecurity } from './auth/security-api.js';
-import { registerMetrics } from './dashboard/api.js';
-import { registerWorkloadPages } from './dashboard/workload-pages.js';
+import { dashboardFeature } from './dashboard/index.js';
 import { registerAssets } from './http/assets.js';
 import { compression } from './http/compression.js';
 import type { AppDeps, AppEnv } from './http/context.js';
@@ -24,14 +18,10 @@ import { registerHealth } from './http/health.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { methodNotAllowed, notFound, pageError } from './http/routing.js';
 import { validationHook } from './http/validation.js';
-import { registerNotifications } from './notifications/api.js';
-import { registerProjects } from './projects/api.js';
-import { registerProjectPages } from './projects/pages.js';
-import { registerTasks } from './tasks/api.js';
-import { registerPages } from './tasks/pages.js';
-import { registerTaskPages } from './tasks/task-pages.js';
-import { registerUsers } from './users/api.js';
-import { registerUserPages } from './users/pages.js';
+import { notificationsFeature } from './notifications/index.js';
+import { projectsFeature } from './projects/index.js';
+import { tasksFeature } from './tasks/index.js';
+import { usersFeature } from './users/index.js';
 
 /** API paths anyone may call. Everything else under /api needs a signed-in user. */
 const PUBLIC_API = ['/api/auth/login', '/api/openapi.json', '/api/docs'] as const;
@@ -72,24 +62,20 @@ export function createApp(given: AppDeps) {
   app.use(requirePasswordChange(PUBLIC_API));
 
   registerHealth(app, deps);
-  registerAuth(app, deps);
-  registerMe(app, deps);
-  registerAccountSecurity(app, deps);
-  registerUsers(app, deps);
-  registerProjects(app, deps);
-  registerTasks(app, deps);
-  registerMetrics(app, deps);
-  registerAudit(app, deps);
-  registerNotifications(app, deps);
   registerAssets(app, assets);
   registerDocs(app, asset);
-  registerPages(app, deps, asset);
-  registerConflictWatch(app, deps);
-  registerAccountPages(app, deps, asset);
-  registerUserPages(app, deps, asset);
-  registerProjectPages(app, deps, asset);
-  registerWorkloadPages(app, deps, asset);
-  registerTaskPages(app, deps, asset);
-  registerAuditPages(app, deps, asset);
+  // One sub-app per feature (src/<feature>/index.ts): its API and its pages.
+  const features = { ...deps, asset };
+  for (const feature of [
+    authFeature,
+    usersFeature,
+    projectsFeature,
+    tasksFeature,
+    dashboardFeature,
+    notificationsFeature,
+    auditFeature,
+  ]) {
+    app.route('/', feature(features));
+  }
   return app;
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { peopleChoices } from '../db/pickers.js';
-import type { App, AppDeps, AppEnv } from '../http/context.js';
+import type { App, AppDeps } from '../http/context.js';
+import { isFragmentRequest, signedIn } from '../http/page-kit.js';
 import { IsoDate } from '../http/schemas.js';
 import { ForbiddenPage } from '../views/forbidden.js';
 import type { AssetUrl } from '../views/layout.js';
@@ -31,7 +32,7 @@ function filtersOf(get: (name: string) => string | undefined): AuditFilters {
 /** /audit: admins only; for anyone else the page does not exist. */
 export function registerAuditPages(app: App, { database }: AppDeps, asset: AssetUrl) {
   const { db } = database;
-  const rows = async (c: Context<AppEnv>, filters: AuditFilters) => {
+  const rows = async (c: Context, filters: AuditFilters) => {
     const actor = c.get('actor')!;
     const page = await listAudit(db, actor, {
       actor_id: filters.actor ? Number(filters.actor) : undefined,
@@ -45,9 +46,8 @@ export function registerAuditPages(app: App, { database }: AppDeps, asset: Asset
     return { ...page, names: await namesOf(db, page.items), filters };
   };
 
-  app.get('/audit', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/audit', signedIn(), async (c) => {
+    const actor = c.get('user');
     if (actor.role !== 'admin')
       return c.html(
         <ForbiddenPage
@@ -61,7 +61,7 @@ export function registerAuditPages(app: App, { database }: AppDeps, asset: Asset
       c,
       filtersOf((n) => c.req.query(n)),
     );
-    if (c.req.header('hx-request')) {
+    if (isFragmentRequest(c)) {
       // From the filter form, the address bar gets the clean URL (no empty filters); a live
       // refresh pushes nothing.
       if (c.req.header('hx-trigger') === 'audit-filters') c.header('HX-Push-Url', auditUrl(data.filters));

@@ -7,6 +7,7 @@ import type { AssetUrl } from '../views/layout.js';
 import { NotFoundPage } from '../views/not-found.js';
 import type { App, AppEnv } from './context.js';
 import { ApiError, errorBody, statusOf } from './errors.js';
+import { isFragmentRequest } from './page-kit.js';
 
 /**
  * A wrong method on a path that exists answers 405 with `Allow` (RFC 9110 §15.5.6), before any
@@ -70,7 +71,7 @@ export function notFound(asset: AssetUrl) {
  */
 export function pageError(asset: AssetUrl) {
   return (error: unknown, c: Context<AppEnv>) => {
-    if (!(error instanceof PortalError) || !wantsPage(c) || c.req.header('hx-request')) return undefined;
+    if (!(error instanceof PortalError) || !wantsPage(c) || isFragmentRequest(c)) return undefined;
     const user = c.get('actor');
     if (error.code === 'forbidden') {
       return c.html(<ForbiddenPage asset={asset} user={user} reason={`${error.message}.`} />, 403);

@@ -3,10 +3,10 @@ import type { Context } from 'hono';
 import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
 import { logPosition } from '../audit/conflicts.js';
 import type { Actor } from '../auth/actor.js';
-import type { App, AppDeps, AppEnv } from '../http/context.js';
-import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
+import type { App, AppDeps } from '../http/context.js';
+import { pathId, refusalOf } from '../http/forms.js';
+import { formAction, renderPage, signedIn } from '../http/page-kit.js';
 import { Description, IdParam, Name } from '../http/schemas.js';
-import { fieldErrors } from '../http/validation.js';
 import { listUsers } from '../users/rules.js';
 import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.js';
 import type { AssetUrl } from '../views/layout.js';
@@ -37,7 +37,7 @@ const ProjectForm = z.object({
 export function registerProjectPages(app: App, { database }: AppDeps, asset: AssetUrl) {
   const { db } = database;
 
-  const answer = async (c: Context<AppEnv>, actor: Actor, extra: Partial<ProjectsSectionProps> = {}) => {
+  const answer = async (c: Context, actor: Actor, extra: Partial<ProjectsSectionProps> = {}) => {
     // The log position first: a change landing between the reads is listed, never missed.
     const since = await logPosition(db);
     const list = await listProjects(db, actor, { limit: 200, sort: 'name' });
@@ -60,11 +60,13 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
       me: actor.id,
       ...extra,
     };
-    if (c.req.header('hx-request')) return c.html(<ProjectsSection {...section} />);
-    return c.html(<ProjectsPage asset={asset} user={actor} section={section} />);
+    return renderPage(c, {
+      fragment: <ProjectsSection {...section} />,
+      page: () => <ProjectsPage asset={asset} user={actor} section={section} />,
+    });
   };
   /** Users manage no projects: for them these forms do not exist. */
-  const manager = (c: Context<AppEnv>) => {
+  const manager = (c: Context) => {
     const actor = c.get('actor');
     return actor && actor.role !== 'user' ? actor : undefined;
   };
@@ -73,8 +75,11 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     if (f.owner_id !== undefined) draft.owner_id = f.owner_id;
     return draft;
   };
-  const parse = (f: Record<string, string>) =>
-    ProjectForm.safeParse({ name: f.name ?? '', description: f.description ?? '', owner_id: f.owner_id });
+  const input = (f: Record<string, string>) => ({
+    name: f.name ?? '',
+    description: f.description ?? '',
+    owner_id: f.owner_id,
+  });
   /**
    * A rule the domain refuses: 422 details become inline errors, anything else in 4xx a notice.
    * "Not found" stays a 404, so a project out of scope does not leak.
@@ -85,9 +90,8 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     return refusal;
   };
 
-  app.get('/projects', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/projects', signedIn(), async (c) => {
+    const actor = c.get('user');
     // ?edit=<id>: that project's edit form open with its current values ("Reload" after a conflict).
     const edit = IdParam.safeParse(c.req.query('edit'));
     return answer(c, actor, edit.success ? { editing: { id: edit.data, errors: {}, draft: {} } } : {});
@@ -96,64 +100,67 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   app.post('/projects/new', async (c) => {
     const actor = manager(c);
     if (!actor) return c.notFound();
-    const fields = await formFields(c);
-    const draft = draftOf(fields);
-    const parsed = parse(fields);
-    if (!parsed.success) return answer(c, actor, { errors: formErrors(fieldErrors(parsed.error)), draft });
-    try {
-      const project = await createProject(db, actor, parsed.data);
-      return answer(c, actor, { notice: { text: `Created the project “${project.name}”.` }, created: true });
-    } catch (thrown) {
-      const { error, errors } = refused(thrown);
-      return answer(c, actor, { errors: errors ?? { name: error.message }, draft });
+    const result = await formAction(c, {
+      schema: ProjectForm,
+      input,
+      run: (project) => createProject(db, actor, project),
+      rethrow: ['not_found'],
+    });
+    if ('refused' in result) {
+      const { errors, message } = result.refused;
+      return answer(c, actor, { errors: errors ?? { name: message }, draft: draftOf(result.fields) });
     }
+    return answer(c, actor, {
+      notice: { text: `Created the project “${result.done.name}”.` },
+      created: true,
+    });
   });
 
   app.post('/projects/:id/edit', async (c) => {
     const actor = manager(c);
     if (!actor) return c.notFound();
     const id = pathId(c, 'Project');
-    const fields = await formFields(c);
+    const result = await formAction(c, {
+      schema: ProjectForm,
+      input,
+      run: (project, fields) => updateProject(db, actor, id, project, formIfMatch(fields)),
+      rethrow: ['not_found'],
+    });
+    if (!('refused' in result))
+      return answer(c, actor, { notice: { text: `Saved the project “${result.done.name}”.` } });
+    const { fields, refused } = result;
     const draft = draftOf(fields);
     // The version the form was opened with stays the form's: a refused save never refreshes it.
     const version = fields.version ? { etag: fields.version, since: Number(fields.since) || 0 } : undefined;
-    const parsed = parse(fields);
-    if (!parsed.success)
-      return answer(c, actor, {
-        editing: { id, errors: formErrors(fieldErrors(parsed.error)), draft, version },
-      });
-    try {
-      const project = await updateProject(db, actor, id, parsed.data, formIfMatch(fields));
-      return answer(c, actor, { notice: { text: `Saved the project “${project.name}”.` } });
-    } catch (thrown) {
-      // Changed since the form was opened: nothing saved; the form as typed, and the choice.
-      if (isStale(thrown)) {
-        const conflict = await staleConflict(db, actor, 'project', id, fields);
-        return answer(c, actor, { editing: { id, errors: {}, draft, version, conflict } });
-      }
-      const { error, errors } = refused(thrown);
-      if (errors) return answer(c, actor, { editing: { id, errors, draft, version } });
-      return answer(c, actor, { notice: { projectId: id, text: error.message } });
+    // Changed since the form was opened: nothing saved; the form as typed, and the choice.
+    if (refused.error && isStale(refused.error)) {
+      const conflict = await staleConflict(db, actor, 'project', id, fields);
+      return answer(c, actor, { editing: { id, errors: {}, draft, version, conflict } });
     }
+    if (refused.errors || !refused.error) {
+      return answer(c, actor, { editing: { id, errors: refused.errors ?? {}, draft, version } });
+    }
+    return answer(c, actor, { notice: { projectId: id, text: refused.message } });
   });
 
   // What deleting would remove, counted now: the confirmation dialog's text (htmx), or a page of
   // its own with the real button (without JavaScript).
-  app.get('/projects/:id/delete', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/projects/:id/delete', signedIn(), async (c) => {
+    const actor = c.get('user');
     const impact = await projectDeletionImpact(db, actor, pathId(c, 'Project'));
     const confirm = deletionText(impact);
-    if (c.req.header('hx-request')) return c.html(<ConfirmDetails {...confirm} />);
-    return c.html(
-      <ConfirmPage
-        {...confirm}
-        asset={asset}
-        user={actor}
-        path={c.req.path}
-        back={{ href: '/projects', label: 'Back to projects' }}
-      />,
-    );
+    return renderPage(c, {
+      fragment: <ConfirmDetails {...confirm} />,
+      page: () => (
+        <ConfirmPage
+          {...confirm}
+          asset={asset}
+          user={actor}
+          path={c.req.path}
+          back={{ href: '/projects', label: 'Back to projects' }}
+        />
+      ),
+    });
   });
 
   app.post('/projects/:id/delete', async (c) => {

@@ -2,6 +2,7 @@ import { and, count, eq, exists, getTableColumns, ilike, inArray, type SQL, sql 
 import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { listPage } from '../db/list.js';
+import { shownName } from '../db/pickers.js';
 import { type ProjectRow, projects } from '../db/schema/projects.js';
 import { tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
@@ -241,4 +242,20 @@ export async function handOverProjects(db: Db, actor: Actor, fromId: number, toI
       .returning({ id: projects.id });
     return moved.map((m) => m.id).sort((a, b) => a - b);
   });
+}
+
+/** A project with its owner's name as shown (for pages that show who owns it). */
+export async function projectWithOwner(db: Db, projectId: number) {
+  const [row] = await db
+    .select({
+      id: projects.id,
+      name: projects.name,
+      owner_id: projects.owner_id,
+      username: users.username,
+      display_name: users.display_name,
+    })
+    .from(projects)
+    .innerJoin(users, eq(users.id, projects.owner_id))
+    .where(eq(projects.id, projectId));
+  return row && { id: row.id, name: row.name, owner_id: row.owner_id, owner: shownName(row) };
 }

@@ -1,4 +1,3 @@
-import type { Dashboard } from '../dashboard/metrics.js';
 import { encodeFrame } from './frames.js';
 import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
 

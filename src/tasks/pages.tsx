@@ -1,26 +1,19 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
 import { conflictText } from '../audit/conflict-view.js';
 import { logPosition } from '../audit/conflicts.js';
-import { accountNotice, accountSecurity } from '../auth/account-pages.js';
-import { AccountPage } from '../auth/account-view.js';
 import type { Actor } from '../auth/actor.js';
-import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from '../auth/api.js';
-import { LoginPage } from '../auth/login-view.js';
-import { listSessions, revokeAllSessions, revokeSession } from '../auth/sessions.js';
-import { computeDashboard } from '../dashboard/metrics.js';
-import { DashboardPage } from '../dashboard/view.js';
 import { peopleChoices, projectChoices } from '../db/pickers.js';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import { etagOf } from '../db/versions.js';
 import { PortalError } from '../errors.js';
 import { csvDownload, exportProbe } from '../exports/api.js';
 import { csvStream, taskCsvSource } from '../exports/csv.js';
-import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.js';
+import { type App, type AppDeps, actorOf } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
+import { isFragmentRequest, renderPage, signedIn } from '../http/page-kit.js';
 import {
   Description,
   IdParam,
@@ -65,67 +58,8 @@ const NewTaskForm = TaskFields.partial().required({ project_id: true, title: tru
 const TaskPatchForm = TaskFields.partial();
 const TASK_FIELDS = Object.keys(TaskFields.shape) as (keyof typeof TaskFields.shape)[];
 
-/** Server-rendered pages; anonymous visitors go to /login and come back where they wanted. */
-export function registerPages(app: App, { database, revokeRealtime, throttle }: AppDeps, asset: AssetUrl) {
-  app.get('/', (c) => c.redirect(c.get('actor') ? '/dashboard' : '/login', 302));
-
-  app.get('/login', (c) => {
-    if (c.get('actor')) return c.redirect(safeNext(c.req.query('next')), 302);
-    return c.html(
-      <LoginPage
-        asset={asset}
-        error={c.req.query('error')}
-        retry={retrySeconds(c.req.query('retry'), throttle.limits.windowSeconds)}
-        next={safeNext(c.req.query('next'))}
-        username={c.req.query('username') ?? ''}
-        step={c.req.query('step') === 'code' && getCookie(c, MFA_PENDING_COOKIE) ? 'code' : 'password'}
-      />,
-    );
-  });
-
-  app.get('/dashboard', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    const doc = await computeDashboard(database.db, actor.id);
-    if (!doc) return c.redirect('/login', 302);
-    return c.html(<DashboardPage asset={asset} user={actor} doc={doc} />);
-  });
-
-  app.get('/account', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    const sessions = await listSessions(database.db, actor.id);
-    return c.html(
-      <AccountPage
-        asset={asset}
-        user={actor}
-        sessions={sessions}
-        current={actor.sessionId}
-        security={await accountSecurity(database.db, actor)}
-        notice={accountNotice(c.req.query('done'))}
-      />,
-    );
-  });
-
-  // Forms, not fetch: cookie-authenticated, so the identify middleware has checked their Origin.
-  app.post('/account/sessions/:sid/end', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect('/login', 303);
-    const sid = c.req.param('sid');
-    if (/^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(database.db, actor.id, sid))) {
-      await revokeRealtime?.(actor.id, sid);
-    }
-    return c.redirect('/account', 303);
-  });
-
-  app.post('/account/sessions/end-others', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect('/login', 303);
-    const ended = await revokeAllSessions(database.db, actor.id, actor.sessionId);
-    for (const id of ended) await revokeRealtime?.(actor.id, id);
-    return c.redirect('/account', 303);
-  });
-
+/** /tasks: the list and the board, the task dialogs (create, edit, delete, status) and the CSV export. */
+export function registerTaskListPages(app: App, { database }: AppDeps, asset: AssetUrl) {
   const SORTS = new Set(TASK_SORTS.map(([value]) => value));
   /** Page filters from the query (or a form), reduced to what the list accepts. */
   const filtersOf = (get: (name: string) => string | undefined): TaskFilters => {
@@ -198,14 +132,13 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     return { items: page.items, total: page.total };
   };
 
-  app.get('/tasks', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/tasks', signedIn(), async (c) => {
+    const actor = c.get('user');
     const data = await results(
       actor,
       filtersOf((n) => c.req.query(n)),
     );
-    if (c.req.header('hx-request')) return c.html(<TaskResults {...data} />);
+    if (isFragmentRequest(c)) return c.html(<TaskResults {...data} />);
     // Tasks go into projects the caller manages: no such project, no "New task".
     const canCreate = actor.role !== 'user' && (await manageableProjects(actor)).length > 0;
     const choices = await filterChoices(database.db, actor);
@@ -216,9 +149,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
 
   // "Export CSV" on /tasks: every task the page's filters select (not just its page), streamed
   // like GET /api/tasks/export.csv; the page's filters (assignee none, my team) go further than the API's.
-  app.get('/tasks/export.csv', (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent('/tasks')}`, 302);
+  app.get('/tasks/export.csv', signedIn({ next: '/tasks' }), (c) => {
+    const actor = c.get('user');
     const filters = filtersOf((n) => c.req.query(n));
     const source = taskCsvSource(database.db, actor, {
       q: filters.q,
@@ -229,9 +161,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   });
 
   // A board column past its first cards: "Show more" (htmx: the next cards; without it: a page).
-  app.get('/tasks/board/:status', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/tasks/board/:status', signedIn(), async (c) => {
+    const actor = c.get('user');
     const status = c.req.param('status') as TaskStatus;
     if (!TASK_STATUSES.includes(status)) return c.notFound();
     const filters = filtersOf((n) => c.req.query(n));
@@ -240,18 +171,19 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     const found = await column(actor, filters, status, offset);
     const etags = await taskVersions(database.db, found.items);
     const data = { ...found, items: found.items.map((t) => ({ ...t, version: etags.get(t.id), since })) };
-    if (c.req.header('hx-request'))
-      return c.html(<BoardCards status={status} {...data} offset={offset} filters={filters} />);
-    return c.html(
-      <BoardColumnPage
-        asset={asset}
-        user={actor}
-        status={status}
-        column={data}
-        offset={offset}
-        filters={filters}
-      />,
-    );
+    return renderPage(c, {
+      fragment: <BoardCards status={status} {...data} offset={offset} filters={filters} />,
+      page: () => (
+        <BoardColumnPage
+          asset={asset}
+          user={actor}
+          status={status}
+          column={data}
+          offset={offset}
+          filters={filters}
+        />
+      ),
+    });
   });
 
   // --- The create and edit dialogs. The rules are the API's (src/tasks/rules.ts); the forms
@@ -287,13 +219,13 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   /** Only the task fields the form sent: the assignee's form sends status alone. */
   const sent = (form: Record<string, string>) =>
     Object.fromEntries(TASK_FIELDS.filter((k) => form[k] !== undefined).map((k) => [k, form[k]!]));
-  const showForm = (c: Context<AppEnv>, actor: Actor, form: Omit<TaskFormProps, 'inDialog'>) =>
-    c.req.header('hx-request')
+  const showForm = (c: Context, actor: Actor, form: Omit<TaskFormProps, 'inDialog'>) =>
+    isFragmentRequest(c)
       ? c.html(<TaskForm {...form} inDialog />)
       : c.html(<TaskFormPage asset={asset} user={actor} form={{ ...form, inDialog: false }} />);
   /** Done: htmx closes the dialog and refreshes the list; without JavaScript, back to the list. */
-  const done = (c: Context<AppEnv>, text: string) => {
-    if (!c.req.header('hx-request')) return c.redirect('/tasks', 303);
+  const done = (c: Context, text: string) => {
+    if (!isFragmentRequest(c)) return c.redirect('/tasks', 303);
     // Header values are bytes: anything past ASCII (a title's “quotes”, any script) goes as a JSON escape.
     const events = JSON.stringify({ 'task-dialog:done': { text }, 'portal:change': null }).replace(
       /[\u007f-\uffff]/g,
@@ -311,9 +243,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     return { _form: error.message };
   };
 
-  app.get('/tasks/new', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/tasks/new', signedIn(), async (c) => {
+    const actor = c.get('user');
     // No project to put a task in (a user, a manager without projects): there is no such form.
     const projects = await manageableProjects(actor);
     if (projects.length === 0) return c.notFound();
@@ -337,9 +268,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     }
   });
 
-  app.get('/tasks/:id/edit', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/tasks/:id/edit', signedIn(), async (c) => {
+    const actor = c.get('user');
     // The log position first: a change landing between the two reads is listed, never missed.
     const since = await logPosition(database.db);
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
@@ -396,9 +326,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   });
 
   // Without JavaScript, "Delete task" on the edit page asks here first; the button posts below.
-  app.get('/tasks/:id/delete', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/tasks/:id/delete', signedIn(), async (c) => {
+    const actor = c.get('user');
     const task = await getTask(database.db, actor, pathId(c, 'Task'));
     const back = { href: `/tasks/${task.id}/edit`, label: 'Back to the task' };
     if (!(await manages(actor, task.project_id)))
@@ -444,9 +373,8 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
     }
   });
 
-  app.post('/tasks/:id/status', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect('/login', 303);
+  app.post('/tasks/:id/status', signedIn(), async (c) => {
+    const actor = c.get('user');
     const form = await c.req.parseBody();
     const get = (n: string) => (typeof form[n] === 'string' ? (form[n] as string) : undefined);
     const id = Number(c.req.param('id'));
@@ -476,7 +404,7 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
         Object.entries(form).filter((e): e is [string, string] => typeof e[1] === 'string'),
       );
       const conflict = await staleConflict(database.db, actor, 'task', id, fields);
-      if (c.req.header('hx-request')) {
+      if (isFragmentRequest(c)) {
         const error = thrown as ApiError;
         throw new ApiError('precondition_failed', conflictText(conflict), error.details, error.headers);
       }
@@ -499,7 +427,7 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
         412,
       );
     }
-    if (!c.req.header('hx-request')) return c.redirect('/tasks', 303);
+    if (!isFragmentRequest(c)) return c.redirect('/tasks', 303);
     return c.html(<TaskResults {...(await results(actor, filtersOf(get)))} />);
   });
 }

@@ -5,9 +5,10 @@ import { logPosition } from '../audit/conflicts.js';
 import type { Actor } from '../auth/actor.js';
 import { mfaEnabledIds, removeMfa } from '../auth/mfa.js';
 import { invalid, PortalError } from '../errors.js';
-import type { App, AppDeps, AppEnv } from '../http/context.js';
+import type { App, AppDeps } from '../http/context.js';
 import { statusOf } from '../http/errors.js';
 import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
+import { renderPage, signedIn } from '../http/page-kit.js';
 import { DisplayName, IdParam, Password, Role, Username } from '../http/schemas.js';
 import { fieldErrors } from '../http/validation.js';
 import { handOverProjects } from '../projects/rules.js';
@@ -43,7 +44,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
   const { db } = database;
 
   const answer = async (
-    c: Context<AppEnv>,
+    c: Context,
     actor: Actor,
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
@@ -66,10 +67,12 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       versions: { etags, since },
       ...extra,
     };
-    if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
-    return c.html(<UsersPage asset={asset} user={actor} section={section} />);
+    return renderPage(c, {
+      fragment: <UsersSection {...section} />,
+      page: () => <UsersPage asset={asset} user={actor} section={section} />,
+    });
   };
-  const admin = (c: Context<AppEnv>) => {
+  const admin = (c: Context) => {
     const actor = c.get('actor');
     return actor?.role === 'admin' ? actor : undefined;
   };
@@ -121,9 +124,8 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       }
     });
 
-  app.get('/users', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/users', signedIn(), async (c) => {
+    const actor = c.get('user');
     if (actor.role !== 'admin')
       return c.html(
         <ForbiddenPage asset={asset} user={actor} reason="User management is only for admins." />,
@@ -216,9 +218,8 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
   });
   // What deleting would do, counted now: the confirmation dialog's text (htmx), or a page of its
   // own with the real button (without JavaScript).
-  app.get('/users/:id/delete', async (c) => {
-    const actor = c.get('actor');
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/users/:id/delete', signedIn(), async (c) => {
+    const actor = c.get('user');
     if (actor.role !== 'admin')
       return c.html(
         <ForbiddenPage asset={asset} user={actor} reason="User management is only for admins." />,
@@ -227,16 +228,18 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     const id = pathId(c, 'User');
     const impact = await userDeletionImpact(db, actor, id);
     const confirm = deletionText(impact, id === actor.id);
-    if (c.req.header('hx-request')) return c.html(<ConfirmDetails {...confirm} />);
-    return c.html(
-      <ConfirmPage
-        {...confirm}
-        asset={asset}
-        user={actor}
-        path={c.req.path}
-        back={{ href: '/users', label: 'Back to users' }}
-      />,
-    );
+    return renderPage(c, {
+      fragment: <ConfirmDetails {...confirm} />,
+      page: () => (
+        <ConfirmPage
+          {...confirm}
+          asset={asset}
+          user={actor}
+          path={c.req.path}
+          back={{ href: '/users', label: 'Back to users' }}
+        />
+      ),
+    });
   });
   act('/users/:id/delete', async (actor, id) => {
     const impact = await userDeletionImpact(db, actor, id);

@@ -1,17 +1,21 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
 import QRCode from 'qrcode';
 import type { Db } from '../db/database.js';
-import type { App, AppDeps, AppEnv } from '../http/context.js';
+import type { App, AppDeps } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { formErrors, formFields, refusalOf } from '../http/forms.js';
 import { clientAddress } from '../http/middleware/client.js';
+import { signedIn } from '../http/page-kit.js';
 import { Password } from '../http/schemas.js';
 import { fieldErrors } from '../http/validation.js';
 import type { AssetUrl, FieldErrors } from '../views/layout.js';
 import { changeOwnPassword, throttledCheck } from './account.js';
 import { AccountPage } from './account-view.js';
 import type { Actor } from './actor.js';
+import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from './api.js';
+import { LoginPage } from './login-view.js';
 import {
   confirmEnrolment,
   mfaState,
@@ -31,7 +35,7 @@ import {
   RecoveryCodesPage,
   TwoFactorSection,
 } from './security-view.js';
-import { listSessions } from './sessions.js';
+import { listSessions, revokeAllSessions, revokeSession } from './sessions.js';
 
 const PasswordForm = z
   .object({
@@ -65,16 +69,57 @@ const NOTICES: Record<string, string> = {
   'mfa-off': 'Two-factor sign-in is off.',
 };
 
-/** Pages for changing the password and managing two-factor sign-in (forms, no scripts). */
+/** Sign-in and account pages: sign in, my sign-ins, my password and two-factor sign-in (forms, no scripts). */
 export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox }, asset: AssetUrl) {
   const { db } = deps.database;
-  const signedIn = (c: Context<AppEnv>) => c.get('actor');
 
-  const accountPage = async (
-    c: Context<AppEnv>,
-    actor: Actor,
-    forms: Parameters<typeof accountSecurity>[2],
-  ) => {
+  app.get('/login', (c) => {
+    if (c.get('actor')) return c.redirect(safeNext(c.req.query('next')), 302);
+    return c.html(
+      <LoginPage
+        asset={asset}
+        error={c.req.query('error')}
+        retry={retrySeconds(c.req.query('retry'), deps.throttle.limits.windowSeconds)}
+        next={safeNext(c.req.query('next'))}
+        username={c.req.query('username') ?? ''}
+        step={c.req.query('step') === 'code' && getCookie(c, MFA_PENDING_COOKIE) ? 'code' : 'password'}
+      />,
+    );
+  });
+
+  app.get('/account', signedIn(), async (c) => {
+    const actor = c.get('user');
+    const sessions = await listSessions(db, actor.id);
+    return c.html(
+      <AccountPage
+        asset={asset}
+        user={actor}
+        sessions={sessions}
+        current={actor.sessionId}
+        security={await accountSecurity(db, actor)}
+        notice={accountNotice(c.req.query('done'))}
+      />,
+    );
+  });
+
+  // Forms, not fetch: cookie-authenticated, so the identify middleware has checked their Origin.
+  app.post('/account/sessions/:sid/end', signedIn(), async (c) => {
+    const actor = c.get('user');
+    const sid = c.req.param('sid');
+    if (/^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(db, actor.id, sid))) {
+      await deps.revokeRealtime?.(actor.id, sid);
+    }
+    return c.redirect('/account', 303);
+  });
+
+  app.post('/account/sessions/end-others', signedIn(), async (c) => {
+    const actor = c.get('user');
+    const ended = await revokeAllSessions(db, actor.id, actor.sessionId);
+    for (const id of ended) await deps.revokeRealtime?.(actor.id, id);
+    return c.redirect('/account', 303);
+  });
+
+  const accountPage = async (c: Context, actor: Actor, forms: Parameters<typeof accountSecurity>[2]) => {
     const sessions = await listSessions(db, actor.id);
     return c.html(
       <AccountPage
@@ -87,17 +132,15 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     );
   };
 
-  app.get(CHANGE_PASSWORD_PAGE, (c) => {
-    const actor = signedIn(c);
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get(CHANGE_PASSWORD_PAGE, signedIn(), (c) => {
+    const actor = c.get('user');
     return c.html(<ChangePasswordPage asset={asset} user={actor} required={c.get('mustChangePassword')} />);
   });
 
   // Posted from /account and from the change-password page; errors come back inline on the page
   // the form was on (the required page while the change is still owed).
-  app.post(CHANGE_PASSWORD_PAGE, async (c) => {
-    const actor = signedIn(c);
-    if (!actor) return c.redirect('/login', 303);
+  app.post(CHANGE_PASSWORD_PAGE, signedIn(), async (c) => {
+    const actor = c.get('user');
     const required = c.get('mustChangePassword');
     const refuse = (errors: FieldErrors, message?: string) =>
       required
@@ -119,9 +162,8 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     }
   });
 
-  app.post('/account/mfa/start', async (c) => {
-    const actor = signedIn(c);
-    if (!actor) return c.redirect('/login', 303);
+  app.post('/account/mfa/start', signedIn(), async (c) => {
+    const actor = c.get('user');
     try {
       await startEnrolment(db, deps.mfa, actor);
     } catch (thrown) {
@@ -130,7 +172,7 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     return c.redirect('/account/mfa/setup', 303);
   });
 
-  const setupPage = async (c: Context<AppEnv>, actor: Actor, errors?: FieldErrors) => {
+  const setupPage = async (c: Context, actor: Actor, errors?: FieldErrors) => {
     const pending = await pendingEnrolment(db, deps.mfa, actor);
     if (!pending) return c.redirect('/account', 303);
     const qr = await QRCode.toDataURL(pending.otpauth_url, {
@@ -144,15 +186,14 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     );
   };
 
-  app.get('/account/mfa/setup', async (c) => {
-    const actor = signedIn(c);
-    if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
+  app.get('/account/mfa/setup', signedIn(), async (c) => {
+    const actor = c.get('user');
     return setupPage(c, actor);
   });
 
   /** A code from a form, checked under the sign-in throttle; a field error when refused. */
   const checkCode = async (
-    c: Context<AppEnv>,
+    c: Context,
     actor: Actor,
     use: (code: string) => Promise<boolean>,
   ): Promise<FieldErrors | undefined> => {
@@ -172,9 +213,8 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     }
   };
 
-  app.post('/account/mfa/verify', async (c) => {
-    const actor = signedIn(c);
-    if (!actor) return c.redirect('/login', 303);
+  app.post('/account/mfa/verify', signedIn(), async (c) => {
+    const actor = c.get('user');
     let codes: string[] | undefined;
     const errors = await checkCode(c, actor, async (code) => {
       try {
@@ -191,9 +231,8 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     return c.html(<RecoveryCodesPage asset={asset} user={actor} codes={codes} />);
   });
 
-  app.post('/account/mfa/disable', async (c) => {
-    const actor = signedIn(c);
-    if (!actor) return c.redirect('/login', 303);
+  app.post('/account/mfa/disable', signedIn(), async (c) => {
+    const actor = c.get('user');
     if ((await mfaState(db, actor.id)) === 'on') {
       const errors = await checkCode(c, actor, (code) => useSecondFactor(db, deps.mfa, actor.id, code));
       if (errors) return accountPage(c, actor, { mfa: errors });

@@ -1,0 +1,50 @@
+import type { App, AppDeps } from '../http/context.js';
+import { missingPage, orMissing, pageId, renderPage, signedIn } from '../http/page-kit.js';
+import { listTasks, taskLabels } from '../tasks/rules.js';
+import type { AssetUrl } from '../views/layout.js';
+import { ProjectDetails, ProjectPage } from './project-view.js';
+import { getProject, projectWithOwner } from './rules.js';
+
+const PROJECT_TASKS = 200;
+
+/**
+ * The page of one project (/projects/{id}): owner, progress and its tasks, for whoever may see it;
+ * for anyone else, and for ids that do not exist, an HTML 404 page with a way back.
+ */
+export function registerProjectPage(app: App, { database }: AppDeps, asset: AssetUrl) {
+  const { db } = database;
+  app.get('/projects/:id', signedIn(), async (c) => {
+    const actor = c.get('user');
+    const id = pageId(c);
+    const project = id === undefined ? undefined : await orMissing(() => getProject(db, actor, id));
+    if (!project)
+      return missingPage(c, {
+        asset,
+        user: actor,
+        what: 'Project',
+        back: { href: '/projects', label: 'All your projects' },
+      });
+    // The tasks of it the caller sees (a user: those assigned to them), counted by the same rules.
+    const [owner, list, done, overdue] = await Promise.all([
+      projectWithOwner(db, project.id),
+      listTasks(db, actor, { project_id: project.id, sort: 'due_date', limit: PROJECT_TASKS }),
+      listTasks(db, actor, { project_id: project.id, status: 'done', limit: 1 }),
+      listTasks(db, actor, { project_id: project.id, overdue: true, limit: 1 }),
+    ]);
+    const labels = await taskLabels(db, list.items);
+    const data = {
+      project: { ...project, owner: owner?.owner ?? '—' },
+      tasks: list.items.map((t) => ({
+        ...t,
+        assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
+      })),
+      total: list.total,
+      done: done.total,
+      overdue: overdue.total,
+    };
+    return renderPage(c, {
+      fragment: <ProjectDetails {...data} />,
+      page: () => <ProjectPage asset={asset} user={actor} data={data} />,
+    });
+  });
+}
