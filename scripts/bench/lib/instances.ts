@@ -24,12 +24,14 @@ export interface PortalSetup {
   admin: { username: string; password: string };
 }
 
-/** The environment every benchmarked instance shares: database, Redis, bootstrap admin, 15 s heartbeat. */
+/** The environment every benchmarked instance shares: database, Redis, secrets, bootstrap admin, 15 s heartbeat. */
 export const portalEnv = (s: PortalSetup): Record<string, string> => ({
   DATABASE_URL: s.databaseUrl,
   REDIS_URL: s.redisUrl,
   REDIS_PREFIX: s.redisPrefix,
   JWT_SECRET: `bench-${s.label}-secret-bench-${s.label}-secret`,
+  // Required with Redis: every instance must read the two-factor secrets the others sealed.
+  MFA_ENCRYPTION_KEY: `bench-${s.label}-mfa-key-bench-${s.label}-mfa-key`,
   PORTAL_ADMIN_USERNAME: s.admin.username,
   PORTAL_ADMIN_PASSWORD: s.admin.password,
   HEARTBEAT_INTERVAL_MS: '15000',
