@@ -51,6 +51,7 @@ import {
   envInt,
   envNumber,
   PASSWORD,
+  SUMMARY_TREND_STATS,
 } from './lib/config.ts';
 
 const RATE = envNumber('RATE', 50);
@@ -100,7 +101,7 @@ function scenario(role: RoleName) {
 export const options: Options = {
   setupTimeout: '120s',
   teardownTimeout: '300s',
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'],
+  summaryTrendStats: SUMMARY_TREND_STATS,
   scenarios: Object.fromEntries(
     (Object.keys(SHARES) as RoleName[]).filter((r) => perMinute(r) > 0).map((r) => [r, scenario(r)]),
   ),
@@ -157,15 +158,18 @@ function signIn(username: string, password: string): Account | undefined {
 
 const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
-/** Picks a key by weight. */
-function choose<K extends string>(weights: Record<K, number>): K {
-  const entries = Object.entries(weights) as [K, number][];
-  let r = Math.random() * entries.reduce((sum, [, w]) => sum + w, 0);
-  for (const [key, weight] of entries) {
+/** An action of a role, and how often it is picked relative to the role's other actions. */
+type Weighted = [weight: number, action: (a: Account) => void];
+
+/** Runs one action, picked by weight. */
+function perform(actions: Record<string, Weighted>): (a: Account) => void {
+  const entries = Object.values(actions);
+  let r = Math.random() * entries.reduce((sum, [w]) => sum + w, 0);
+  for (const [weight, action] of entries) {
     r -= weight;
-    if (r < 0) return key;
+    if (r < 0) return action;
   }
-  return entries[0]![0];
+  return entries[0]![1];
 }
 
 function ok(res: RefinedResponse<ResponseType | undefined>, name: string, expected: number[]): boolean {
@@ -207,172 +211,186 @@ const isoDate = (days: number) => new Date(Date.now() + days * 86_400_000).toISO
 
 // ---- roles ---------------------------------------------------------------------------------------
 
-export function user(data: SetupData): void {
-  const username = data.users[exec.vu.idInTest % data.users.length];
-  const a = username === undefined ? undefined : signIn(username, PASSWORD);
+/**
+ * One iteration of a role: this VU's account (signed in once), its lookups done once per VU by
+ * `load`, then one of `actions` picked by weight.
+ */
+function iterate(
+  a: Account | undefined,
+  load: (a: Account) => void,
+  actions: Record<string, Weighted>,
+): void {
   if (!a) return;
   if (!a.loaded) {
     a.loaded = true;
-    const page = get<Page<Task>>(a, '/api/tasks?limit=100', '/api/tasks');
-    a.taskIds = page?.items.map((t) => t.id) ?? [];
+    load(a);
   }
-  switch (choose({ metrics: 30, byStatus: 25, search: 15, projects: 10, task: 10, move: 10 })) {
-    case 'metrics':
-      get(a, '/api/metrics', '/api/metrics');
-      return;
-    case 'byStatus':
-      get(a, `/api/tasks?status=${pick(TASK_STATUSES)}&limit=20`, '/api/tasks');
-      return;
-    case 'search':
-      get(a, `/api/tasks?q=${encodeURIComponent(pick(WORDS) ?? 'test')}&limit=20`, '/api/tasks?q');
-      return;
-    case 'projects':
-      get(a, '/api/projects?limit=50', '/api/projects');
-      return;
-    case 'task': {
-      const id = pick(a.taskIds);
-      // 404 once a manager has reassigned it (or deleted it): expected, not an error.
-      if (id !== undefined) get(a, `/api/tasks/${id}`, '/api/tasks/:id', [200, 404]);
-      return;
-    }
-    case 'move': {
-      // The assignee may change the status of their task, and nothing else.
-      const id = pick(a.taskIds);
-      if (id !== undefined) {
-        send(a, 'PATCH', `/api/tasks/${id}`, '/api/tasks/:id', { status: pick(TASK_STATUSES) }, [200, 404]);
-      }
-      return;
-    }
-  }
+  perform(actions)(a);
 }
 
-export function manager(data: SetupData): void {
-  const username = data.managers[exec.vu.idInTest % data.managers.length];
-  const a = username === undefined ? undefined : signIn(username, PASSWORD);
-  if (!a) return;
-  if (!a.loaded) {
-    a.loaded = true;
-    const page = get<Page<Project>>(a, '/api/projects?limit=200', '/api/projects');
-    a.projectIds = page?.items.filter((p) => p.owner_id === a.user.id).map((p) => p.id) ?? [];
-    const people = get<Page<User>>(a, '/api/users?role=user&active=true&limit=200', '/api/users');
-    a.assigneeIds = people?.items.map((u) => u.id) ?? [];
-  }
-  const project = pick(a.projectIds);
-  switch (
-    choose({
-      projectTasks: 20,
-      metrics: 15,
-      projects: 10,
-      assignees: 10,
-      search: 5,
-      create: 15,
-      edit: 15,
-      remove: 8,
-      churn: 2,
-    })
-  ) {
-    case 'projectTasks':
-      if (project !== undefined) get(a, `/api/tasks?project_id=${project}&limit=50`, '/api/tasks');
-      return;
-    case 'metrics':
-      get(a, '/api/metrics', '/api/metrics');
-      return;
-    case 'projects':
-      get(a, '/api/projects?limit=50', '/api/projects');
-      return;
-    case 'assignees':
-      get(
-        a,
-        `/api/users?q=${String.fromCharCode(97 + Math.floor(Math.random() * 26))}&limit=20`,
-        '/api/users',
-      );
-      return;
-    case 'search':
-      get(a, `/api/tasks?q=${encodeURIComponent(pick(WORDS) ?? 'test')}&limit=20`, '/api/tasks?q');
-      return;
-    case 'create': {
-      if (project === undefined) return;
-      const task = send<Task>(
-        a,
-        'POST',
-        '/api/tasks',
-        '/api/tasks',
-        {
-          project_id: project,
-          title: `${TITLE_PREFIX} ${exec.vu.idInTest}-${exec.vu.iterationInScenario}`,
-          assignee_id: pick(a.assigneeIds) ?? null,
-          priority: pick(TASK_PRIORITIES),
-          due_date: isoDate(Math.floor(Math.random() * 30) - 5),
+/** This VU's account among `usernames` (they share the password PASSWORD). */
+function accountOf(usernames: string[]): Account | undefined {
+  const username = usernames[exec.vu.idInTest % usernames.length];
+  return username === undefined ? undefined : signIn(username, PASSWORD);
+}
+
+/** Reads every role makes. */
+const metrics = (a: Account) => get(a, '/api/metrics', '/api/metrics');
+const projects = (a: Account) => get(a, '/api/projects?limit=50', '/api/projects');
+const search = (a: Account) =>
+  get(a, `/api/tasks?q=${encodeURIComponent(pick(WORDS) ?? 'test')}&limit=20`, '/api/tasks?q');
+
+export function user(data: SetupData): void {
+  iterate(
+    accountOf(data.users),
+    (a) => {
+      const page = get<Page<Task>>(a, '/api/tasks?limit=100', '/api/tasks');
+      a.taskIds = page?.items.map((t) => t.id) ?? [];
+    },
+    {
+      metrics: [30, metrics],
+      byStatus: [25, (a) => get(a, `/api/tasks?status=${pick(TASK_STATUSES)}&limit=20`, '/api/tasks')],
+      search: [15, search],
+      projects: [10, projects],
+      task: [
+        10,
+        (a) => {
+          const id = pick(a.taskIds);
+          // 404 once a manager has reassigned it (or deleted it): expected, not an error.
+          if (id !== undefined) get(a, `/api/tasks/${id}`, '/api/tasks/:id', [200, 404]);
         },
-        [201],
-      );
-      if (task) a.created.push(task.id);
-      return;
-    }
-    case 'remove': {
-      // Only tasks this VU created, so the seeded data stays as it was.
-      const id = a.created.shift();
-      if (id !== undefined) send(a, 'DELETE', `/api/tasks/${id}`, '/api/tasks/:id', undefined, [204, 404]);
-      return;
-    }
-    case 'edit': {
-      if (project === undefined) return;
-      const tasks = get<Page<Task>>(
-        a,
-        `/api/tasks?project_id=${project}&limit=20&sort=-updated_at`,
-        '/api/tasks',
-      );
-      const task = pick(tasks?.items ?? []);
-      if (!task) return;
-      const change =
-        Math.random() < 0.5
-          ? { status: pick(TASK_STATUSES) }
-          : { priority: pick(TASK_PRIORITIES), assignee_id: pick(a.assigneeIds) ?? null };
-      // Another VU of the same account may have deleted it meanwhile: 404 is expected.
-      send(a, 'PATCH', `/api/tasks/${task.id}`, '/api/tasks/:id', change, [200, 404]);
-      return;
-    }
-    case 'churn': {
-      const created = send<Project>(
-        a,
-        'POST',
-        '/api/projects',
-        '/api/projects',
-        { name: `${TITLE_PREFIX} project ${exec.vu.idInTest}-${exec.vu.iterationInScenario}` },
-        [201],
-      );
-      if (!created) return;
-      send(
-        a,
-        'PATCH',
-        `/api/projects/${created.id}`,
-        '/api/projects/:id',
-        { description: 'renamed by k6' },
-        [200],
-      );
-      send(a, 'DELETE', `/api/projects/${created.id}`, '/api/projects/:id', undefined, [204]);
-      return;
-    }
-  }
+      ],
+      move: [
+        10,
+        (a) => {
+          // The assignee may change the status of their task, and nothing else.
+          const id = pick(a.taskIds);
+          if (id === undefined) return;
+          send(a, 'PATCH', `/api/tasks/${id}`, '/api/tasks/:id', { status: pick(TASK_STATUSES) }, [200, 404]);
+        },
+      ],
+    },
+  );
+}
+
+/** One of the manager's own projects (undefined: owns none, the action does nothing). */
+const ownProject = (a: Account) => pick(a.projectIds);
+
+export function manager(data: SetupData): void {
+  iterate(
+    accountOf(data.managers),
+    (a) => {
+      const page = get<Page<Project>>(a, '/api/projects?limit=200', '/api/projects');
+      a.projectIds = page?.items.filter((p) => p.owner_id === a.user.id).map((p) => p.id) ?? [];
+      const people = get<Page<User>>(a, '/api/users?role=user&active=true&limit=200', '/api/users');
+      a.assigneeIds = people?.items.map((u) => u.id) ?? [];
+    },
+    {
+      projectTasks: [
+        20,
+        (a) => {
+          const project = ownProject(a);
+          if (project !== undefined) get(a, `/api/tasks?project_id=${project}&limit=50`, '/api/tasks');
+        },
+      ],
+      metrics: [15, metrics],
+      projects: [10, projects],
+      assignees: [
+        10,
+        (a) =>
+          get(
+            a,
+            `/api/users?q=${String.fromCharCode(97 + Math.floor(Math.random() * 26))}&limit=20`,
+            '/api/users',
+          ),
+      ],
+      search: [5, search],
+      create: [15, createTask],
+      edit: [15, editTask],
+      remove: [
+        8,
+        (a) => {
+          // Only tasks this VU created, so the seeded data stays as it was.
+          const id = a.created.shift();
+          if (id !== undefined)
+            send(a, 'DELETE', `/api/tasks/${id}`, '/api/tasks/:id', undefined, [204, 404]);
+        },
+      ],
+      churn: [2, churnProject],
+    },
+  );
+}
+
+function createTask(a: Account) {
+  const project = ownProject(a);
+  if (project === undefined) return;
+  const task = send<Task>(
+    a,
+    'POST',
+    '/api/tasks',
+    '/api/tasks',
+    {
+      project_id: project,
+      title: `${TITLE_PREFIX} ${exec.vu.idInTest}-${exec.vu.iterationInScenario}`,
+      assignee_id: pick(a.assigneeIds) ?? null,
+      priority: pick(TASK_PRIORITIES),
+      due_date: isoDate(Math.floor(Math.random() * 30) - 5),
+    },
+    [201],
+  );
+  if (task) a.created.push(task.id);
+}
+
+function editTask(a: Account) {
+  const project = ownProject(a);
+  if (project === undefined) return;
+  const tasks = get<Page<Task>>(
+    a,
+    `/api/tasks?project_id=${project}&limit=20&sort=-updated_at`,
+    '/api/tasks',
+  );
+  const task = pick(tasks?.items ?? []);
+  if (!task) return;
+  const change =
+    Math.random() < 0.5
+      ? { status: pick(TASK_STATUSES) }
+      : { priority: pick(TASK_PRIORITIES), assignee_id: pick(a.assigneeIds) ?? null };
+  // Another VU of the same account may have deleted it meanwhile: 404 is expected.
+  send(a, 'PATCH', `/api/tasks/${task.id}`, '/api/tasks/:id', change, [200, 404]);
+}
+
+/** A project created, renamed and deleted. */
+function churnProject(a: Account) {
+  const created = send<Project>(
+    a,
+    'POST',
+    '/api/projects',
+    '/api/projects',
+    { name: `${TITLE_PREFIX} project ${exec.vu.idInTest}-${exec.vu.iterationInScenario}` },
+    [201],
+  );
+  if (!created) return;
+  send(
+    a,
+    'PATCH',
+    `/api/projects/${created.id}`,
+    '/api/projects/:id',
+    { description: 'renamed by k6' },
+    [200],
+  );
+  send(a, 'DELETE', `/api/projects/${created.id}`, '/api/projects/:id', undefined, [204]);
 }
 
 export function admin(): void {
-  const a = signIn(ADMIN_USERNAME, ADMIN_PASSWORD);
-  if (!a) return;
-  switch (choose({ audit: 30, users: 25, metrics: 25, projects: 20 })) {
-    case 'audit':
-      get(a, '/api/audit?limit=50', '/api/audit');
-      return;
-    case 'users':
-      get(a, `/api/users?limit=50&offset=${Math.floor(Math.random() * 10) * 50}`, '/api/users');
-      return;
-    case 'metrics':
-      get(a, '/api/metrics', '/api/metrics');
-      return;
-    case 'projects':
-      get(a, '/api/projects?limit=50', '/api/projects');
-      return;
-  }
+  iterate(signIn(ADMIN_USERNAME, ADMIN_PASSWORD), () => {}, {
+    audit: [30, (a) => get(a, '/api/audit?limit=50', '/api/audit')],
+    users: [
+      25,
+      (a) => get(a, `/api/users?limit=50&offset=${Math.floor(Math.random() * 10) * 50}`, '/api/users'),
+    ],
+    metrics: [25, metrics],
+    projects: [20, projects],
+  });
 }
 
 /** Deletes the tasks and projects this run created and did not delete itself. */

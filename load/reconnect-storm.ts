@@ -37,33 +37,21 @@ import exec from 'k6/execution';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import type { Options } from 'k6/options';
 import { setTimeout } from 'k6/timers';
-import { pickUsernames, type Role, readUsersFile } from './lib/api.ts';
-import { envBool, envInt, envNumber, envString, PASSWORD, USERS_FILE } from './lib/config.ts';
-import { checkConvergence, Fleet, type Tab } from './lib/realtime.ts';
-import { runWriter } from './lib/writer.ts';
+import { envNumber } from './lib/config.ts';
+import type { Tab } from './lib/realtime.ts';
+import { SessionTest, type SetupData } from './lib/session-test.ts';
 
-const USERS = envInt('USERS', 1000);
-const TABS = envInt('TABS', 2);
-const USERS_PER_VU = Math.max(1, envInt('USERS_PER_VU', 25));
-const USER_ROLE = envString('USER_ROLE', 'user') as Role;
-const RAMP = envNumber('RAMP', 60);
 const BEFORE = envNumber('BEFORE', 15);
 const AFTER = envNumber('AFTER', 60);
-const SETTLE = envNumber('SETTLE', 10);
 const STORM_FRACTION = Math.min(1, envNumber('STORM_FRACTION', 1));
 const STORM_SPREAD_MS = envNumber('STORM_SPREAD_MS', 0);
-const READY_TIMEOUT_MS = envNumber('READY_TIMEOUT_MS', 10_000);
-const WRITERS = envInt('WRITERS', 5);
-const WRITER_TABS = Math.max(1, envInt('WRITER_TABS', 1));
-const WRITE_INTERVAL_MS = envNumber('WRITE_INTERVAL_MS', 500);
-const DELTA_TIMEOUT_MS = envNumber('DELTA_TIMEOUT_MS', 30_000);
-const CHECK_CONVERGENCE = envBool('CHECK_CONVERGENCE', true);
 
-const FILE_USERS = USERS_FILE ? readUsersFile(USERS_FILE) : [];
-
-/** Seconds from the start of the test: the storm, and the end. */
-const STORM_AT = RAMP + BEFORE;
-const END_AT = STORM_AT + AFTER;
+const test = new SessionTest(
+  { writers: 5, writerTabs: 1, writeIntervalMs: 500, deltaTimeoutMs: 30_000 },
+  BEFORE + AFTER,
+);
+/** Seconds from the start of the test to the storm. */
+const STORM_AT = test.ramp + BEFORE;
 
 const storm = {
   timeToResumed: new Trend('storm_time_to_resumed', true),
@@ -71,67 +59,21 @@ const storm = {
   lost: new Counter('storm_sockets_lost'),
 };
 
-const thresholds: Record<string, string[]> = {
+export const options: Options = test.options({
+  ...test.baseThresholds(),
   storm_time_to_resumed: [
     `max<${envNumber('STORM_MAX_MS', 30_000)}`,
     `p(95)<${envNumber('STORM_P95_MS', 10_000)}`,
   ],
   storm_resumed: [`rate>=${envNumber('STORM_MIN_RESUMED', 1)}`],
-  rt_signed_in: ['rate>0.99'],
-  rt_session_opened: ['rate>0.99'],
-  rt_seq_gaps: ['count==0'],
-  rt_protocol_errors: ['count==0'],
-  http_req_failed: ['rate<0.01'],
-};
-// A storm that never happened (sessions still opening, say) must not pass.
-if (STORM_FRACTION > 0) thresholds.storm_sockets_lost = ['count>0'];
-if (CHECK_CONVERGENCE) thresholds.rt_doc_converged = ['rate>0.999'];
-if (WRITERS > 0) {
-  thresholds.rt_delta_delivered = ['rate>0.99'];
-  thresholds.rt_delta_latency = [`p(99)<${envNumber('DELTA_P99_MS', 5000)}`];
-}
+  // A storm that never happened (sessions still opening, say) must not pass.
+  ...(STORM_FRACTION > 0 ? { storm_sockets_lost: ['count>0'] } : {}),
+  ...(test.writers > 0 ? { rt_delta_latency: [`p(99)<${envNumber('DELTA_P99_MS', 5000)}`] } : {}),
+});
 
-export const options: Options = {
-  setupTimeout: '300s',
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'],
-  scenarios: {
-    watchers: {
-      executor: 'per-vu-iterations',
-      exec: 'watchers',
-      vus: Math.max(1, Math.ceil(USERS / USERS_PER_VU)),
-      iterations: 1,
-      maxDuration: `${Math.ceil(END_AT + 120)}s`,
-      gracefulStop: '30s',
-    },
-    ...(WRITERS > 0
-      ? {
-          writers: {
-            executor: 'per-vu-iterations' as const,
-            exec: 'writers',
-            vus: WRITERS,
-            iterations: 1,
-            startTime: `${Math.ceil(RAMP)}s`,
-            maxDuration: `${Math.ceil(END_AT - RAMP + 120)}s`,
-            gracefulStop: '30s',
-          },
-        }
-      : {}),
-  },
-  thresholds,
-};
-
-interface SetupData {
-  usernames: string[];
-}
-
-export function setup(): SetupData {
-  return { usernames: pickUsernames(USERS, USER_ROLE, FILE_USERS) };
-}
+export const setup = (): SetupData => test.setup();
 
 export function watchers(data: SetupData): void {
-  const index = exec.scenario.iterationInTest;
-  const mine = data.usernames.slice(index * USERS_PER_VU, (index + 1) * USERS_PER_VU);
-  if (mine.length === 0) return;
   const start = exec.scenario.startTime;
   const stormAt = start + STORM_AT * 1000;
 
@@ -144,18 +86,9 @@ export function watchers(data: SetupData): void {
     storm.lost.add(1);
   };
 
-  const fleet = new Fleet({
-    usernames: mine,
-    password: PASSWORD,
-    tabsPerUser: TABS,
-    startAt: start,
-    rampMs: RAMP * 1000,
-    firstIndex: index * USERS_PER_VU * TABS,
-    totalSockets: data.usernames.length * TABS,
-    keepDoc: CHECK_CONVERGENCE,
-    readyTimeoutMs: READY_TIMEOUT_MS,
+  const fleet = test.watch(data, {
     onLost: (tab, at) => {
-      if (at >= start + RAMP * 1000) lose(tab, at);
+      if (at >= start + test.ramp * 1000) lose(tab, at);
     },
     onHello: (tab, resumed, at) => {
       const entry = lost.get(tab);
@@ -170,44 +103,21 @@ export function watchers(data: SetupData): void {
         storm.resumed.add(false);
       }
     },
-  });
-  fleet.start();
-
-  if (STORM_FRACTION > 0) {
-    setTimeout(() => {
-      const live = fleet.tabs.filter((t) => t.live);
-      const notLive = fleet.tabs.length - live.length;
-      if (notLive > 0) console.warn(`storm: ${notLive} of ${fleet.tabs.length} sockets were not live`);
-      for (const tab of live) {
-        if (Math.random() >= STORM_FRACTION) continue;
-        if (tab.drop(Math.random() * STORM_SPREAD_MS)) lose(tab, stormAt);
-      }
-    }, stormAt - Date.now());
-  }
-
-  setTimeout(
-    () => {
+    beforeEnd: () => {
       for (const entry of lost.values()) if (!entry.resumed) storm.resumed.add(false);
-      if (CHECK_CONVERGENCE) checkConvergence(fleet.users);
-      fleet.stop();
     },
-    start + END_AT * 1000 - Date.now(),
-  );
+  });
+  if (!fleet || STORM_FRACTION <= 0) return;
+
+  setTimeout(() => {
+    const live = fleet.tabs.filter((t) => t.live);
+    const notLive = fleet.tabs.length - live.length;
+    if (notLive > 0) console.warn(`storm: ${notLive} of ${fleet.tabs.length} sockets were not live`);
+    for (const tab of live) {
+      if (Math.random() >= STORM_FRACTION) continue;
+      if (tab.drop(Math.random() * STORM_SPREAD_MS)) lose(tab, stormAt);
+    }
+  }, stormAt - Date.now());
 }
 
-export async function writers(data: SetupData): Promise<void> {
-  const index = exec.scenario.iterationInTest;
-  const stride = Math.max(1, Math.floor(data.usernames.length / WRITERS));
-  const username = data.usernames[(index * stride) % data.usernames.length];
-  if (username === undefined || index >= data.usernames.length) return;
-  await runWriter({
-    username,
-    password: PASSWORD,
-    tabs: WRITER_TABS,
-    intervalMs: WRITE_INTERVAL_MS,
-    until: exec.scenario.startTime + (END_AT - RAMP - 2 * SETTLE) * 1000,
-    deltaTimeoutMs: DELTA_TIMEOUT_MS,
-    readyTimeoutMs: READY_TIMEOUT_MS,
-    settleMs: SETTLE * 1000,
-  });
-}
+export const writers = (data: SetupData): Promise<void> => test.write(data);

@@ -50,3 +50,6 @@ export const USER_QUERY = envString('USER_QUERY', '');
 
 /** A file with one username per line, instead of listing them through the API (read at init). */
 export const USERS_FILE = envString('USERS_FILE', '');
+
+/** Trend statistics in the end-of-test summary (percentiles included). */
+export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'];

@@ -12,194 +12,88 @@
  * BENCH_RATE (writes/s, default 20), BENCH_SECONDS (per step, default 15), BENCH_INSTANCES (3),
  * BENCH_PG_URL, BENCH_REDIS_URL.
  */
-import type { ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
-import pg from 'pg';
-import { hashPassword } from '../../src/auth/passwords.js';
-import { openDatabase } from '../../src/db/open.js';
-import { TASK_STATUSES } from '../../src/db/schema/enums.js';
-import { seedOrganisation } from '../../src/db/seed/organisation.js';
 import type { Report, Session } from './cluster-worker.js';
-import {
-  ask,
-  cpuMs,
-  dropRedisPrefix,
-  freePort,
-  freshBenchDatabase,
-  machine,
-  pct,
-  rssKb,
-  runBench,
-  signIn,
-  spawnNode,
-  startServer,
-  writeSection,
-} from './support.js';
+import type { RealtimeBench } from './lib/bench.js';
+import { connect } from './lib/database.js';
+import { f0, row, sum, utcMinute } from './lib/format.js';
+import { HeldSessions, LoadGenerators } from './lib/generators.js';
+import { type Instance, isLeader, planPortal, REDIS_URL, startInstances } from './lib/instances.js';
+import { seedProbeOrganisation, signInAll } from './lib/organisation.js';
+import { finish, loadAtStart, log, now, sleep, started } from './lib/run.js';
+import { StatusWriter, type Write } from './lib/writes.js';
+import { cpuMs, dropRedisPrefix, machine, pct, rssKb, writeSection } from './support.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const STEPS = (process.env.BENCH_SESSIONS ?? '600,1500,3000').split(',').map(Number);
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 3);
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WORKERS = 2;
 const PASSWORD = 'bench-password-2026';
 const ADMIN = { username: 'chief', password: 'bench-cluster-password-2026' };
-const STATUSES = TASK_STATUSES;
 
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const benchStart = now();
-const log = (message: string) =>
-  console.error(`[${((now() - benchStart) / 1000).toFixed(0).padStart(4)} s] ${message}`);
-const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a');
-const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-const cleanup: (() => unknown)[] = [];
-
-async function startInstance(
-  env: Record<string, string>,
-): Promise<{ base: string; metricsBase: string; child: ChildProcess }> {
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const child = await startServer({ ...env, METRICS_PORT: String(metricsPort) }, port);
-  cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'));
-  return { base: `http://127.0.0.1:${port}`, metricsBase: `http://127.0.0.1:${metricsPort}`, child };
+/** What every scenario works with; the status writer strides through the users, so one user is written at most once in a long while. */
+interface Bench extends RealtimeBench<Report> {
+  servers: Instance[];
 }
 
-/** Each user's task status as last written (every task starts as todo), and the next user to write. */
-const written = new Map<number, number>();
-let turn = 0;
+// --- Set-up: the instances, the data, the load generators ------------------------------------------------
+async function setUp(): Promise<Bench> {
+  const fresh = await planPortal('cluster', ADMIN, { SESSION_TTL_SECONDS: '300' });
+  const { redisPrefix } = fresh;
+  const servers = await startInstances(fresh.env, INSTANCES);
+  log(`${INSTANCES} instances: ${servers.map((s) => s.base).join(', ')}`);
+  const { database, writer } = await connect(fresh.url, 16);
 
-/** Writes at a steady rate: each moves one user's only task to another status, stamped when sent. */
-function writeLoad(pool: pg.Pool, taskOf: Map<number, number>, users: number[]) {
-  const sent: { user: number; status: number; at: number }[] = [];
-  let running = true;
-  let failed = 0;
-  const loop = (async () => {
-    const interval = 1000 / RATE;
-    let next = now();
-    const inflight = new Set<Promise<unknown>>();
-    while (running) {
-      // A stride through the users, so one user is written at most once in a long while.
-      const user = users[(turn++ * 7919) % users.length]!;
-      const status = ((written.get(user) ?? 0) + 1) % STATUSES.length;
-      written.set(user, status);
-      const write = { user, status, at: now() };
-      sent.push(write);
-      const p = pool
-        .query('update tasks set status = $1 where id = $2', [STATUSES[status], taskOf.get(user)])
-        .catch(() => failed++)
-        .finally(() => inflight.delete(p));
-      inflight.add(p);
-      next += interval;
-      await sleep(Math.max(0, next - now()));
-    }
-    await Promise.all(inflight);
-  })();
+  log(`seeding ${USERS} users with one task each…`);
+  const org = await seedProbeOrganisation(database, writer, {
+    users: USERS,
+    prefix: 'c',
+    password: PASSWORD,
+  });
+
+  log('signing in (spread over the instances)…');
+  const tokens = await signInAll(
+    org.plain.map((u) => ({ ...u, password: PASSWORD })),
+    (i) => servers[i % servers.length]!.base,
+  );
+  const generators = await LoadGenerators.start<Report>('scripts/bench/cluster-worker.ts', WORKERS);
   return {
-    sent,
-    failed: () => failed,
-    stop: async () => {
-      running = false;
-      await loop;
-    },
+    servers,
+    redisPrefix,
+    writer,
+    org,
+    tokens,
+    generators,
+    sessions: new HeldSessions(),
+    statusWriter: new StatusWriter(
+      writer,
+      org.taskOf,
+      org.plain.map((u) => u.id),
+      7919,
+    ),
   };
 }
 
+const mark = (b: Bench) => b.generators.all({ cmd: 'mark' });
+
 /** Latency of each (user, status) delivery against the write that produced it. */
-function latencies(
-  sent: { user: number; status: number; at: number }[],
-  reports: Report[],
-  sessionsOf: Map<number, number>,
-) {
-  const writes = new Map<string, number>();
-  for (const w of sent) writes.set(`${w.user}:${w.status}`, w.at);
+function latencies(b: Bench, writes: Write[], reports: Report[]) {
+  const sentAt = new Map<string, number>();
+  for (const w of writes) sentAt.set(`${w.user}:${w.status}`, w.sent);
   const values: number[] = [];
   for (const r of reports) {
     for (let i = 0; i < r.deliveries.length; i += 3) {
-      const at = writes.get(`${r.deliveries[i]}:${r.deliveries[i + 1]}`);
+      const at = sentAt.get(`${r.deliveries[i]}:${r.deliveries[i + 1]}`);
       if (at !== undefined) values.push(r.deliveries[i + 2]! - at);
     }
   }
-  const expected = sent.reduce((n, w) => n + (sessionsOf.get(w.user) ?? 0), 0);
-  return { values, expected };
+  return { values, expected: b.sessions.expected(writes) };
 }
 
-async function main() {
-  const started = new Date();
-  const loadAtStart = loadavg().map((l) => l.toFixed(1));
-  const fresh = await freshBenchDatabase('cluster');
-  cleanup.push(() => fresh.drop());
-  const prefix = `bench-cl-${Date.now().toString(36)}`;
-  const env = {
-    DATABASE_URL: fresh.url,
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    JWT_SECRET: 'bench-cluster-secret-bench-cluster-secret',
-    PORTAL_ADMIN_USERNAME: ADMIN.username,
-    PORTAL_ADMIN_PASSWORD: ADMIN.password,
-    PORTAL_DEMO: '0',
-    LOG_LEVEL: 'warn',
-    HEARTBEAT_INTERVAL_MS: '15000',
-    SESSION_TTL_SECONDS: '300',
-  };
-  const servers = [await startInstance(env)];
-  servers.push(...(await Promise.all(Array.from({ length: INSTANCES - 1 }, () => startInstance(env)))));
-  const bases = servers.map((s) => s.base);
-  const wsBases = bases.map((b) => b.replace('http', 'ws'));
-  log(`${INSTANCES} instances: ${bases.join(', ')}`);
-
-  const database = await openDatabase({ driver: 'pg', url: fresh.url });
-  cleanup.push(() => database.close());
-  const pool = new pg.Pool({ connectionString: fresh.url, max: 16, application_name: 'bench-writer' });
-  cleanup.push(() => pool.end());
-
-  log(`seeding ${USERS} users with one task each…`);
-  const hash = await hashPassword(PASSWORD);
-  const org = await seedOrganisation(database.db, {
-    managers: 2,
-    users: USERS,
-    projects: 8,
-    tasks: 0,
-    prefix: 'c',
-    passwordHash: async () => hash,
-  });
-  const plain = (
-    await pool.query<{ id: number; username: string }>(
-      `select id, username from users where role = 'user' order by id`,
-    )
-  ).rows;
-  const probe = await pool.query<{ id: number; assignee_id: number }>(
-    `insert into tasks (project_id, title, assignee_id)
-     select ($1::int[])[1 + (i % cardinality($1::int[]))], 'Probe ' || i, u
-       from unnest($2::int[]) with ordinality as t(u, i)
-     returning id, assignee_id`,
-    [org.projectIds, plain.map((u) => u.id)],
-  );
-  const taskOf = new Map(probe.rows.map((t) => [t.assignee_id, t.id]));
-
-  log('signing in (spread over the instances)…');
-  const tokens = new Map<number, string>();
-  for (let i = 0; i < plain.length; i += 8) {
-    await Promise.all(
-      plain.slice(i, i + 8).map(async (u, j) => {
-        tokens.set(u.id, await signIn(bases[(i + j) % bases.length]!, u.username, PASSWORD));
-      }),
-    );
-  }
-
-  const workers = Array.from({ length: WORKERS }, () =>
-    spawnNode(['scripts/bench/cluster-worker.ts'], {}, true),
-  );
-  cleanup.push(() => {
-    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
-  });
-  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
-  const reportAll = () => Promise.all(workers.map((w) => ask<Report>(w, { cmd: 'report' })));
-  const markAll = () => Promise.all(workers.map((w) => ask(w, { cmd: 'mark' })));
-
-  // --- 1. Latency against sessions, with a steady write load ----------------------------------------
-  const sessionsOf = new Map<number, number>();
+// --- 1. Latency against sessions, with a steady write load --------------------------------------------
+async function latencyAgainstSessions(b: Bench) {
+  const instances = b.servers.map((s) => s.wsBase);
   const steps: {
     sessions: number;
     failed: number;
@@ -212,126 +106,137 @@ async function main() {
     expected: number;
     writes: number;
   }[] = [];
-  let held = 0;
   for (const target of STEPS) {
-    const fresh: Session[] = Array.from({ length: target - held }, (_, i) => {
-      const user = plain[(held + i) % plain.length]!.id;
-      sessionsOf.set(user, (sessionsOf.get(user) ?? 0) + 1);
-      return { user, token: tokens.get(user)! };
-    });
-    const share = Math.ceil(fresh.length / WORKERS);
-    const replies = await Promise.all(
-      workers.map((w, i) =>
-        ask<{ opened: number; failed: number }>(w, {
-          cmd: 'open',
-          instances: wsBases,
-          sessions: fresh.slice(i * share, (i + 1) * share),
-          first: held + i * share,
-        }),
-      ),
+    const fresh = b.sessions.plan(
+      target,
+      b.org.plain,
+      (user): Session => ({ user, token: b.tokens.get(user)! }),
     );
-    held += replies.reduce((n, r) => n + r.opened, 0);
-    const failed = replies.reduce((n, r) => n + r.failed, 0);
+    const first = b.sessions.held;
+    const { opened, failed } = await b.generators.open(fresh, (sessions, offset) => ({
+      cmd: 'open',
+      instances,
+      sessions,
+      first: first + offset,
+    }));
+    b.sessions.held += opened;
     await sleep(2000);
-    await markAll();
-    log(`holding ${held} sessions; ${RATE} writes/s for ${SECONDS} s…`);
-    const load = writeLoad(
-      pool,
-      taskOf,
-      plain.map((u) => u.id),
-    );
+    await mark(b);
+    log(`holding ${b.sessions.held} sessions; ${RATE} writes/s for ${SECONDS} s…`);
+    const load = b.statusWriter.start(RATE);
     await sleep(SECONDS * 1000);
     await load.stop();
     await sleep(3000);
-    const { values, expected } = latencies(load.sent, await reportAll(), sessionsOf);
+    const { values, expected } = latencies(b, load.writes, await b.generators.report());
     steps.push({
-      sessions: held,
+      sessions: b.sessions.held,
       failed,
-      rssMb: servers.map((s) => rssKb(s.child.pid!) / 1024),
+      rssMb: b.servers.map((s) => rssKb(s.pid) / 1024),
       p50: pct(values, 50),
       p95: pct(values, 95),
       p99: pct(values, 99),
       max: Math.max(...values),
       delivered: values.length,
       expected,
-      writes: load.sent.length,
+      writes: load.writes.length,
     });
     log(
       `  p50 ${f0(pct(values, 50))} ms, p99 ${f0(pct(values, 99))} ms, ${values.length}/${expected} delivered`,
     );
   }
+  return steps;
+}
 
-  // --- 2. Reconnect storm: kill one instance under the same write load -------------------------------
-  // Prometheus text is on each instance's internal metrics port.
-  const leaders = await Promise.all(
-    servers.map(
-      async (s) =>
-        /portal_realtime_leader (\d)/.exec(await (await fetch(`${s.metricsBase}/metrics`)).text())?.[1] ===
-        '1',
-    ),
-  );
+// --- 2. Reconnect storm: kill one instance under the same write load ------------------------------------
+async function reconnectStorm(b: Bench) {
+  const leaders = await Promise.all(b.servers.map(isLeader));
   const victim = 0;
-  await markAll();
+  await mark(b);
   const markedAt = now();
-  const load = writeLoad(
-    pool,
-    taskOf,
-    plain.map((u) => u.id),
-  );
+  const load = b.statusWriter.start(RATE);
   await sleep(2000);
   log(`killing instance ${victim} (${leaders[victim] ? 'the leader' : 'a follower'}) with SIGKILL…`);
-  const survivors = servers.filter((_, i) => i !== victim);
-  const cpuBefore = survivors.map((s) => cpuMs(s.child.pid!));
-  const workersCpuBefore = workers.map((w) => cpuMs(w.pid!));
+  const survivors = b.servers.filter((_, i) => i !== victim);
+  const cpuBefore = survivors.map((s) => cpuMs(s.pid));
+  const workersCpuBefore = b.generators.cpuMs();
   const killedAt = now();
-  servers[victim]!.child.kill('SIGKILL');
+  b.servers[victim]!.child.kill('SIGKILL');
   let reports: Report[] = [];
   let recoveredAll = Number.NaN;
   for (let waited = 0; waited < 60_000; waited += 250) {
     await sleep(250);
-    reports = await reportAll();
-    const dropped = reports.reduce((n, r) => n + r.dropped, 0);
-    const recovered = reports.reduce((n, r) => n + r.recovered.length, 0);
+    reports = await b.generators.report();
+    const dropped = sum(reports, (r) => r.dropped);
+    const recovered = sum(reports, (r) => r.recovered.length);
     if (dropped > 0 && recovered >= dropped && reports.every((r) => r.open === r.states.length)) {
       recoveredAll = now() - killedAt;
       break;
     }
   }
-  const stormCpu = survivors.map((s, i) => cpuMs(s.child.pid!) - cpuBefore[i]!);
-  const workersCpu = workers.reduce((n, w, i) => n + cpuMs(w.pid!) - workersCpuBefore[i]!, 0);
+  const stormCpu = survivors.map((s, i) => cpuMs(s.pid) - cpuBefore[i]!);
+  const workersCpu = b.generators.cpuMs() - workersCpuBefore;
   await sleep(3000);
   await load.stop();
   await sleep(3000);
-  reports = await reportAll();
-  // Workers time recoveries from their mark; the kill came a little later.
-  const recoveredMs = reports.flatMap((r) => r.recovered).map((ms) => ms - (killedAt - markedAt));
-  const dropped = reports.reduce((n, r) => n + r.dropped, 0);
-  const notResumed = reports.reduce((n, r) => n + r.notResumed, 0);
-  const gaps = reports.reduce((n, r) => n + r.gaps, 0);
-  const stormLatency = latencies(load.sent, reports, sessionsOf);
+  reports = await b.generators.report();
   const truth = new Map(
     (
-      await pool.query<{ assignee_id: number; status: string }>('select assignee_id, status from tasks')
+      await b.writer.query<{ assignee_id: number; status: string }>('select assignee_id, status from tasks')
     ).rows.map((t) => [t.assignee_id, t.status]),
   );
   const states = reports.flatMap((r) => r.states);
-  const wrong = states.filter(([user, status]) => truth.get(user) !== status).length;
-  const open = reports.reduce((n, r) => n + r.open, 0);
-  const failedAttempts = reports.reduce((n, r) => n + r.failedAttempts, 0);
   const codes: Record<string, number> = {};
   for (const r of reports) for (const [c, n] of Object.entries(r.codes)) codes[c] = (codes[c] ?? 0) + n;
-  log(`storm: close codes ${JSON.stringify(codes)}, ${failedAttempts} failed attempts`);
+  const storm = {
+    victim,
+    victimLed: leaders[victim],
+    stormCpu,
+    workersCpu,
+    recoveredAll,
+    // Workers time recoveries from their mark; the kill came a little later.
+    recoveredMs: reports.flatMap((r) => r.recovered).map((ms) => ms - (killedAt - markedAt)),
+    dropped: sum(reports, (r) => r.dropped),
+    notResumed: sum(reports, (r) => r.notResumed),
+    gaps: sum(reports, (r) => r.gaps),
+    latency: latencies(b, load.writes, reports),
+    states,
+    wrong: states.filter(([user, status]) => truth.get(user) !== status).length,
+    open: sum(reports, (r) => r.open),
+  };
+  log(
+    `storm: close codes ${JSON.stringify(codes)}, ${sum(reports, (r) => r.failedAttempts)} failed attempts`,
+  );
   log(
     `storm: CPU of the surviving instances ${stormCpu.map(f0).join(' / ')} ms, load generators ${f0(workersCpu)} ms`,
   );
   log(
-    `storm: ${dropped} dropped, all back after ${f0(recoveredAll)} ms; ${wrong} documents differ from the database`,
+    `storm: ${storm.dropped} dropped, all back after ${f0(recoveredAll)} ms; ${storm.wrong} documents differ from the database`,
   );
+  return storm;
+}
 
-  // --- Report ---------------------------------------------------------------------------------------
+// --- The scenarios in order ------------------------------------------------------------------------------
+async function main() {
+  const b = await setUp();
+  const steps = await latencyAgainstSessions(b);
+  const storm = await reconnectStorm(b);
+  const markdown = report(steps, storm);
+  console.log(markdown);
+  writeSection('bench-cluster', markdown);
+  b.generators.close();
+  await dropRedisPrefix(REDIS_URL, b.redisPrefix);
+}
+
+function report(
+  steps: Awaited<ReturnType<typeof latencyAgainstSessions>>,
+  storm: Awaited<ReturnType<typeof reconnectStorm>>,
+): string {
+  const { victim, stormCpu, workersCpu, recoveredAll, recoveredMs, dropped, notResumed, gaps } = storm;
+  const { states, wrong, open } = storm;
+  const stormLatency = storm.latency;
   const chartMax = Math.ceil(Math.max(...steps.map((s) => s.p99), 1) / 50) * 50;
   const lines = [
-    `Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench:cluster\` on ${machine()}; load average at start ${loadAtStart.join(' / ')}.`,
+    `Run ${utcMinute(started)} UTC with \`npm run bench:cluster\` on ${machine()}; load average at start ${loadAtStart.join(' / ')}.`,
     `${INSTANCES} portal processes (src/main.ts) + PostgreSQL 15 + Redis 7 + ${WORKERS} load-generator processes, all on this one machine. ${USERS} users, one task each; sessions spread round-robin over the instances; ${RATE} writes/s (\`UPDATE tasks\` from a separate pool, clock started before the statement is sent) for ${SECONDS} s per step. Latency = write sent → delta received by the client.`,
     '',
     row([
@@ -371,7 +276,7 @@ async function main() {
     '',
     '(lower line p50, upper line p99)',
     '',
-    `**Reconnect storm.** With ${f0(open)} sessions open and ${RATE} writes/s continuing, instance ${victim} (${leaders[victim] ? 'the realtime leader' : 'a follower'}) was killed with SIGKILL (no drain). The clients reconnect like the browser client behind a load balancer: after a backoff with full jitter (250 ms doubling to 5 s), to another instance picked at random, resuming with session id and last seq. CPU spent during the storm: surviving instances ${stormCpu.map((ms) => `${f0(ms)} ms`).join(' and ')}, load generators ${f0(workersCpu)} ms.`,
+    `**Reconnect storm.** With ${f0(open)} sessions open and ${RATE} writes/s continuing, instance ${victim} (${storm.victimLed ? 'the realtime leader' : 'a follower'}) was killed with SIGKILL (no drain). The clients reconnect like the browser client behind a load balancer: after a backoff with full jitter (250 ms doubling to 5 s), to another instance picked at random, resuming with session id and last seq. CPU spent during the storm: surviving instances ${stormCpu.map((ms) => `${f0(ms)} ms`).join(' and ')}, load generators ${f0(workersCpu)} ms.`,
     '',
     row([
       'sessions dropped',
@@ -397,12 +302,7 @@ async function main() {
     '',
     'Deliveries during the storm count what reached a session live or through its replay on resume; a delta replayed from history carries the same (user, status) and counts once per session. "Documents ≠ database" compares, for every session, the status its own merge-patched document shows with the task in PostgreSQL after the writes stopped: 0 means nothing was lost.',
   ];
-  const markdown = lines.join('\n');
-  console.log(markdown);
-  writeSection('bench-cluster', markdown);
-
-  for (const w of workers) w.send({ cmd: 'close' });
-  await dropRedisPrefix(REDIS_URL, prefix);
+  return lines.join('\n');
 }
 
-await runBench(main, cleanup);
+await finish(main);
