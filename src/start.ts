@@ -56,6 +56,11 @@ export async function start(platform: Platform) {
   // SIGTERM drains: no new connections, sockets closed with 4000 (clients resume elsewhere),
   // leadership handed over, then exit.
   const shutdown = async () => {
+    // Sockets first, with 4000, and a moment for the closes to go out (at most a second): Deno's
+    // server shutdown closes the sockets still open itself, with 1001.
+    runtime.realtime.gateway.drain();
+    for (let waited = 0; runtime.realtime.hub.connections > 0 && waited < 1000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     server.close();
     metrics.close();
     await runtime.close();
