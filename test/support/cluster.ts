@@ -71,7 +71,16 @@ export async function startInstance(
   const [command, args] = commandFor(runtime);
   const child = spawn(command, args, {
     // PORT=0 and METRICS_PORT=0: each process gets free ports of its own.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env },
+    // DENO_NO_UPDATE_CHECK: no look-up of newer Deno releases from a test process.
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      DENO_NO_UPDATE_CHECK: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
