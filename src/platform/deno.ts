@@ -1,4 +1,5 @@
 import { getConnInfo, upgradeWebSocket } from 'hono/deno';
+import { HTTPException } from 'hono/http-exception';
 import { metricsFetch } from '../observability/metrics-fetch.js';
 import { type StandardWebSocket, standardSocket } from '../realtime/socket.js';
 import type { Fetch, Listening, Platform } from './platform.js';
@@ -44,10 +45,22 @@ export function denoPlatform(): Platform {
       }
     },
     sockets: () => ({
-      upgrade: (createEvents, limits) =>
+      upgrade: (createEvents, limits) => {
         // Deno pings after half of idleTimeout without a frame from the peer and closes the
         // socket (1001) when the other half passes without one either: silence for `silenceMs`.
-        upgradeWebSocket(createEvents, { idleTimeout: limits.silenceMs / 1000 }),
+        const upgrade = upgradeWebSocket(createEvents, { idleTimeout: limits.silenceMs / 1000 });
+        return async (c, next) => {
+          try {
+            return await upgrade(c, next);
+          } catch (error) {
+            // Deno throws on a malformed handshake (no Sec-WebSocket-Key, say): the client's
+            // mistake, a 400, as `ws` answers it on Node.
+            if (error instanceof TypeError && /^Invalid Header/.test(error.message))
+              throw new HTTPException(400, { message: 'Not a valid WebSocket handshake' });
+            throw error;
+          }
+        };
+      },
       socketOf: (ws) => standardSocket(ws.raw as StandardWebSocket),
     }),
     // Deno.serve passes the connection info as the second argument: hono reads it as `c.env`.

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../../src/db/seed/organisation.js';
 import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
@@ -51,6 +52,16 @@ describe('Deno and Node instances in one cluster', () => {
     });
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toHaveProperty('error');
+    // A malformed WebSocket handshake (no Sec-WebSocket-Key) is the client's mistake: 400, not 500.
+    const handshake = await new Promise<number>((resolve, reject) =>
+      http
+        .get(`${deno.base}/ws`, { headers: { upgrade: 'websocket', connection: 'Upgrade' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        })
+        .on('error', reject),
+    );
+    expect(handshake).toBe(400);
     const admin = await signIn(deno.base, ADMIN.username, ADMIN.password);
     const created = await api(deno.base, admin, 'POST', '/api/users', {
       username: 'dina',
