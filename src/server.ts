@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import { createNodeWebSocket } from '@hono/node-ws';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.js';
@@ -15,7 +13,7 @@ import { openDatabase } from './db/open.js';
 import { buildAssets } from './http/assets.js';
 import { isSameOrigin } from './http/middleware/client.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { MAX_INCOMING_BYTES } from './realtime/gateway.js';
+import type { Platform } from './platform/platform.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
 
 /** Everything long-lived the portal needs, built once: the process entry and tests share it. */
@@ -27,8 +25,8 @@ export interface Runtime {
   realtime: Realtime;
   /** Prometheus instruments; served on their own port by the process entry (`METRICS_PORT`). */
   metrics: Metrics;
-  /** Attaches WebSocket upgrades (`/ws`) to the HTTP server. */
-  injectWebSocket: ReturnType<typeof createNodeWebSocket>['injectWebSocket'];
+  /** The runtime it was built for: serves the app (`/ws` included) and the metrics port. */
+  platform: Platform;
   close(): Promise<void>;
 }
 
@@ -46,7 +44,7 @@ function embeddedSecret(config: Config, name = 'jwt-secret'): string {
 
 export async function buildRuntime(
   config: Config,
-  options: { logger?: Logger; wsProxy?: string } = {},
+  options: { platform: Platform; logger?: Logger; wsProxy?: string },
 ): Promise<Runtime> {
   const logger =
     options.logger ??
@@ -101,20 +99,10 @@ export async function buildRuntime(
     assets: buildAssets(),
     metrics,
     trustProxy: config.trustProxy,
-    connectionAddress: (c) => {
-      try {
-        return getConnInfo(c).remote.address;
-      } catch {
-        return undefined;
-      }
-    },
+    connectionAddress: options.platform.connectionAddress,
     ...(redis ? { readiness: { redis: async () => void (await redis.ping()) } } : {}),
   });
-  const nodeWs = createNodeWebSocket({ app });
-  // No permessage-deflate (the ws default), and nothing a client sends may exceed 64 KB.
-  nodeWs.wss.options.maxPayload = MAX_INCOMING_BYTES;
-  nodeWs.wss.options.perMessageDeflate = false;
-  realtime.gateway.register(app, nodeWs.upgradeWebSocket, (c) => ({
+  realtime.gateway.register(app, options.platform.sockets(app), (c) => ({
     actor: c.get('actor'),
     // A cookie rides along with any page's request: only this portal's own pages may use it.
     originAllowed: c.get('authVia') !== 'cookie' || isSameOrigin(c, config.trustProxy),
@@ -126,7 +114,7 @@ export async function buildRuntime(
     logger,
     realtime,
     metrics,
-    injectWebSocket: nodeWs.injectWebSocket,
+    platform: options.platform,
     close: async () => {
       await realtime.drain();
       redis?.disconnect();

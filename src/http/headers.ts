@@ -45,11 +45,15 @@ export function responseHeaders(trustProxy: boolean) {
     },
   });
   return createMiddleware<AppEnv>(async (c, next) => {
+    // The request is read before the handler runs: on Deno, a request upgraded to a WebSocket
+    // cannot be read any more afterwards ("Request closed").
+    const forwarded = trustProxy ? c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() : undefined;
+    const https = forwarded ? forwarded === 'https' : new URL(c.req.url).protocol === 'https:';
+    const credentials =
+      c.req.header('authorization') !== undefined || getCookie(c, SESSION_COOKIE) !== undefined;
     await secure(c, async () => {
       await next();
     });
-    const forwarded = trustProxy ? c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() : undefined;
-    const https = forwarded ? forwarded === 'https' : new URL(c.req.url).protocol === 'https:';
     if (https) c.res.headers.set('strict-transport-security', HSTS);
     // Personal answers are never stored by a browser or a shared cache: every /api answer, and
     // everything answered to a signed-in caller (or one presenting credentials, or being given
@@ -58,8 +62,7 @@ export function responseHeaders(trustProxy: boolean) {
       c.req.path === '/api' ||
       c.req.path.startsWith('/api/') ||
       c.get('actor') !== undefined ||
-      c.req.header('authorization') !== undefined ||
-      getCookie(c, SESSION_COOKIE) !== undefined ||
+      credentials ||
       c.res.headers.has('set-cookie');
     if (personal && !c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });

@@ -1,11 +1,10 @@
 import type { Context, Env, Hono } from 'hono';
-import type { UpgradeWebSocket } from 'hono/ws';
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
 import type { Actor } from '../auth/actor.js';
 import { CLOSE, encodeFrame } from './frames.js';
 import type { Connection, Hub } from './hub.js';
 import type { RealtimeStore } from './ports.js';
+import { incomingBytes, type SocketLayer } from './socket.js';
 
 export interface GatewayOptions {
   heartbeatMs: number;
@@ -69,10 +68,11 @@ export class Gateway {
     this.#heartbeat.unref();
   }
 
-  register<E extends Env>(app: Hono<E>, upgradeWebSocket: UpgradeWebSocket<WebSocket>, admit: Admission) {
+  register<E extends Env>(app: Hono<E>, sockets: SocketLayer, admit: Admission) {
+    const limits = { silenceMs: 2 * this.options.heartbeatMs, maxIncomingBytes: MAX_INCOMING_BYTES };
     app.get(
       '/ws',
-      upgradeWebSocket((c) => {
+      sockets.upgrade((c) => {
         const { actor, originAllowed } = admit(c);
         const badOrigin = !originAllowed;
         const sessionId = c.req.query('session_id');
@@ -80,7 +80,7 @@ export class Gateway {
         let conn: Connection | undefined;
         return {
           onOpen: (_event, ws) => {
-            const raw = ws.raw as WebSocket;
+            const raw = sockets.socketOf(ws);
             if (this.#draining) return raw.close(CLOSE.draining, 'server draining');
             if (badOrigin) return raw.close(CLOSE.forbidden, 'origin not allowed');
             if (!actor) return raw.close(CLOSE.unauthenticated, 'sign in first');
@@ -98,9 +98,10 @@ export class Gateway {
               lastSeen: Date.now(),
             };
             const opened = conn;
-            raw.on('pong', () => {
-              opened.lastSeen = Date.now();
-            });
+            if (raw.liveness.kind === 'ping')
+              raw.liveness.onPong(() => {
+                opened.lastSeen = Date.now();
+              });
             this.#open(
               opened,
               sessionId,
@@ -110,14 +111,17 @@ export class Gateway {
               raw.close(CLOSE.draining, 'try again');
             });
           },
-          onMessage: () => {
+          onMessage: (event, ws) => {
+            // Node's `ws` enforces this itself (maxPayload); Deno's upgrade has no such option.
+            if (incomingBytes(event.data) > MAX_INCOMING_BYTES)
+              return sockets.socketOf(ws).close(1009, 'frame too large');
             if (conn) conn.lastSeen = Date.now();
           },
           onClose: () => {
             if (conn) void this.#closed(conn);
           },
         };
-      }),
+      }, limits),
     );
   }
 
@@ -129,7 +133,7 @@ export class Gateway {
     await hub.add(conn);
     if (!(await this.signIns([conn.authSessionId])).has(conn.authSessionId))
       return conn.ws.close(CLOSE.unauthenticated, 'signed out');
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    if (!conn.ws.isOpen) return;
     // A resume is authenticated afresh (above) and must belong to the same user.
     const existing =
       requestedId && /^[0-9a-f-]{36}$/.test(requestedId) ? await store.getSession(requestedId) : undefined;
@@ -143,7 +147,7 @@ export class Gateway {
     await store.expireSessions([conn.sessionId], this.options.liveTtlSeconds);
     await store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000);
     // Closed meanwhile: onClose ran before the session existed, so its TTL is set here instead.
-    if (conn.ws.readyState !== conn.ws.OPEN) return this.#closed(conn);
+    if (!conn.ws.isOpen) return this.#closed(conn);
     hub.send(
       conn,
       encodeFrame({
@@ -188,9 +192,12 @@ export class Gateway {
       // A socket that closed while it was still being added (its close ran before the add ended)
       // is not open any more: it leaves the hub here. ping() on it would throw and end this beat
       // before the sign-in re-check and the session sweep below.
-      if (conn.ws.readyState !== conn.ws.OPEN) void this.hub.remove(conn).catch(() => {});
+      // A runtime that watches liveness itself (Deno's idleTimeout) closes silent sockets on its own.
+      const liveness = conn.ws.liveness;
+      if (!conn.ws.isOpen) void this.hub.remove(conn).catch(() => {});
+      else if (liveness.kind === 'runtime') continue;
       else if (now - conn.lastSeen > limit) conn.ws.terminate();
-      else conn.ws.ping();
+      else liveness.ping();
     }
     // The sweep first: it must not wait on the database (a busy embedded database can hold the
     // sign-in re-check for a while, and expired sessions would pile up meanwhile).

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
 import type { Metrics } from '../observability/metrics.js';
 import { CLOSE, type ControlFrame, decodeFrame, encodeFrame, type FrameHead, frameHead } from './frames.js';
 import type { RealtimeKeys } from './keys.js';
 import type { Bus, DocState, RealtimeStore } from './ports.js';
+import type { ClientSocket } from './socket.js';
 
 /** One open socket of one realtime session. */
 export interface Connection {
-  ws: WebSocket;
+  /** The runtime's socket behind the port of ./socket.ts (Node's `ws` or Deno's WebSocket). */
+  ws: ClientSocket;
   userId: number;
   sessionId: string;
   authSessionId: string;
@@ -118,7 +119,7 @@ export class Hub {
   }
 
   send(conn: Connection, text: string): boolean {
-    if (conn.ws.readyState !== conn.ws.OPEN) return false;
+    if (!conn.ws.isOpen) return false;
     // A client that does not read cannot grow our memory: close it; it resumes where it was.
     if (conn.ws.bufferedAmount > this.maxBufferedBytes) {
       conn.ws.close(CLOSE.slowConsumer, 'slow consumer');

@@ -1,9 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
+import { nodePlatform } from '../../src/platform/node.js';
+import type { Listening } from '../../src/platform/platform.js';
 import { MemoryStore } from '../../src/realtime/memory.js';
 import { buildRuntime, type Runtime } from '../../src/server.js';
 import { bootstrapAdmin } from '../../src/users/bootstrap.js';
@@ -32,7 +32,7 @@ async function until(predicate: () => boolean, timeoutMs: number, what: string) 
  */
 describe('embedded realtime sessions', () => {
   let runtime: Runtime;
-  let server: ReturnType<typeof serve>;
+  let server: Listening | undefined;
   let wsBase: string;
   let base: string;
   let token: string;
@@ -62,13 +62,11 @@ describe('embedded realtime sessions', () => {
       HEARTBEAT_INTERVAL_MS: '1000',
       REALTIME_MAX_SOCKETS_PER_USER: '3',
     });
-    runtime = await buildRuntime(config, { logger: pino({ level: 'silent' }) });
+    runtime = await buildRuntime(config, { platform: nodePlatform(), logger: pino({ level: 'silent' }) });
     await bootstrapAdmin(runtime.database.db, config.admin);
-    server = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    runtime.injectWebSocket(server);
+    server = await runtime.platform.listen(runtime.app.fetch, { port: 0, hostname: '127.0.0.1' });
     runtime.realtime.start();
-    const { port } = server.address() as AddressInfo;
+    const { port } = server;
     base = `http://127.0.0.1:${port}`;
     wsBase = `ws://127.0.0.1:${port}`;
     token = await signIn(base, ADMIN.username, ADMIN.password);

@@ -1,10 +1,45 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { REDIS_URL, RUN_ID } from './env.js';
 import { freshPgDatabase } from './pg.js';
 
 export const ADMIN = { username: 'chief', password: 'a-long-admin-password' };
 
+/** Which runtime runs a portal process: Node (`src/main.ts`) or Deno (`src/main.deno.ts`). */
+export type RuntimeName = 'node' | 'deno';
+
+/**
+ * The runtime instances start under unless a test names one: `TEST_RUNTIME=deno` runs the
+ * instance-based tests against Deno (as .ci/run does for the API and realtime ones).
+ */
+export const DEFAULT_RUNTIME: RuntimeName = process.env.TEST_RUNTIME === 'deno' ? 'deno' : 'node';
+
+/**
+ * The command line of one instance. Deno's is `deno task start`'s own (deno.json), so the tests
+ * run the portal with exactly the permissions the README documents; `--sloppy-imports` only while
+ * the sources still import `./x.js` for `./x.ts` (until scripts/ts-specifiers.ts has run).
+ */
+export function commandFor(runtime: RuntimeName): [string, string[]] {
+  if (runtime === 'node') return [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+  const deno = JSON.parse(readFileSync('deno.json', 'utf8')) as { tasks: { start: string } };
+  const words = deno.tasks.start.split(/\s+/);
+  const args = words.slice(words.indexOf('run') + 1);
+  const sloppy = /from '\.[^']*\.js'/.test(readFileSync('src/start.ts', 'utf8'));
+  return [denoExecutable(), ['run', ...(sloppy ? ['--sloppy-imports'] : []), ...args]];
+}
+
+/**
+ * The `deno` executable the npm package `deno` installed (a devDependency), run directly: its
+ * `bin.cjs` wrapper is a Node process that would not pass SIGTERM on to the portal.
+ */
+export function denoExecutable(): string {
+  const api = createRequire(import.meta.url)('deno/install_api.cjs') as { runInstall(): string };
+  return api.runInstall();
+}
+
 export interface Instance {
+  runtime: RuntimeName;
   port: number;
   base: string;
   wsBase: string;
@@ -24,13 +59,28 @@ export interface ClusterOptions {
   databaseUrl?: string;
   redisUrl?: string;
   env?: Record<string, string>;
+  /** The runtime of each instance, in start order (default: all `DEFAULT_RUNTIME`). */
+  runtimes?: RuntimeName[];
 }
 
-/** Starts one real portal process (`src/main.ts`) against the given PostgreSQL and Redis. */
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/** Starts one real portal process (`src/main.ts`, or `src/main.deno.ts`) against the given PostgreSQL and Redis. */
+export async function startInstance(
+  env: Record<string, string>,
+  runtime: RuntimeName = DEFAULT_RUNTIME,
+): Promise<Instance> {
+  const [command, args] = commandFor(runtime);
+  const child = spawn(command, args, {
     // PORT=0 and METRICS_PORT=0: each process gets free ports of its own.
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env },
+    // DENO_NO_UPDATE_CHECK: no look-up of newer Deno releases from a test process.
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      DENO_NO_UPDATE_CHECK: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -51,6 +101,7 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
     });
   });
   return {
+    runtime,
     port,
     base: `http://127.0.0.1:${port}`,
     wsBase: `ws://127.0.0.1:${port}`,
@@ -87,17 +138,20 @@ export async function startCluster(count: number, options: ClusterOptions = {}) 
     REALTIME_SWEEP_MS: String(options.sweepMs ?? 2000),
     ...options.env,
   };
+  const runtimeOf = (i: number) => options.runtimes?.[i] ?? DEFAULT_RUNTIME;
   // One at a time at first so the admin exists before the others start (they would wait anyway).
-  const instances: Instance[] = [await startInstance(env)];
-  instances.push(...(await Promise.all(Array.from({ length: count - 1 }, () => startInstance(env)))));
+  const instances: Instance[] = [await startInstance(env, runtimeOf(0))];
+  instances.push(
+    ...(await Promise.all(Array.from({ length: count - 1 }, (_, i) => startInstance(env, runtimeOf(i + 1))))),
+  );
   return {
     instances,
     databaseUrl,
     prefix,
     env,
     /** Starts one more instance of the same cluster. */
-    add: async () => {
-      const instance = await startInstance(env);
+    add: async (runtime: RuntimeName = DEFAULT_RUNTIME) => {
+      const instance = await startInstance(env, runtime);
       instances.push(instance);
       return instance;
     },

@@ -1,0 +1,71 @@
+import { getConnInfo, upgradeWebSocket } from 'hono/deno';
+import { HTTPException } from 'hono/http-exception';
+import { metricsFetch } from '../observability/metrics-fetch.js';
+import { type StandardWebSocket, standardSocket } from '../realtime/socket.js';
+import type { Fetch, Listening, Platform } from './platform.js';
+
+/** The part of the `Deno` global used here (the Node type definitions the project checks with have none). */
+interface DenoServeApi {
+  serve(
+    options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void },
+    handler: (request: Request, info: unknown) => Response | Promise<Response>,
+  ): { shutdown(): Promise<void> };
+}
+
+function serve(fetch: Fetch, where: { port: number; hostname: string }) {
+  const { Deno } = globalThis as unknown as { Deno: DenoServeApi };
+  return new Promise<Listening>((resolve, reject) => {
+    try {
+      const server = Deno.serve(
+        {
+          port: where.port,
+          hostname: where.hostname,
+          onListen: ({ port }) => resolve({ port, close: () => void server.shutdown() }),
+        },
+        fetch,
+      );
+    } catch (error) {
+      reject(error); // the address is taken, or not allowed by --allow-net
+    }
+  });
+}
+
+/**
+ * Deno: `Deno.serve` for HTTP, `upgradeWebSocket` from `hono/deno` for WebSocket upgrades. Its
+ * server sockets cannot ping; Deno's own `idleTimeout` pings and drops silent peers instead.
+ */
+export function denoPlatform(): Platform {
+  return {
+    name: 'deno',
+    connectionAddress: (c) => {
+      try {
+        return getConnInfo(c).remote.address;
+      } catch {
+        return undefined;
+      }
+    },
+    sockets: () => ({
+      upgrade: (createEvents, limits) => {
+        // Deno pings after half of idleTimeout without a frame from the peer and closes the
+        // socket (1001) when the other half passes without one either: silence for `silenceMs`.
+        const upgrade = upgradeWebSocket(createEvents, { idleTimeout: limits.silenceMs / 1000 });
+        return async (c, next) => {
+          try {
+            return await upgrade(c, next);
+          } catch (error) {
+            // Deno throws on a malformed handshake (no Sec-WebSocket-Key, say): the client's
+            // mistake, a 400, as `ws` answers it on Node.
+            if (error instanceof TypeError && /^Invalid Header/.test(error.message))
+              throw new HTTPException(400, { message: 'Not a valid WebSocket handshake' });
+            throw error;
+          }
+        };
+      },
+      socketOf: (ws) => standardSocket(ws.raw as StandardWebSocket),
+    }),
+    // Deno.serve passes the connection info as the second argument: hono reads it as `c.env`.
+    listen: (fetch: Fetch, where) => serve(fetch, where),
+    listenMetrics: (registry, where) =>
+      serve(metricsFetch(registry), { port: where.port, hostname: where.host }),
+  };
+}

@@ -1,0 +1,102 @@
+import type { MiddlewareHandler } from 'hono';
+import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws';
+import type { WebSocket as NodeWebSocket } from 'ws';
+
+/**
+ * One client's socket as the hub and the gateway use it, whatever runtime serves it
+ * (docs/decisions/0020-deno-first-class-runtime.md). Nothing here is `ws`'s or Deno's own object.
+ */
+export interface ClientSocket {
+  readonly isOpen: boolean;
+  /** Bytes queued to send and not yet written: what a slow reader makes grow. */
+  readonly bufferedAmount: number;
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Ends the connection without waiting for the peer (a dead peer never answers a close). */
+  terminate(): void;
+  readonly liveness: Liveness;
+}
+
+/**
+ * How a silent peer is found out. `ping`: the gateway pings every heartbeat and ends a socket
+ * whose pongs stop for two intervals (Node's `ws`). `runtime`: the runtime pings on its own and
+ * closes a socket that stays silent for the time it was given at the upgrade (Deno's
+ * `idleTimeout`): its server sockets have no `ping()` and report no pong.
+ */
+export type Liveness =
+  | { kind: 'ping'; ping(): void; onPong(listener: () => void): void }
+  | { kind: 'runtime' };
+
+/** What the gateway asks of every upgrade, whichever runtime carries it out. */
+export interface UpgradeLimits {
+  /** A peer silent this long (no frame, no pong) is gone. */
+  silenceMs: number;
+  /** Largest frame a client may send; a larger one closes its socket with 1009. */
+  maxIncomingBytes: number;
+}
+
+/** One runtime's WebSocket support, as the gateway needs it. */
+export interface SocketLayer {
+  upgrade(
+    createEvents: (c: Parameters<MiddlewareHandler>[0]) => WSEvents,
+    limits: UpgradeLimits,
+  ): MiddlewareHandler;
+  socketOf(ws: WSContext): ClientSocket;
+}
+
+/** `hono/ws`'s helper type, with whatever socket object a runtime puts in `raw`. */
+// biome-ignore lint/suspicious/noExplicitAny: each runtime's helper has its own raw socket and options types
+export type AnyUpgradeWebSocket = UpgradeWebSocket<any, any>;
+
+/** Node: the `ws` package's socket. */
+export function nodeSocket(raw: NodeWebSocket): ClientSocket {
+  return {
+    get isOpen() {
+      return raw.readyState === raw.OPEN;
+    },
+    get bufferedAmount() {
+      return raw.bufferedAmount;
+    },
+    send: (text) => raw.send(text),
+    close: (code, reason) => raw.close(code, reason),
+    terminate: () => raw.terminate(),
+    liveness: { kind: 'ping', ping: () => raw.ping(), onPong: (listener) => raw.on('pong', listener) },
+  };
+}
+
+/** The standard WebSocket object, as much of it as a server socket needs (Deno's `upgradeWebSocket`). */
+export interface StandardWebSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** Deno: a standard WebSocket from `Deno.upgradeWebSocket`, kept alive by its `idleTimeout`. */
+export function standardSocket(raw: StandardWebSocket): ClientSocket {
+  const OPEN = 1;
+  return {
+    get isOpen() {
+      return raw.readyState === OPEN;
+    },
+    get bufferedAmount() {
+      return raw.bufferedAmount;
+    },
+    send: (text) => raw.send(text),
+    close: (code, reason) => raw.close(code, reason),
+    // No abortive close in the standard API: Deno sends the close frame and releases the
+    // connection without waiting for a reply, which is what a dead peer needs.
+    terminate: () => raw.close(1001, 'no response'),
+    liveness: { kind: 'runtime' },
+  };
+}
+
+/** Size in bytes of a frame a client sent (text or binary). */
+export function incomingBytes(data: unknown): number {
+  // Clients send next to nothing (keep-alive at most): encoding the rare text frame is cheap.
+  if (typeof data === 'string') return new TextEncoder().encode(data).byteLength;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  if (data instanceof Blob) return data.size;
+  return 0;
+}
