@@ -209,14 +209,14 @@ describe('everyday use in Chromium', () => {
     await page.click('text=Create project');
     await page.locator('tr[data-project]', { hasText: 'Orchard' }).waitFor();
     await page.waitForFunction(() => document.activeElement?.id === 'new-name');
-    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('projects-notice');
+    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('projects-notice new-name-limit');
     expect(await page.textContent('#projects-notice')).toBe('Created the project “Orchard”.');
     // A refused create puts the focus on the field to fix.
     await page.fill('#new-name', '  ');
     await page.click('text=Create project');
     await page.waitForSelector('#new-name-error');
     await page.waitForFunction(() => document.activeElement?.id === 'new-name');
-    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('new-name-error');
+    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('new-name-error new-name-limit');
     await page.context().close();
     expect(problems.filter((p) => /Content Security Policy/.test(p))).toEqual([]);
   });
