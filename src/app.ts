@@ -6,7 +6,7 @@ import { registerAuditPages } from './audit/pages.js';
 import { registerAccountPages } from './auth/account-pages.js';
 import { registerAuth } from './auth/api.js';
 import { registerMe } from './auth/me-api.js';
-import { identify, requireSignIn } from './auth/middleware.js';
+import { identify, requireSignIn, speculativeFetch } from './auth/middleware.js';
 import { requirePasswordChange } from './auth/password-change.js';
 import { SecretBox } from './auth/secret-box.js';
 import { registerAccountSecurity } from './auth/security-api.js';
@@ -87,5 +87,7 @@ export function createApp(given: AppDeps) {
   registerWorkloadPages(app, deps, asset);
   registerTaskPages(app, deps, asset);
   registerAuditPages(app, deps, asset);
+  // A read that ran on a guess of the caller the sign-in check then contradicted runs again (identify).
+  app.fetch = speculativeFetch(app.fetch) as typeof app.fetch;
   return app;
 }

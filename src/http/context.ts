@@ -6,6 +6,7 @@ import type { SecretBox } from '../auth/secret-box.js';
 import type { LoginThrottle } from '../auth/throttle.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Database } from '../db/database.js';
+import type { UserRow } from '../db/schema/users.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Asset } from './assets.js';
 import { ApiError } from './errors.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
 export interface AppEnv {
   Variables: {
     actor: Actor | undefined;
+    /** The signed-in user's row as the sign-in check read it on this request (GET /api/me answers it). */
+    signInUser: UserRow | undefined;
     authVia: 'bearer' | 'cookie' | undefined;
     /** A token was presented but is expired, revoked or invalid. */
     staleToken: boolean;
