@@ -52,18 +52,19 @@ export function createApp(given: AppDeps) {
   app.use(responseHeaders(deps.trustProxy));
   app.use(compression());
   app.use(methodNotAllowed(app));
-  app.use(
-    bodyLimit({
-      maxSize: 1024 * 1024,
-      onError: () => {
-        // The rest of the body is not read: the connection is closed after this answer rather
-        // than left with unread bytes in it (the next request on it would fail).
-        throw new ApiError('payload_too_large', 'The request body is larger than 1 MB', undefined, {
-          connection: 'close',
-        });
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: 1024 * 1024,
+    onError: () => {
+      // The rest of the body is not read: the connection is closed after this answer rather
+      // than left with unread bytes in it (the next request on it would fail).
+      throw new ApiError('payload_too_large', 'The request body is larger than 1 MB', undefined, {
+        connection: 'close',
+      });
+    },
+  });
+  // GET and HEAD carry no body to limit; asking for one (`c.req.raw.body`) would build a full
+  // Request object from the Node request on every read.
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use(identify(deps));
   app.use('/api/*', requireSignIn(PUBLIC_API));
   app.use(requirePasswordChange(PUBLIC_API));

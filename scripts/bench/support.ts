@@ -42,9 +42,11 @@ export async function startServer(
   port: number,
   /** Another checkout's root (a baseline to compare with); default: this one. */
   cwd?: string,
+  /** `dist/main.js` for the compiled server (npm run build first). */
+  entry = 'src/main.ts',
 ): Promise<ChildProcess> {
   const child = spawnNode(
-    ['src/main.ts'],
+    [entry],
     // METRICS_PORT=0 unless given: a free internal metrics port, so that servers never clash on it.
     { LOG_LEVEL: 'warn', PORTAL_DEMO: '0', METRICS_PORT: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
     false,

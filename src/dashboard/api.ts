@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { type App, type AppDeps, actorOf } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { errorResponses, json, Role, security } from '../http/schemas.js';
-import { computeDashboard } from './metrics.js';
+import { currentDashboard } from './current.js';
 
 const Counts = z.object({
   todo: z.number().int(),
@@ -51,7 +51,7 @@ export const DashboardSchema = z
   })
   .openapi('Dashboard');
 
-export function registerMetrics(app: App, { database }: AppDeps) {
+export function registerMetrics(app: App, deps: AppDeps) {
   app.openapi(
     createRoute({
       method: 'get',
@@ -62,7 +62,7 @@ export function registerMetrics(app: App, { database }: AppDeps) {
       responses: { 200: json(DashboardSchema, 'The dashboard document'), ...errorResponses },
     }),
     async (c) => {
-      const doc = await computeDashboard(database.db, actorOf(c).id);
+      const doc = await currentDashboard(deps, actorOf(c));
       if (!doc) throw new ApiError('unauthenticated', 'Sign in first');
       return c.json(doc, 200);
     },

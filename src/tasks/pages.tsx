@@ -7,7 +7,7 @@ import type { Actor } from '../auth/actor.js';
 import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from '../auth/api.js';
 import { LoginPage } from '../auth/login-view.js';
 import { listSessions, revokeAllSessions, revokeSession } from '../auth/sessions.js';
-import { computeDashboard } from '../dashboard/metrics.js';
+import { currentDashboard } from '../dashboard/current.js';
 import { DashboardPage } from '../dashboard/view.js';
 import { peopleChoices, projectChoices } from '../db/pickers.js';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
@@ -61,7 +61,8 @@ const TaskPatchForm = TaskFields.partial();
 const TASK_FIELDS = Object.keys(TaskFields.shape) as (keyof typeof TaskFields.shape)[];
 
 /** Server-rendered pages; anonymous visitors go to /login and come back where they wanted. */
-export function registerPages(app: App, { database, revokeRealtime, throttle }: AppDeps, asset: AssetUrl) {
+export function registerPages(app: App, deps: AppDeps, asset: AssetUrl) {
+  const { database, revokeRealtime, throttle } = deps;
   app.get('/', (c) => c.redirect(c.get('actor') ? '/dashboard' : '/login', 302));
 
   app.get('/login', (c) => {
@@ -81,7 +82,7 @@ export function registerPages(app: App, { database, revokeRealtime, throttle }: 
   app.get('/dashboard', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    const doc = await computeDashboard(database.db, actor.id);
+    const doc = await currentDashboard(deps, actor);
     if (!doc) return c.redirect('/login', 302);
     return c.html(<DashboardPage asset={asset} user={actor} doc={doc} />);
   });
