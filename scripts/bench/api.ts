@@ -22,6 +22,7 @@ import { openDatabase } from '../../src/db/open.js';
 import { projects } from '../../src/db/schema/projects.js';
 import { users } from '../../src/db/schema/users.js';
 import { seedOrganisation } from '../../src/db/seed/organisation.js';
+import { LiveClient } from '../../test/support/live-client.js';
 import {
   freshBenchDatabase,
   machine,
@@ -235,6 +236,7 @@ async function pgHttpBench(port: number): Promise<Row[]> {
   const rows: Row[] = [];
   const server = await startServer(env, port, undefined, 'dist/main.js');
   let baseline: Awaited<ReturnType<typeof startServer>> | undefined;
+  const cleanup: (() => void)[] = [];
   try {
     const tokens = {
       user: await login(base, user),
@@ -263,6 +265,21 @@ async function pgHttpBench(port: number): Promise<Row[]> {
             run: async () => (await load(`${baselineBase}${path}`, baselineTokens[who])).rps,
           }
         : undefined;
+    const sockets: LiveClient[] = [];
+    cleanup.push(() => {
+      for (const socket of sockets) socket.close();
+    });
+    const openPortal = async () => {
+      if (sockets.length > 0) return;
+      sockets.push(await new LiveClient(base.replace('http', 'ws'), tokens.manager).connect());
+      if (baselineTokens) {
+        sockets.push(
+          await new LiveClient(baselineBase.replace('http', 'ws'), baselineTokens.manager).connect(),
+        );
+      }
+    };
+    const withPortal = (yardstick: ReturnType<typeof previous>) =>
+      yardstick && { ...yardstick, run: async () => (await openPortal(), yardstick.run()) };
     const cases: [
       string,
       () => Promise<Omit<Row, 'driver' | 'endpoint'>>,
@@ -307,6 +324,18 @@ async function pgHttpBench(port: number): Promise<Row[]> {
         () => load(`${base}/api/metrics`, tokens.admin),
         previous('/api/metrics', 'admin'),
       ],
+      // The manager has the portal open (a realtime socket, as the dashboard page opens one), on
+      // this server and on the baseline's: the realtime engine keeps their document.
+      [
+        'GET /api/metrics (manager, portal open)',
+        async () => (await openPortal(), load(`${base}/api/metrics`, tokens.manager)),
+        withPortal(previous('/api/metrics', 'manager')),
+      ],
+      [
+        'GET /dashboard (manager, portal open)',
+        async () => (await openPortal(), load(`${base}/dashboard`, tokens.manager, { cookie: true })),
+        withPortal(previous('/dashboard', 'manager')),
+      ],
       [
         'POST /api/tasks (manager)',
         () =>
@@ -326,6 +355,7 @@ async function pgHttpBench(port: number): Promise<Row[]> {
       rows.push({ driver: 'pg', endpoint, ...(await run()), ...(measured ? { yardstick: measured } : {}) });
     }
   } finally {
+    for (const step of cleanup) step();
     await stopServer(server);
     if (baseline) await stopServer(baseline);
     await pgDb.drop();
@@ -367,7 +397,9 @@ const started = new Date();
 /** BENCH_ONLY=pg: the PostgreSQL table alone (no PGlite, no batches), printed, docs left alone. */
 const only = process.env.BENCH_ONLY === 'pg';
 const http = [...(only ? [] : await httpBench('pglite', 4601)), ...(await pgHttpBench(4602))];
-const batches = only ? { pglite: [], pg: [] } : { pglite: await batchBench('pglite'), pg: await batchBench('pg') };
+const batches = only
+  ? { pglite: [], pg: [] }
+  : { pglite: await batchBench('pglite'), pg: await batchBench('pg') };
 
 const lines = [
   `Command: \`npm run bench:api\` (BENCH_SECONDS=${DURATION}, BENCH_CONNECTIONS=${CONNECTIONS}) · ${started.toISOString().slice(0, 10)}`,

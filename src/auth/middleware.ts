@@ -49,15 +49,15 @@ const contradicted = new WeakSet<Request>();
 const confirmedFirst = new WeakSet<Request>();
 
 /**
- * Reads (GET and HEAD, but no WebSocket upgrade and nothing under /account, whose pages may write)
- * may run on a guess of who the caller is. The sign-in pages and forms always wait.
+ * Reads (GET and HEAD, but no WebSocket upgrade, and not the two-factor set-up page, which
+ * stores a pending secret) may run on a guess of who the caller is. Writes always wait.
  */
 function mayGuess(c: Context<AppEnv>): boolean {
   const method = c.req.method;
   return (
     (method === 'GET' || method === 'HEAD') &&
     !confirmedFirst.has(c.req.raw) &&
-    !c.req.path.startsWith('/account') &&
+    !c.req.path.startsWith('/account/mfa') &&
     c.req.header('upgrade') === undefined
   );
 }
