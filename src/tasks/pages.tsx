@@ -90,14 +90,17 @@ export function registerPages(app: App, deps: AppDeps, asset: AssetUrl) {
   app.get('/account', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    const sessions = await listSessions(database.db, actor.id);
+    const [sessions, security] = await Promise.all([
+      listSessions(database.db, actor.id),
+      accountSecurity(database.db, actor),
+    ]);
     return c.html(
       <AccountPage
         asset={asset}
         user={actor}
         sessions={sessions}
         current={actor.sessionId}
-        security={await accountSecurity(database.db, actor)}
+        security={security}
         notice={accountNotice(c.req.query('done'))}
       />,
     );
@@ -144,16 +147,20 @@ export function registerPages(app: App, deps: AppDeps, asset: AssetUrl) {
       assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
     }));
   };
+  // The list and the board at once (one round trip), then the names on the list's page.
   const results = async (actor: Actor, filters: TaskFilters) => {
-    const page = await listTasks(database.db, actor, {
-      q: filters.q,
-      status: filters.status as TaskStatus | undefined,
-      ...taskQueryOf(actor, filters),
-      sort: filters.sort,
-      offset: filters.offset,
-      limit: PAGE_SIZE,
-    });
-    return { ...page, items: await labelled(page.items), filters, board: await board(actor, filters) };
+    const [page, columns] = await Promise.all([
+      listTasks(database.db, actor, {
+        q: filters.q,
+        status: filters.status as TaskStatus | undefined,
+        ...taskQueryOf(actor, filters),
+        sort: filters.sort,
+        offset: filters.offset,
+        limit: PAGE_SIZE,
+      }),
+      board(actor, filters),
+    ]);
+    return { ...page, items: await labelled(page.items), filters, board: columns };
   };
   /** The board: the first cards of every status in the filtered scope (not the list's page), and their totals. */
   const board = async (actor: Actor, filters: TaskFilters) => {
@@ -180,14 +187,16 @@ export function registerPages(app: App, deps: AppDeps, asset: AssetUrl) {
   app.get('/tasks', async (c) => {
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
-    const data = await results(
-      actor,
-      filtersOf((n) => c.req.query(n)),
-    );
-    if (c.req.header('hx-request')) return c.html(<TaskResults {...data} />);
-    // Tasks go into projects the caller manages: no such project, no "New task".
-    const canCreate = actor.role !== 'user' && (await manageableProjects(actor)).length > 0;
-    const choices = await filterChoices(database.db, actor);
+    const filters = filtersOf((n) => c.req.query(n));
+    if (c.req.header('hx-request')) return c.html(<TaskResults {...(await results(actor, filters))} />);
+    // Everything the page needs at once: far from the database, one wait instead of four.
+    const [data, manageable, choices] = await Promise.all([
+      results(actor, filters),
+      // Tasks go into projects the caller manages: no such project, no "New task".
+      actor.role !== 'user' ? manageableProjects(actor) : [],
+      filterChoices(database.db, actor),
+    ]);
+    const canCreate = manageable.length > 0;
     return c.html(
       <TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} choices={choices} />,
     );

@@ -73,14 +73,18 @@ export function registerTaskPages(app: App, { database }: AppDeps, asset: AssetU
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
     const id = idOf(c);
-    const task = id === undefined ? undefined : await orMissing(() => getTask(db, actor, id));
-    if (!task) return missing(c, actor, 'Task');
-    // Whoever sees a task may see its project's and its assignee's names (as in the task list).
-    const [project, labels, history] = await Promise.all([
-      ownerOf(task.project_id),
-      taskLabels(db, [task]),
-      taskHistory(db, actor, task.id),
+    // The task and its history at once (the history checks the task is visible itself; it is
+    // thrown away with the task when it is not): far from the database, one wait fewer.
+    if (id === undefined) return missing(c, actor, 'Task');
+    const found = orMissing(() => getTask(db, actor, id));
+    const [task, history, names] = await Promise.all([
+      found,
+      orMissing(() => taskHistory(db, actor, id)),
+      // Whoever sees a task may see its project's and its assignee's names (as in the task list).
+      found.then((t) => t && Promise.all([ownerOf(t.project_id), taskLabels(db, [t])])),
     ]);
+    if (!task || !history || !names) return missing(c, actor, 'Task');
+    const [project, labels] = names;
     const data = {
       task,
       project,
@@ -96,15 +100,17 @@ export function registerTaskPages(app: App, { database }: AppDeps, asset: AssetU
     const actor = c.get('actor');
     if (!actor) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 302);
     const id = idOf(c);
-    const project = id === undefined ? undefined : await orMissing(() => getProject(db, actor, id));
-    if (!project) return missing(c, actor, 'Project');
-    // The tasks of it the caller sees (a user: those assigned to them), counted by the same rules.
-    const [owner, list, done, overdue] = await Promise.all([
-      ownerOf(project.id),
-      listTasks(db, actor, { project_id: project.id, sort: 'due_date', limit: PROJECT_TASKS }),
-      listTasks(db, actor, { project_id: project.id, status: 'done', limit: 1 }),
-      listTasks(db, actor, { project_id: project.id, overdue: true, limit: 1 }),
+    if (id === undefined) return missing(c, actor, 'Project');
+    // The project and the tasks of it the caller sees (a user: those assigned to them), counted by
+    // the same rules, all at once: when the project is not visible, the rest is thrown away.
+    const [project, owner, list, done, overdue] = await Promise.all([
+      orMissing(() => getProject(db, actor, id)),
+      ownerOf(id),
+      listTasks(db, actor, { project_id: id, sort: 'due_date', limit: PROJECT_TASKS }),
+      listTasks(db, actor, { project_id: id, status: 'done', limit: 1 }),
+      listTasks(db, actor, { project_id: id, overdue: true, limit: 1 }),
     ]);
+    if (!project) return missing(c, actor, 'Project');
     const labels = await taskLabels(db, list.items);
     const data = {
       project: { ...project, owner: owner?.owner ?? '—' },

@@ -32,8 +32,11 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     actor: Actor,
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
-    const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
-    const [mfaOn, mustChange] = await Promise.all([mfaEnabledIds(db), mustChangeIds(db)]);
+    const [list, mfaOn, mustChange] = await Promise.all([
+      listUsers(db, actor, { limit: 200, sort: 'username' }),
+      mfaEnabledIds(db),
+      mustChangeIds(db),
+    ]);
     const section = { users: list.items, total: list.total, me: actor.id, mfaOn, mustChange, ...extra };
     if (c.req.header('hx-request')) return c.html(<UsersSection {...section} />);
     return c.html(<UsersPage asset={asset} user={actor} section={section} />);
