@@ -279,7 +279,13 @@ async function pgHttpBench(port: number): Promise<Row[]> {
       }
     };
     const withPortal = (yardstick: ReturnType<typeof previous>) =>
-      yardstick && { ...yardstick, run: async () => (await openPortal(), yardstick.run()) };
+      yardstick && {
+        ...yardstick,
+        run: async () => {
+          await openPortal();
+          return yardstick.run();
+        },
+      };
     const cases: [
       string,
       () => Promise<Omit<Row, 'driver' | 'endpoint'>>,
@@ -328,12 +334,18 @@ async function pgHttpBench(port: number): Promise<Row[]> {
       // this server and on the baseline's: the realtime engine keeps their document.
       [
         'GET /api/metrics (manager, portal open)',
-        async () => (await openPortal(), load(`${base}/api/metrics`, tokens.manager)),
+        async () => {
+          await openPortal();
+          return load(`${base}/api/metrics`, tokens.manager);
+        },
         withPortal(previous('/api/metrics', 'manager')),
       ],
       [
         'GET /dashboard (manager, portal open)',
-        async () => (await openPortal(), load(`${base}/dashboard`, tokens.manager, { cookie: true })),
+        async () => {
+          await openPortal();
+          return load(`${base}/dashboard`, tokens.manager, { cookie: true });
+        },
         withPortal(previous('/dashboard', 'manager')),
       ],
       [
