@@ -33,6 +33,15 @@ export type ApiUser = PublicUser;
 export type ApiProject = ReturnType<typeof toProject>;
 export type ApiTask = Task;
 export type { ErrorBody, Reply };
+/** A 4xx reply's body when the input was invalid: the fields named in `details`. */
+export interface ApiError {
+  error: { code: string; message: string; details: { field: string; message: string }[] };
+}
+/** A page of a list (`GET /api/users`, `/api/tasks`, `/api/audit`…). */
+export interface ApiList<T> {
+  items: T[];
+  total: number;
+}
 
 export interface Person {
   id: number;
@@ -73,6 +82,8 @@ export interface Portal {
   sql: pg.Client;
   /** The API as the admin, or as whoever's token is given; the reply's body is `T`. */
   api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<Reply<T>>;
+  /** The same with someone else's token first (reads like the old `api(base, token, …)`). */
+  apiAs<T = unknown>(token: string, method: string, path: string, body?: unknown): Promise<Reply<T>>;
 }
 
 export interface People {
@@ -168,6 +179,8 @@ export const test = base.extend<{
           admin,
           sql,
           api: <T = unknown>(method: string, path: string, body?: unknown, token = admin) =>
+            api<T>(instance.base, token, method, path, body),
+          apiAs: <T = unknown>(token: string, method: string, path: string, body?: unknown) =>
             api<T>(instance.base, token, method, path, body),
         });
       } finally {
