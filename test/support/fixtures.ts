@@ -114,7 +114,10 @@ export interface PageOptions {
   device?: DeviceOptions;
   /** Another instance of the cluster (default the first). */
   instance?: Instance;
-  /** Problems this test expects (e.g. a 404 it visits on purpose); `'all'` watches nothing. */
+  /**
+   * Problems this test expects (e.g. a 404 it visits on purpose): they neither fail the test nor go
+   * into `problems`; `'all'` watches nothing.
+   */
   allow?: RegExp | 'all';
 }
 
@@ -277,24 +280,27 @@ export const test = base.extend<{
     }: { browser: Browser; portal: Portal; people: People; problems: string[] },
     use: (value: PageAs) => Promise<void>,
   ) => {
-    const opened: { context: BrowserContext; seen: string[]; allow: RegExp | 'all' | undefined }[] = [];
+    const opened: { context: BrowserContext; seen: string[] }[] = [];
     await use(async (who: Role | string | null, options: PageOptions = {}) => {
       const instance = options.instance ?? portal.instance;
+      const { allow } = options;
       const seen: string[] = [];
-      // Into the file's list as they happen (for its own final assertion), and this test's.
-      const both = {
+      // Into this test's list and the file's (for its own final assertion) as they happen; what
+      // the test said to expect goes into neither.
+      const watched = {
         push: (...found: string[]) => {
-          problems.push(...found);
-          return seen.push(...found);
+          const unexpected = found.filter((p) => !(allow instanceof RegExp && allow.test(p)));
+          problems.push(...unexpected);
+          return seen.push(...unexpected);
         },
       } as string[];
       const context = await openDevice(
         browser,
         instance.base,
-        options.allow === 'all' ? [] : both,
+        allow === 'all' ? [] : watched,
         options.device,
       );
-      opened.push({ context, seen, allow: options.allow });
+      opened.push({ context, seen });
       const page = await context.newPage();
       if (who === null) {
         if (options.path) await page.goto(`${instance.base}${options.path}`);
@@ -306,10 +312,7 @@ export const test = base.extend<{
       return page;
     });
     for (const { context } of opened) await context.close().catch(() => {});
-    const unexpected: string[] = [];
-    for (const { seen, allow } of opened) {
-      unexpected.push(...seen.filter((p) => !(allow instanceof RegExp && allow.test(p))));
-    }
+    const unexpected = opened.flatMap(({ seen }) => seen);
     if (unexpected.length > 0) throw new Error(`the page reported problems:\n${unexpected.join('\n')}`);
   },
 });
