@@ -39,6 +39,12 @@ class PortalResponse<R extends IncomingMessage = IncomingMessage> extends Server
  */
 export const LISTEN_BACKLOG = 4096;
 
+/** LISTEN_BACKLOG, or the environment's (scripts/bench/open-storm.ts compares with Node's 511). */
+const backlog = () => {
+  const n = Number(process.env.LISTEN_BACKLOG);
+  return Number.isSafeInteger(n) && n > 0 ? n : LISTEN_BACKLOG;
+};
+
 /** The public HTTP server of the portal (the Node adapter, with the fix above). */
 export function listen(
   fetch: (request: Request, env: unknown) => Response | Promise<Response>,
@@ -50,7 +56,7 @@ export function listen(
     hostname: where.hostname,
     serverOptions: { ServerResponse: PortalResponse },
   });
-  server.listen({ port: where.port, host: where.hostname, backlog: LISTEN_BACKLOG }, () =>
+  server.listen({ port: where.port, host: where.hostname, backlog: backlog() }, () =>
     onListening(server.address() as AddressInfo),
   );
   return server;

@@ -58,6 +58,7 @@ export class Gateway {
   /** Upgrades refused with 503 because too many were opening (admission control). */
   refused = 0;
   #draining = false;
+  #signInBatch: { ids: Set<string>; live: Promise<Set<string>> } | undefined;
   #refreshedAt = 0;
   #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
@@ -155,7 +156,7 @@ export class Gateway {
     // through its channel, and one published earlier is already in the database, where the check
     // below sees it. (Checking only in the upgrade request left a window of several round trips.)
     await hub.add(conn);
-    if (!(await this.signIns([conn.authSessionId])).has(conn.authSessionId))
+    if (!(await this.#signedIn(conn.authSessionId)))
       return conn.ws.close(CLOSE.unauthenticated, 'signed out');
     if (!conn.ws.isOpen) return;
     // A resume is authenticated afresh (above) and must belong to the same user.
@@ -192,6 +193,24 @@ export class Gateway {
       conn.seq = state.seq;
     }
     hub.ready(conn);
+  }
+
+  /**
+   * Whether one sign-in is in force, asked together with every other socket opening in the same
+   * turn of the event loop: a storm of opens costs one query per turn, not one per socket.
+   * (Each caller is already subscribed when it asks, so the order above still holds.)
+   */
+  #signedIn(authSessionId: string): Promise<boolean> {
+    if (!this.#signInBatch) {
+      const batch = { ids: new Set<string>(), live: undefined as unknown as Promise<Set<string>> };
+      batch.live = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.#signInBatch = undefined;
+        return this.signIns([...batch.ids]);
+      });
+      this.#signInBatch = batch;
+    }
+    this.#signInBatch.ids.add(authSessionId);
+    return this.#signInBatch.live.then((live) => live.has(authSessionId));
   }
 
   async #closed(conn: Connection) {
