@@ -31,6 +31,7 @@ export function nodePlatform(): Platform {
     };
     opening.set(request, release);
     socket.once('close', release);
+    keepRetryAfter(socket);
     relay.emit('upgrade', request, socket, head);
   };
   return {
@@ -98,4 +99,18 @@ function refuse(socket: Socket, retryAfterSeconds: number) {
       'Connection: close\r\n\r\n' +
       body,
   );
+}
+
+/**
+ * `@hono/node-ws` answers an upgrade the app did not accept with a bare status line, dropping the
+ * response's headers: a 503 of the error handler (the database unreachable while the sign-in is
+ * read) would reach the client without its Retry-After. Puts it back (5 s, the error handler's).
+ */
+function keepRetryAfter(socket: Socket) {
+  const end = socket.end.bind(socket) as (...args: unknown[]) => Socket;
+  socket.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === 'string' && chunk.startsWith('HTTP/1.1 503 ') && !/\r\nretry-after:/i.test(chunk))
+      chunk = chunk.replace('\r\n', '\r\nRetry-After: 5\r\n');
+    return end(chunk, ...rest);
+  }) as Socket['end'];
 }
