@@ -60,6 +60,8 @@ const envSchema = z.object({
   CHANGE_LOG_RETENTION_DAYS: whole(0, 36_500, 0),
   /** Open realtime sockets one user may hold on one instance; one more is closed with 4429. */
   REALTIME_MAX_SOCKETS_PER_USER: whole(1, 10_000, 50),
+  /** Realtime sockets opening at once per instance; one more upgrade is answered 503 + Retry-After. */
+  REALTIME_MAX_OPENING: whole(1, 100_000, 200),
   /** The realtime leader's safety sweep: reads the change log even without a notification. */
   REALTIME_SWEEP_MS: whole(100, 3_600_000, 30_000),
   PORTAL_ADMIN_USERNAME: z.string().optional(),
@@ -100,6 +102,7 @@ export interface Config {
   heartbeatIntervalMs: number;
   realtimeSweepMs: number;
   realtimeMaxSocketsPerUser: number;
+  realtimeMaxOpening: number;
   changeLogRetentionDays: number;
   tokenTtlSeconds: number;
   admin: { username: string; password: string | undefined } | undefined;
@@ -184,6 +187,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
     realtimeSweepMs: env.REALTIME_SWEEP_MS,
     realtimeMaxSocketsPerUser: env.REALTIME_MAX_SOCKETS_PER_USER,
+    realtimeMaxOpening: env.REALTIME_MAX_OPENING,
     changeLogRetentionDays: env.CHANGE_LOG_RETENTION_DAYS,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
     admin: adminName ? { username: adminName, password: env.PORTAL_ADMIN_PASSWORD } : undefined,

@@ -85,6 +85,7 @@ export async function buildRuntime(
     heartbeatMs: config.heartbeatIntervalMs,
     sweepMs: config.realtimeSweepMs,
     maxSocketsPerUser: config.realtimeMaxSocketsPerUser,
+    maxOpening: config.realtimeMaxOpening,
     retentionDays: config.changeLogRetentionDays,
     metrics,
   });

@@ -130,3 +130,17 @@ export function reconnectDelayMs(
   backoff?: Backoff,
   random?: () => number,
 ): number | undefined;
+
+/**
+ * How long to wait before trying again after the server refused the upgrade with HTTP 503 (too
+ * many sockets opening on that instance): at least its `Retry-After` (seconds; 1 when absent or
+ * unreadable), plus full jitter under `min(maxMs, minMs · 2^attempt)` so the refused herd
+ * spreads out. Only clients that can read the HTTP answer use it (Node, k6); a browser sees a
+ * failed socket (close 1006), which `reconnectDelayMs` already backs off from.
+ */
+export function refusedDelayMs(
+  retryAfter: string | number | undefined,
+  attempt: number,
+  backoff?: Backoff,
+  random?: () => number,
+): number;

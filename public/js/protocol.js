@@ -71,6 +71,14 @@ export function reconnectDelayMs(code, attempt, backoff = {}, random = Math.rand
   }
 }
 
+/** @type {typeof import('./protocol.js').refusedDelayMs} */
+export function refusedDelayMs(retryAfter, attempt, backoff = {}, random = Math.random) {
+  const { minMs, maxMs } = { ...DEFAULT_BACKOFF, ...backoff };
+  const seconds = Number(retryAfter);
+  const floor = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
+  return floor + random() * Math.min(maxMs, minMs * 2 ** attempt);
+}
+
 /** @param {never} value @returns {never} */
 function unreachable(value) {
   throw new Error(`unreachable: ${JSON.stringify(value)}`);

@@ -5,7 +5,7 @@ import type { Dashboard, DocNotification, StatusCounts } from './document.js';
 
 /**
  * The dashboard document (docs/contract.md §5; its one declaration is dashboard-document.ts).
- * `computeDashboards` builds it for any number of users in at most seven SQL statements, whatever
+ * `computeDashboards` builds it for any number of users in one SQL statement, whatever
  * the batch size: the realtime leader calls it with every user a change touches.
  */
 export type { Dashboard, DocNotification, NotificationsSection, StatusCounts } from './document.js';
@@ -86,61 +86,34 @@ const ids = (list: Iterable<number>) => sql`${intArray(list)}::int[]`;
 const jsonRows = (statement: SQL) => sql`(select coalesce(json_agg(r), '[]'::json) from (${statement}) r)`;
 
 /**
- * One user's dashboard in one statement: every row set of `computeDashboards` as a JSON column of
- * a single SELECT, each scoped by the user's role in SQL. One round trip to the database (the
- * batch takes up to seven inside a transaction), and one statement is one consistent snapshot
- * without a transaction (BEGIN and COMMIT would be two more round trips).
+ * Dashboards of the given active users (inactive or unknown ids are left out) in ONE statement,
+ * whatever their number and roles: every row set is a JSON column of a single SELECT, each scoped
+ * by role in SQL (the managers, the users, whether an admin is among them). One statement is one
+ * consistent snapshot without a transaction, and one round trip to the database: a change batch
+ * of the realtime leader costs this one statement beside its change-log read and cursor write
+ * (docs/decisions/0024-one-statement-per-batch.md); GET /api/metrics for one user, the same.
  */
-export async function computeDashboard(db: Db, userId: number): Promise<Dashboard | undefined> {
-  const me = ids([userId]);
-  const role = (r: Role) => sql`exists (select 1 from users where id = ${userId} and active and role = ${r})`;
-  const only = (r: Role) => sql`(case when ${role(r)} then ${me} else '{}'::int[] end)`;
-  const [row] = await query<{ [K in keyof RowSets]: RowSets[K] }>(
-    db,
-    sql`select ${jsonRows(peopleOf(me))} as people, ${jsonRows(mineOf(me))} as mine,
-               ${jsonRows(teamOf(only('manager')))} as team,
-               ${jsonRows(progressOf(role('admin'), only('manager')))} as progress,
-               ${jsonRows(byRoleOf(role('admin')))} as "byRole", ${jsonRows(orgOf(role('admin')))} as org,
-               ${jsonRows(completedOf(only('user'), only('manager'), role('admin')))} as completed`,
-  );
-  if (!row) return undefined;
-  return assemble(row).get(userId);
-}
-
-/** Dashboards of the given active users (inactive or unknown ids are left out), from one consistent snapshot. */
 export async function computeDashboards(db: Db, userIds: readonly number[]): Promise<Map<number, Dashboard>> {
   if (userIds.length === 0) return new Map();
-  return db.transaction(
-    async (tx) => {
-      const t = tx as unknown as Db;
-      // The notifications ride along in the same statement (indexed per user; no extra round trip).
-      const people = await query<Person>(t, peopleOf(ids(userIds)));
-      if (people.length === 0) return new Map();
-      const managers = people.filter((p) => p.role === 'manager').map((p) => p.id);
-      const admins = people.filter((p) => p.role === 'admin').map((p) => p.id);
-      const regular = people.filter((p) => p.role === 'user').map((p) => p.id);
-      const anyAdmin = sql`${admins.length > 0}`;
-      const sets: RowSets = {
-        people,
-        mine: await query(t, mineOf(ids(people.map((p) => p.id)))),
-        team: managers.length > 0 ? await query(t, teamOf(ids(managers))) : [],
-        progress:
-          managers.length > 0 || admins.length > 0 ? await query(t, progressOf(anyAdmin, ids(managers))) : [],
-        byRole: [],
-        org: [],
-        completed: [],
-      };
-      if (admins.length > 0) {
-        [sets.byRole, sets.org] = await Promise.all([
-          query<RowSets['byRole'][number]>(t, byRoleOf(anyAdmin)),
-          query<RowSets['org'][number]>(t, orgOf(anyAdmin)),
-        ]);
-      }
-      sets.completed = await query(t, completedOf(ids(regular), ids(managers), anyAdmin));
-      return assemble(sets);
-    },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  const all = ids(userIds);
+  const withRole = (r: Role) =>
+    sql`(select coalesce(array_agg(id), '{}'::int[]) from users where id = any(${all}) and active and role = ${r})`;
+  const anyAdmin = sql`exists (select 1 from users where id = any(${all}) and active and role = 'admin')`;
+  const managers = withRole('manager');
+  const [row] = await query<{ [K in keyof RowSets]: RowSets[K] }>(
+    db,
+    sql`select ${jsonRows(peopleOf(all))} as people, ${jsonRows(mineOf(all))} as mine,
+               ${jsonRows(teamOf(managers))} as team,
+               ${jsonRows(progressOf(anyAdmin, managers))} as progress,
+               ${jsonRows(byRoleOf(anyAdmin))} as "byRole", ${jsonRows(orgOf(anyAdmin))} as org,
+               ${jsonRows(completedOf(withRole('user'), managers, anyAdmin))} as completed`,
   );
+  return row ? assemble(row) : new Map();
+}
+
+/** One user's dashboard: the same single statement. */
+export async function computeDashboard(db: Db, userId: number): Promise<Dashboard | undefined> {
+  return (await computeDashboards(db, [userId])).get(userId);
 }
 
 /** The documents from the row sets (people decide which rows go where). */

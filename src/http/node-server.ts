@@ -1,6 +1,6 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 
 /** What the Node adapter writes on every response that names no Content-Type of its own. */
 const ADAPTER_DEFAULT_TYPE = 'text/plain; charset=UTF-8';
@@ -30,14 +30,34 @@ class PortalResponse<R extends IncomingMessage = IncomingMessage> extends Server
   }
 }
 
+/**
+ * The accept queue's length. Node's default (511) overflows when thousands of sockets open within
+ * a second while the event loop is busy with the ones before them: the kernel then drops SYNs or
+ * resets connections (TcpExtListenOverflows) and clients see ECONNRESET before any HTTP answer.
+ * The kernel caps it at net.core.somaxconn (4096 since Linux 5.4). See
+ * docs/decisions/0025-open-storms.md.
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/** LISTEN_BACKLOG, or the environment's (scripts/bench/open-storm.ts compares with Node's 511). */
+const backlog = () => {
+  const n = Number(process.env.LISTEN_BACKLOG);
+  return Number.isSafeInteger(n) && n > 0 ? n : LISTEN_BACKLOG;
+};
+
 /** The public HTTP server of the portal (the Node adapter, with the fix above). */
 export function listen(
   fetch: (request: Request, env: unknown) => Response | Promise<Response>,
   where: { port: number; hostname: string },
   onListening: (info: AddressInfo) => void,
 ) {
-  return serve(
-    { fetch, port: where.port, hostname: where.hostname, serverOptions: { ServerResponse: PortalResponse } },
-    onListening,
+  const server = createAdaptorServer({
+    fetch,
+    hostname: where.hostname,
+    serverOptions: { ServerResponse: PortalResponse },
+  });
+  server.listen({ port: where.port, host: where.hostname, backlog: backlog() }, () =>
+    onListening(server.address() as AddressInfo),
   );
+  return server;
 }

@@ -43,7 +43,7 @@ export interface EngineStats {
   usersComputed: number;
   deltas: number;
   snapshots: number;
-  /** SQL statements of the last batch that had changes (feed read + dashboards). */
+  /** SQL statements of the last batch that had changes (feed read + dashboards + cursor write). */
   lastBatchStatements: number;
   lagMs: number;
 }
@@ -252,9 +252,9 @@ export class Engine {
     this.stats.batches++;
     this.stats.changes += rows.length;
     this.stats.usersComputed += candidates.length;
-    // +1: the feed's own read of the change log, on the listener connection.
+    // +2: the feed's read of the change log and its cursor write, on the listener connection.
     if (rows.length > 0)
-      this.stats.lastBatchStatements = this.database.stats.statements - statementsBefore + 1;
+      this.stats.lastBatchStatements = this.database.stats.statements - statementsBefore + 2;
     this.stats.lagMs = performance.now() - started;
     this.metrics?.batchDuration.observe(this.stats.lagMs / 1000);
     if (newest !== undefined) this.metrics?.changeLogLag.set(Math.max(0, Date.now() - newest) / 1000);

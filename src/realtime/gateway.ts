@@ -13,7 +13,15 @@ export interface GatewayOptions {
   liveTtlSeconds: number;
   /** Open sockets one user may hold on this instance; one more is closed with 4429. */
   maxSocketsPerUser: number;
+  /**
+   * Upgrades opening at once on this instance (from the upgrade request until the snapshot is
+   * sent); one more is answered 503 with Retry-After before the upgrade, where the runtime can.
+   */
+  maxOpening?: number;
 }
+
+/** Default of `GatewayOptions.maxOpening` (docs/decisions/0025-open-storms.md). */
+export const MAX_OPENING = 200;
 
 /** Which of these sign-ins (auth session ids) are still in force: one query for all of them. */
 export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Set<string>>;
@@ -47,7 +55,10 @@ export const MAX_INCOMING_BYTES = 64 * 1024;
  * resumes a realtime session, and keeps sockets alive with pings.
  */
 export class Gateway {
+  /** Upgrades refused with 503 because too many were opening (admission control). */
+  refused = 0;
   #draining = false;
+  #signInBatch: { ids: Set<string>; live: Promise<Set<string>> } | undefined;
   #refreshedAt = 0;
   #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
@@ -70,6 +81,13 @@ export class Gateway {
 
   register<E extends Env>(app: Hono<E>, sockets: SocketLayer, admit: Admission) {
     const limits = { silenceMs: 2 * this.options.heartbeatMs, maxIncomingBytes: MAX_INCOMING_BYTES };
+    sockets.limitOpening?.({
+      maxOpening: this.options.maxOpening ?? MAX_OPENING,
+      retryAfterSeconds: 1,
+      onRefused: () => {
+        this.refused++;
+      },
+    });
     app.get(
       '/ws',
       sockets.upgrade((c) => {
@@ -78,15 +96,20 @@ export class Gateway {
         const sessionId = c.req.query('session_id');
         const lastSeq = Number(c.req.query('last_seq'));
         let conn: Connection | undefined;
+        const opened = () => sockets.opened?.(c);
         return {
           onOpen: (_event, ws) => {
             const raw = sockets.socketOf(ws);
-            if (this.#draining) return raw.close(CLOSE.draining, 'server draining');
-            if (badOrigin) return raw.close(CLOSE.forbidden, 'origin not allowed');
-            if (!actor) return raw.close(CLOSE.unauthenticated, 'sign in first');
+            const refuse = (code: number, reason: string) => {
+              raw.close(code, reason);
+              opened();
+            };
+            if (this.#draining) return refuse(CLOSE.draining, 'server draining');
+            if (badOrigin) return refuse(CLOSE.forbidden, 'origin not allowed');
+            if (!actor) return refuse(CLOSE.unauthenticated, 'sign in first');
             // Counted here, synchronously: sockets still opening count too (hub.add below is first).
             if (this.hub.socketsOf(actor.id) >= this.options.maxSocketsPerUser)
-              return raw.close(CLOSE.tooManySockets, 'too many sockets for this user');
+              return refuse(CLOSE.tooManySockets, 'too many sockets for this user');
             conn = {
               ws: raw,
               userId: actor.id,
@@ -97,19 +120,21 @@ export class Gateway {
               pending: [],
               lastSeen: Date.now(),
             };
-            const opened = conn;
+            const opening = conn;
             if (raw.liveness.kind === 'ping')
               raw.liveness.onPong(() => {
-                opened.lastSeen = Date.now();
+                opening.lastSeen = Date.now();
               });
             this.#open(
-              opened,
+              opening,
               sessionId,
               Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : undefined,
-            ).catch((error) => {
-              this.logger.warn({ err: (error as Error).message }, 'realtime: could not open a session');
-              raw.close(CLOSE.draining, 'try again');
-            });
+            )
+              .catch((error) => {
+                this.logger.warn({ err: (error as Error).message }, 'realtime: could not open a session');
+                raw.close(CLOSE.draining, 'try again');
+              })
+              .finally(opened);
           },
           onMessage: (event, ws) => {
             // Node's `ws` enforces this itself (maxPayload); Deno's upgrade has no such option.
@@ -131,7 +156,7 @@ export class Gateway {
     // through its channel, and one published earlier is already in the database, where the check
     // below sees it. (Checking only in the upgrade request left a window of several round trips.)
     await hub.add(conn);
-    if (!(await this.signIns([conn.authSessionId])).has(conn.authSessionId))
+    if (!(await this.#signedIn(conn.authSessionId)))
       return conn.ws.close(CLOSE.unauthenticated, 'signed out');
     if (!conn.ws.isOpen) return;
     // A resume is authenticated afresh (above) and must belong to the same user.
@@ -168,6 +193,24 @@ export class Gateway {
       conn.seq = state.seq;
     }
     hub.ready(conn);
+  }
+
+  /**
+   * Whether one sign-in is in force, asked together with every other socket opening in the same
+   * turn of the event loop: a storm of opens costs one query per turn, not one per socket.
+   * (Each caller is already subscribed when it asks, so the order above still holds.)
+   */
+  #signedIn(authSessionId: string): Promise<boolean> {
+    if (!this.#signInBatch) {
+      const batch = { ids: new Set<string>(), live: undefined as unknown as Promise<Set<string>> };
+      batch.live = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.#signInBatch = undefined;
+        return this.signIns([...batch.ids]);
+      });
+      this.#signInBatch = batch;
+    }
+    this.#signInBatch.ids.add(authSessionId);
+    return this.#signInBatch.live.then((live) => live.has(authSessionId));
   }
 
   async #closed(conn: Connection) {

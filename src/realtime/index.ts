@@ -25,6 +25,8 @@ export interface RealtimeOptions {
   heartbeatMs: number;
   /** Open sockets one user may hold per instance (default 50). */
   maxSocketsPerUser?: number;
+  /** Upgrades opening at once per instance before more are refused with 503 (default MAX_OPENING). */
+  maxOpening?: number;
   coalesceMs?: number;
   sweepMs?: number;
   retentionDays?: number;
@@ -96,6 +98,7 @@ export function createRealtime(options: RealtimeOptions) {
     sessionTtlSeconds: options.sessionTtlSeconds,
     liveTtlSeconds: liveTtl,
     maxSocketsPerUser: options.maxSocketsPerUser ?? 50,
+    ...(options.maxOpening ? { maxOpening: options.maxOpening } : {}),
   });
 
   return {

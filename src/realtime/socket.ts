@@ -42,6 +42,21 @@ export interface SocketLayer {
     limits: UpgradeLimits,
   ): MiddlewareHandler;
   socketOf(ws: WSContext): ClientSocket;
+  /**
+   * Admission control, where the runtime can apply it before any routing: while `maxOpening`
+   * upgrades are opening on this instance (from the upgrade request until `opened`), one more is
+   * answered 503 with Retry-After and never upgraded. Runtimes without it admit every upgrade.
+   */
+  limitOpening?(limit: OpeningLimit): void;
+  /** The socket of this upgrade request finished opening (its snapshot was sent, or it failed). */
+  opened?(c: Parameters<MiddlewareHandler>[0]): void;
+}
+
+export interface OpeningLimit {
+  maxOpening: number;
+  /** Seconds a refused client waits before trying again (the Retry-After header). */
+  retryAfterSeconds: number;
+  onRefused?: () => void;
 }
 
 /** `hono/ws`'s helper type, with whatever socket object a runtime puts in `raw`. */

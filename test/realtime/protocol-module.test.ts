@@ -17,6 +17,7 @@ import {
   frameHead,
   type Json,
   reconnectDelayMs,
+  refusedDelayMs,
 } from '../../public/js/protocol.js';
 import { buildAssets } from '../../src/http/assets.js';
 
@@ -167,6 +168,16 @@ describe('protocol module: close codes', () => {
     expect(reconnectDelayMs(1006, 2, {}, () => 0)).toBe(0);
     expect(reconnectDelayMs(CLOSE.unauthenticated, 0)).toBeUndefined();
     expect(reconnectDelayMs(CLOSE.forbidden, 0)).toBeUndefined();
+  });
+
+  it('after a 503 refusal, waits at least Retry-After, plus a jitter that grows with the attempts', () => {
+    const top = () => 0.999999;
+    expect(refusedDelayMs('2', 0, {}, () => 0)).toBe(2000);
+    expect(refusedDelayMs('2', 0, {}, top)).toBeCloseTo(2500, 1);
+    expect(refusedDelayMs(1, 3, {}, top)).toBeCloseTo(5000, 1);
+    expect(refusedDelayMs(undefined, 0, {}, () => 0)).toBe(1000);
+    expect(refusedDelayMs('soon', 0, {}, () => 0)).toBe(1000);
+    expect(refusedDelayMs('0', 30, {}, top)).toBeCloseTo(30000, 1);
   });
 });
 
