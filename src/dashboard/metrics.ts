@@ -96,13 +96,16 @@ const jsonRows = (statement: SQL) => sql`(select coalesce(json_agg(r), '[]'::jso
 export async function computeDashboards(db: Db, userIds: readonly number[]): Promise<Map<number, Dashboard>> {
   if (userIds.length === 0) return new Map();
   const all = ids(userIds);
+  // An array expression (not a subquery in parentheses, which `= any(…)` would read as rows of arrays).
   const withRole = (r: Role) =>
-    sql`(select coalesce(array_agg(id), '{}'::int[]) from users where id = any(${all}) and active and role = ${r})`;
+    sql`array(select id from users where id = any(${all}) and active and role = ${r})`;
   const anyAdmin = sql`exists (select 1 from users where id = any(${all}) and active and role = 'admin')`;
   const managers = withRole('manager');
+  // Only active people get a document (and so a row set of their own).
+  const active = sql`array(select id from users where id = any(${all}) and active)`;
   const [row] = await query<{ [K in keyof RowSets]: RowSets[K] }>(
     db,
-    sql`select ${jsonRows(peopleOf(all))} as people, ${jsonRows(mineOf(all))} as mine,
+    sql`select ${jsonRows(peopleOf(all))} as people, ${jsonRows(mineOf(active))} as mine,
                ${jsonRows(teamOf(managers))} as team,
                ${jsonRows(progressOf(anyAdmin, managers))} as progress,
                ${jsonRows(byRoleOf(anyAdmin))} as "byRole", ${jsonRows(orgOf(anyAdmin))} as org,
