@@ -55,6 +55,7 @@ export function Layout(props: {
           <script type="module" src={props.asset(name)} />
         ))}
         {live && <script type="module" src={props.asset('notifications.js')} />}
+        {live && <script type="module" src={props.asset('alpine-components.js')} />}
       </head>
       <body>
         <header class="top">
