@@ -64,6 +64,26 @@ describe('HTML validity (html-validate) in Chromium', () => {
     );
   });
 
+  it('reports a CSP violation on a portal page (the CSP check can fail)', async () => {
+    const seen: string[] = [];
+    const context = await openDevice(browser, inst.base, seen);
+    const page = await context.newPage();
+    await page.goto(`${inst.base}/login`);
+    // What the policy forbids: an inline handler, an inline style attribute, eval.
+    await page.evaluate(() => {
+      const b = document.createElement('button');
+      b.setAttribute('onclick', 'void 0');
+      b.setAttribute('style', 'color: red');
+      document.body.append(b);
+      b.click();
+    });
+    await page.waitForTimeout(200);
+    await context.close();
+    const csp = seen.filter((p) => p.startsWith('csp: '));
+    expect(csp.join('\n')).toMatch(/csp: script-src-attr blocked inline/);
+    expect(csp.join('\n')).toMatch(/csp: style-src-attr blocked inline/);
+  });
+
   /** The page as served (with the context's cookie) and as the browser holds it after its scripts ran. */
   async function check(context: BrowserContext, page: Page, path: string, found: Record<string, string[]>) {
     const served = await context.request.get(`${inst.base}${path}`, { headers: { accept: 'text/html' } });
@@ -189,7 +209,7 @@ describe('HTML validity (html-validate) in Chromium', () => {
     expect(invalid).toEqual({});
   });
 
-  it('raised no console errors and made no request outside the portal', () => {
+  it('raised no console errors, no CSP violations, and made no request outside the portal', () => {
     expect(problems).toEqual([]);
   });
 });
