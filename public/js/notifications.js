@@ -7,8 +7,6 @@
  */
 import { startPageLive } from './page-live.js';
 
-const NOTICE_MS = 8000;
-
 const bell = /** @type {HTMLElement | null} */ (document.querySelector('[data-bell]'));
 if (bell) {
   const count = /** @type {HTMLElement} */ (bell.querySelector('[data-bell-count]'));
@@ -16,20 +14,12 @@ if (bell) {
   const empty = /** @type {HTMLElement} */ (bell.querySelector('[data-bell-empty]'));
   const readAll = /** @type {HTMLButtonElement} */ (bell.querySelector('[data-bell-read]'));
   const label = /** @type {HTMLElement} */ (bell.querySelector('[data-bell-label]'));
-  const notices = /** @type {HTMLElement | null} */ (document.querySelector('[data-notices]'));
   /** Ids already shown, so only new ones make a notice; undefined until the first document. */
   /** @type {Set<string> | undefined} */
   let known;
 
-  /** @param {string} message */
-  const notice = (message) => {
-    if (!notices) return;
-    const p = document.createElement('p');
-    p.className = 'notice';
-    p.textContent = message;
-    notices.append(p);
-    setTimeout(() => p.remove(), NOTICE_MS);
-  };
+  /** Shown for a few seconds under the header (the `notices` component of alpine-components.js). @param {string} message */
+  const notice = (message) => dispatchEvent(new CustomEvent('portal-notice', { detail: message }));
 
   /** @param {any} doc */
   const render = (doc) => {

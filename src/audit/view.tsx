@@ -126,7 +126,7 @@ export function AuditPage(props: {
       scripts={['htmx.js']}
       modules={['live-events.js']}
     >
-      <div data-live data-connection="reconnecting">
+      <div data-live>
         <LiveStatus />
         <h1>Activity</h1>
         <form

@@ -89,7 +89,7 @@ export function WorkloadPage(props: {
       scripts={['htmx.js']}
       modules={['live-events.js']}
     >
-      <div data-live data-connection="reconnecting">
+      <div data-live>
         <LiveStatus />
         <h1>Workload</h1>
         <p class="muted">

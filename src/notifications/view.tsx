@@ -27,7 +27,23 @@ export function NotificationBell() {
   );
 }
 
-/** Where a new notification is announced for a few seconds (and read out by screen readers). */
+/**
+ * Where a new notification is announced for a few seconds (and read out by screen readers): the
+ * `notices` component of public/js/alpine-components.js shows each `portal-notice` event.
+ */
 export function Notices() {
-  return <div class="notices" role="status" aria-live="polite" data-notices></div>;
+  return (
+    <div
+      class="notices"
+      role="status"
+      aria-live="polite"
+      data-notices
+      x-data="notices"
+      {...{ 'x-on:portal-notice.window': 'show' }}
+    >
+      <template x-for="notice in items" x-bind:key="notice.id">
+        <p class="notice" x-text="notice.message"></p>
+      </template>
+    </div>
+  );
 }

@@ -22,7 +22,7 @@ export function LiveObjectPage(props: {
       scripts={['htmx.js']}
       modules={['live-events.js']}
     >
-      <div data-live data-connection="reconnecting">
+      <div data-live>
         <LiveStatus />
         <p>
           <a href={props.back.href}>← {props.back.label}</a>

@@ -155,6 +155,9 @@ describe('dashboards in Chromium', () => {
     const page = await signInAs(context, 'ulla', PW);
     await context.setOffline(true);
     await page.waitForSelector('[data-connection="offline"]');
+    expect(await page.textContent('[data-connection-label]')).toBe(
+      'Offline — showing the last known numbers',
+    );
     await sql.query(`update tasks set status = 'blocked' where id = $1`, [ids.task]);
     await new Promise((r) => setTimeout(r, 300));
     expect(await metric(page, 'my_tasks.blocked')).toBe('0');
