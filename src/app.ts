@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { auditFeature } from './audit/index.js';
 import { authFeature } from './auth/index.js';
-import { identify, requireSignIn } from './auth/middleware.js';
+import { identify, requireSignIn, speculativeFetch } from './auth/middleware.js';
 import { requirePasswordChange } from './auth/password-change.js';
 import { SecretBox } from './auth/secret-box.js';
 import { dashboardFeature } from './dashboard/index.js';
@@ -45,18 +45,19 @@ export function createApp(given: AppDeps) {
   app.use(responseHeaders(deps.trustProxy));
   app.use(compression());
   app.use(methodNotAllowed(app));
-  app.use(
-    bodyLimit({
-      maxSize: 1024 * 1024,
-      onError: () => {
-        // The rest of the body is not read: the connection is closed after this answer rather
-        // than left with unread bytes in it (the next request on it would fail).
-        throw new ApiError('payload_too_large', 'The request body is larger than 1 MB', undefined, {
-          connection: 'close',
-        });
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: 1024 * 1024,
+    onError: () => {
+      // The rest of the body is not read: the connection is closed after this answer rather
+      // than left with unread bytes in it (the next request on it would fail).
+      throw new ApiError('payload_too_large', 'The request body is larger than 1 MB', undefined, {
+        connection: 'close',
+      });
+    },
+  });
+  // GET and HEAD carry no body to limit; asking for one (`c.req.raw.body`) would build a full
+  // Request object from the Node request on every read.
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use(identify(deps));
   app.use('/api/*', requireSignIn(PUBLIC_API));
   app.use(requirePasswordChange(PUBLIC_API));
@@ -77,5 +78,7 @@ export function createApp(given: AppDeps) {
   ]) {
     app.route('/', feature(features));
   }
+  // A read that ran on a guess of the caller the sign-in check then contradicted runs again (identify).
+  app.fetch = speculativeFetch(app.fetch) as typeof app.fetch;
   return app;
 }

@@ -96,6 +96,7 @@ export async function buildRuntime(
     revokeRealtime: realtime.revoke,
     mfa,
     refreshRealtime: realtime.refresh,
+    storedDashboard: async (userId) => (await realtime.store.getDocs([userId])).get(userId)?.doc,
     assets: buildAssets(),
     metrics,
     trustProxy: config.trustProxy,

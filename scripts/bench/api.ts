@@ -2,7 +2,17 @@
  * `npm run bench:api`: HTTP throughput and latency of the JSON API on PGlite and on PostgreSQL,
  * and the cost of computing dashboards in batches. Prints markdown and writes it into
  * docs/benchmarks.md. Each endpoint runs against a server in its own process.
+ *
+ * On PostgreSQL every figure stands beside a yardstick measured right before it, in the same run
+ * (issue 12): a bare Hono "hello" server for /healthz, pgbench running the very statements of the
+ * request (prepared, as many clients as connections) for the database-bound reads, and, with
+ * BASELINE_DIR=<a checkout of an earlier version>, that version's server for the dashboards.
+ * The server is the compiled dist/main.js (built first), as in production.
  */
+
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { eq } from 'drizzle-orm';
 import { hashPassword } from '../../src/auth/passwords.js';
@@ -12,7 +22,16 @@ import { openDatabase } from '../../src/db/open.js';
 import { projects } from '../../src/db/schema/projects.js';
 import { users } from '../../src/db/schema/users.js';
 import { seedOrganisation } from '../../src/db/seed/organisation.js';
-import { freshBenchDatabase, machine, startServer, stopServer, tempDir, writeSection } from './support.js';
+import { LiveClient } from '../../test/support/live-client.js';
+import {
+  freshBenchDatabase,
+  machine,
+  spawnNode,
+  startServer,
+  stopServer,
+  tempDir,
+  writeSection,
+} from './support.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -27,6 +46,8 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** The same-run yardstick: its name and requests (or transactions) per second. */
+  yardstick?: { name: string; rps: number };
 }
 
 /** Seeds the organisation; returns a manager's username and one of their project ids. */
@@ -42,7 +63,7 @@ async function prepare(target: DatabaseTarget) {
     .from(projects)
     .where(eq(projects.owner_id, m!.id));
   await database.close();
-  return { manager, projectId: project!.id };
+  return { manager, user: org.users[0]!, projectId: project!.id };
 }
 
 async function login(base: string, username: string) {
@@ -55,13 +76,24 @@ async function login(base: string, username: string) {
   return ((await res.json()) as { token: string }).token;
 }
 
-async function load(url: string, token: string, init: { method?: 'GET' | 'POST'; body?: string } = {}) {
+async function load(
+  url: string,
+  token: string,
+  init: { method?: 'GET' | 'POST'; body?: string; cookie?: boolean } = {},
+) {
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
     duration: DURATION,
     method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: {
+      ...(!token
+        ? {}
+        : init.cookie
+          ? { cookie: `portal_session=${token}` }
+          : { authorization: `Bearer ${token}` }),
+      'content-type': 'application/json',
+    },
     ...(init.body ? { body: init.body } : {}),
   });
   return {
@@ -112,6 +144,237 @@ async function httpBench(driver: 'pglite' | 'pg', port: number): Promise<Row[]> 
   return rows;
 }
 
+/** The sign-in and session id a token carries (pgbench runs the sign-in check with them). */
+function claimsOf(token: string) {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+    sub: string;
+    sid: string;
+  };
+  return { userId: Number(payload.sub), sessionId: payload.sid };
+}
+
+/** The statements each database-bound read runs, as pgbench scripts (`:uid`, `:sid` set with -D). */
+const SIGN_IN = `select u.*, s.last_used_at from auth_sessions s inner join users u on u.id = s.user_id
+  where s.id = :sid and s.user_id = :uid and s.revoked_at is null and s.expires_at > now() and u.active = true;`;
+const scope = {
+  user: 'assignee_id = :uid',
+  manager: '(assignee_id = :uid or project_id = any(array(select id from projects where owner_id = :uid)))',
+};
+const PAGE = (where: string) =>
+  `select * from tasks where ${where} order by created_at desc, id desc limit 50 offset 0;`;
+const COUNT = (where: string) => `select count(*) from tasks where ${where};`;
+
+/** pgbench over `statements` (one transaction each time through), prepared, CONNECTIONS clients. */
+function pgbench(url: string, statements: string[], vars: Record<string, string | number>): number {
+  const script = join(tempDir('pgbench'), 'script.sql');
+  writeFileSync(script, `${statements.map((s) => s.replace(/\s+/g, ' ')).join('\n')}\n`);
+  const u = new URL(url);
+  const out = execFileSync(
+    'pgbench',
+    [
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(CONNECTIONS),
+      '-j',
+      '2',
+      '-T',
+      String(DURATION),
+      '-f',
+      script,
+      ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
+      '-h',
+      u.hostname,
+      '-p',
+      u.port || '5432',
+      '-U',
+      decodeURIComponent(u.username) || 'postgres',
+      u.pathname.slice(1),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1];
+  if (!tps) throw new Error(`pgbench: no tps in ${out}`);
+  return Math.round(Number(tps));
+}
+
+/** Requests/s of the bare Hono server. */
+async function helloYardstick(port: number) {
+  const child = spawnNode(['scripts/bench/hello.ts'], { PORT: String(port) }, false);
+  try {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/`)).ok) break;
+      } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return (await load(`http://127.0.0.1:${port}/`, '')).rps;
+  } finally {
+    await stopServer(child);
+  }
+}
+
+/** PostgreSQL: each figure beside its same-run yardstick (pgbench, bare Hono, or the baseline server). */
+async function pgHttpBench(port: number): Promise<Row[]> {
+  const pgDb = await freshBenchDatabase('api');
+  const target: DatabaseTarget = { driver: 'pg', url: pgDb.url };
+  console.error(`[pg] seeding ${SIZE.users} users, ${SIZE.tasks} tasks…`);
+  const { manager, user, projectId } = await prepare(target);
+  const baselineDir = process.env.BASELINE_DIR;
+  for (const dir of [undefined, baselineDir]) {
+    console.error(`[pg] building ${dir ?? 'this checkout'}…`);
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {
+      cwd: dir ?? process.cwd(),
+      stdio: 'inherit',
+    });
+    if (!baselineDir) break;
+  }
+  const env = { DATABASE_URL: pgDb.url, JWT_SECRET };
+  const base = `http://127.0.0.1:${port}`;
+  const rows: Row[] = [];
+  const server = await startServer(env, port, undefined, 'dist/main.js');
+  let baseline: Awaited<ReturnType<typeof startServer>> | undefined;
+  const cleanup: (() => void)[] = [];
+  try {
+    const tokens = {
+      user: await login(base, user),
+      manager: await login(base, manager),
+      admin: await login(base, 'bench.admin'),
+    };
+    const u = claimsOf(tokens.user);
+    const m = claimsOf(tokens.manager);
+    const baselineBase = `http://127.0.0.1:${port + 1}`;
+    if (baselineDir) baseline = await startServer(env, port + 1, baselineDir, 'dist/main.js');
+    const baselineTokens = baseline
+      ? { manager: await login(baselineBase, manager), admin: await login(baselineBase, 'bench.admin') }
+      : undefined;
+    const sameStatements = (
+      name: string,
+      statements: string[],
+      claims: { userId: number; sessionId: string },
+    ) => ({
+      name,
+      run: async () => pgbench(pgDb.url, statements, { uid: claims.userId, sid: `'${claims.sessionId}'` }),
+    });
+    const previous = (path: string, who: 'manager' | 'admin') =>
+      baselineTokens
+        ? {
+            name: 'the version before (BASELINE_DIR)',
+            run: async () => (await load(`${baselineBase}${path}`, baselineTokens[who])).rps,
+          }
+        : undefined;
+    const sockets: LiveClient[] = [];
+    cleanup.push(() => {
+      for (const socket of sockets) socket.close();
+    });
+    const openPortal = async () => {
+      if (sockets.length > 0) return;
+      sockets.push(await new LiveClient(base.replace('http', 'ws'), tokens.manager).connect());
+      if (baselineTokens) {
+        sockets.push(
+          await new LiveClient(baselineBase.replace('http', 'ws'), baselineTokens.manager).connect(),
+        );
+      }
+    };
+    const withPortal = (yardstick: ReturnType<typeof previous>) =>
+      yardstick && {
+        ...yardstick,
+        run: async () => {
+          await openPortal();
+          return yardstick.run();
+        },
+      };
+    const cases: [
+      string,
+      () => Promise<Omit<Row, 'driver' | 'endpoint'>>,
+      { name: string; run: () => Promise<number> }?,
+    ][] = [
+      [
+        'GET /healthz',
+        () => load(`${base}/healthz`, ''),
+        { name: 'bare Hono hello', run: () => helloYardstick(port + 2) },
+      ],
+      [
+        'GET /api/me (user)',
+        () => load(`${base}/api/me`, tokens.user),
+        sameStatements('pgbench: sign-in', [SIGN_IN], u),
+      ],
+      [
+        'GET /api/tasks?limit=50 (user)',
+        () => load(`${base}/api/tasks?limit=50`, tokens.user),
+        sameStatements('pgbench: sign-in, page, count', [SIGN_IN, PAGE(scope.user), COUNT(scope.user)], u),
+      ],
+      [
+        'GET /api/tasks?limit=50 (manager)',
+        () => load(`${base}/api/tasks?limit=50`, tokens.manager),
+        sameStatements(
+          'pgbench: sign-in, page, count',
+          [SIGN_IN, PAGE(scope.manager), COUNT(scope.manager)],
+          m,
+        ),
+      ],
+      [
+        'GET /api/metrics (manager)',
+        () => load(`${base}/api/metrics`, tokens.manager),
+        previous('/api/metrics', 'manager'),
+      ],
+      [
+        'GET /dashboard (manager)',
+        () => load(`${base}/dashboard`, tokens.manager, { cookie: true }),
+        previous('/dashboard', 'manager'),
+      ],
+      [
+        'GET /api/metrics (admin)',
+        () => load(`${base}/api/metrics`, tokens.admin),
+        previous('/api/metrics', 'admin'),
+      ],
+      // The manager has the portal open (a realtime socket, as the dashboard page opens one), on
+      // this server and on the baseline's: the realtime engine keeps their document.
+      [
+        'GET /api/metrics (manager, portal open)',
+        async () => {
+          await openPortal();
+          return load(`${base}/api/metrics`, tokens.manager);
+        },
+        withPortal(previous('/api/metrics', 'manager')),
+      ],
+      [
+        'GET /dashboard (manager, portal open)',
+        async () => {
+          await openPortal();
+          return load(`${base}/dashboard`, tokens.manager, { cookie: true });
+        },
+        withPortal(previous('/dashboard', 'manager')),
+      ],
+      [
+        'POST /api/tasks (manager)',
+        () =>
+          load(`${base}/api/tasks`, tokens.manager, {
+            method: 'POST',
+            body: JSON.stringify({ project_id: projectId, title: 'Benchmark task', priority: 'high' }),
+          }),
+      ],
+    ];
+    for (const [endpoint, run, yardstick] of cases) {
+      let measured: Row['yardstick'];
+      if (yardstick) {
+        console.error(`[pg] yardstick for ${endpoint}: ${yardstick.name}…`);
+        measured = { name: yardstick.name, rps: await yardstick.run() };
+      }
+      console.error(`[pg] ${endpoint} for ${DURATION}s with ${CONNECTIONS} connections…`);
+      rows.push({ driver: 'pg', endpoint, ...(await run()), ...(measured ? { yardstick: measured } : {}) });
+    }
+  } finally {
+    for (const step of cleanup) step();
+    await stopServer(server);
+    if (baseline) await stopServer(baseline);
+    await pgDb.drop();
+  }
+  return rows;
+}
+
 async function batchBench(driver: 'pglite' | 'pg') {
   const pgDb = driver === 'pg' ? await freshBenchDatabase('batch') : undefined;
   const database = await openDatabase(
@@ -143,17 +406,26 @@ async function batchBench(driver: 'pglite' | 'pg') {
 }
 
 const started = new Date();
-const http = [...(await httpBench('pglite', 4601)), ...(await httpBench('pg', 4602))];
-const batches = { pglite: await batchBench('pglite'), pg: await batchBench('pg') };
+/** BENCH_ONLY=pg: the PostgreSQL table alone (no PGlite, no batches), printed, docs left alone. */
+const only = process.env.BENCH_ONLY === 'pg';
+const http = [...(only ? [] : await httpBench('pglite', 4601)), ...(await pgHttpBench(4602))];
+const batches = only
+  ? { pglite: [], pg: [] }
+  : { pglite: await batchBench('pglite'), pg: await batchBench('pg') };
 
 const lines = [
   `Command: \`npm run bench:api\` (BENCH_SECONDS=${DURATION}, BENCH_CONNECTIONS=${CONNECTIONS}) · ${started.toISOString().slice(0, 10)}`,
   `Machine: ${machine()}`,
   `Data: ${SIZE.managers} managers, ${SIZE.users} users, ${SIZE.projects} projects, ${SIZE.tasks} tasks; server in its own process, autocannon in another.`,
   '',
-  '| driver | endpoint | requests/s | p50 ms | p99 ms | errors |',
-  '| --- | --- | ---: | ---: | ---: | ---: |',
-  ...http.map((r) => `| ${r.driver} | ${r.endpoint} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} |`),
+  'Yardstick: measured just before the figure, in the same run, on the same machine (pgbench: the same statements, prepared, as many clients as connections, transactions/s).',
+  '',
+  '| driver | endpoint | requests/s | p50 ms | p99 ms | errors | yardstick | yardstick /s | ratio |',
+  '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+  ...http.map(
+    (r) =>
+      `| ${r.driver} | ${r.endpoint} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.yardstick?.name ?? ''} | ${r.yardstick?.rps ?? ''} | ${r.yardstick ? `${Math.round((100 * r.rps) / r.yardstick.rps)} %` : ''} |`,
+  ),
   '',
   'Dashboard documents computed in one batch (`computeDashboards`, median of 5; statements counted by the driver):',
   '',
@@ -165,4 +437,4 @@ const lines = [
 ];
 const markdown = lines.join('\n');
 console.log(markdown);
-writeSection('bench-api', markdown);
+if (!only) writeSection('bench-api', markdown);

@@ -37,12 +37,20 @@ export const tempDir = (label: string) => mkdtempSync(join(tmpdir(), `portal-ben
  * Starts `src/main.ts` as its own process (the load generator must not share its event loop),
  * with the raised open-files limit of `spawnNode`; resolves once `/healthz` answers.
  */
-export async function startServer(env: Record<string, string>, port: number): Promise<ChildProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  port: number,
+  /** Another checkout's root (a baseline to compare with); default: this one. */
+  cwd?: string,
+  /** `dist/main.js` for the compiled server (npm run build first). */
+  entry = 'src/main.ts',
+): Promise<ChildProcess> {
   const child = spawnNode(
-    ['src/main.ts'],
+    [entry],
     // METRICS_PORT=0 unless given: a free internal metrics port, so that servers never clash on it.
     { LOG_LEVEL: 'warn', PORTAL_DEMO: '0', METRICS_PORT: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
     false,
+    cwd,
   );
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
@@ -82,9 +90,15 @@ export function writeSection(name: string, body: string) {
 }
 
 /** Node (with tsx) with the file-descriptor limit raised to the hard limit: thousands of sockets need more than 1,024. */
-export function spawnNode(args: string[], env: Record<string, string>, ipc: boolean): ChildProcess {
+export function spawnNode(
+  args: string[],
+  env: Record<string, string>,
+  ipc: boolean,
+  cwd?: string,
+): ChildProcess {
   const command = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "${process.execPath}" --import tsx ${args.join(' ')}`;
   return spawn('bash', ['-c', command], {
+    ...(cwd ? { cwd } : {}),
     env: { ...process.env, ...env },
     stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });

@@ -1,14 +1,13 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import { type Actor, iso } from '../auth/actor.js';
+import type { Actor } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { changeLog } from '../db/schema/change-log.js';
-import { users } from '../db/schema/users.js';
 import { etagOf } from '../db/versions.js';
 import { PortalError } from '../errors.js';
 import { canManage, getProject } from '../projects/rules.js';
 import { getTask } from '../tasks/rules.js';
 import { getUser } from '../users/rules.js';
-import { type Change, type Names, namesOf } from './history.js';
+import { type Change, changeEntries, changeOf, type Names, namesOf } from './history.js';
 
 /**
  * Edits that would overwrite someone else's (docs/ui-writes.md, "No lost edits"). An edit form
@@ -27,27 +26,11 @@ export async function logPosition(db: Db): Promise<number> {
 
 /** What changed a row since a log position; the (table_name, id) index reads only the newer entries. */
 export async function changesSince(db: Db, kind: Editable, rowId: number, since: number) {
-  const rows = await db
-    .select({
-      entry: changeLog,
-      actor: { id: users.id, username: users.username, display_name: users.display_name },
-    })
-    .from(changeLog)
-    .leftJoin(users, eq(users.id, changeLog.actor_id))
+  const rows = await changeEntries(db)
     .where(and(eq(changeLog.table_name, TABLE[kind]), gt(changeLog.id, since), eq(changeLog.row_id, rowId)))
     .orderBy(asc(changeLog.id))
     .limit(20);
-  const changes: Change[] = rows.map(({ entry, actor: who }) => ({
-    id: entry.id,
-    at: iso(entry.at),
-    entity: entry.table_name,
-    op: entry.op,
-    row_id: entry.row_id,
-    before: entry.before,
-    after: entry.after,
-    actor_id: entry.actor_id,
-    actor: who,
-  }));
+  const changes = rows.map(changeOf);
   return { changes, names: await namesOf(db, changes) };
 }
 

@@ -3,6 +3,9 @@ import { type Actor, iso } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { shownName } from '../db/pickers.js';
 import { changeLog } from '../db/schema/change-log.js';
+
+type ChangeLogRow = typeof changeLog.$inferSelect;
+
 import { projects } from '../db/schema/projects.js';
 import { tasks } from '../db/schema/tasks.js';
 import { users } from '../db/schema/users.js';
@@ -68,25 +71,21 @@ export async function namesOf(db: Db, changes: readonly Change[]): Promise<Names
   };
 }
 
-export const HISTORY_LIMIT = 200;
-
-/**
- * A task's history from the change log, newest first (at most 200 entries): for whoever may see
- * the task (404 otherwise, as for the task itself).
- */
-export async function taskHistory(db: Db, actor: Actor, id: number) {
-  await getTask(db, actor, id);
-  const rows = await db
+/** Change-log entries with who made them: the one read behind the audit list, a task's history and an edit conflict. */
+export function changeEntries(db: Db) {
+  return db
     .select({
       entry: changeLog,
       actor: { id: users.id, username: users.username, display_name: users.display_name },
     })
     .from(changeLog)
     .leftJoin(users, eq(users.id, changeLog.actor_id))
-    .where(and(eq(changeLog.table_name, 'tasks'), eq(changeLog.row_id, id)))
-    .orderBy(desc(changeLog.id))
-    .limit(HISTORY_LIMIT);
-  const changes: Change[] = rows.map(({ entry, actor: who }) => ({
+    .$dynamic();
+}
+
+/** One row of `changeEntries` as the pages and the API show it. */
+export function changeOf({ entry, actor }: { entry: ChangeLogRow; actor: Change['actor'] }): Change {
+  return {
     id: entry.id,
     at: iso(entry.at),
     entity: entry.table_name,
@@ -95,7 +94,25 @@ export async function taskHistory(db: Db, actor: Actor, id: number) {
     before: entry.before,
     after: entry.after,
     actor_id: entry.actor_id,
-    actor: who,
-  }));
+    actor,
+  };
+}
+
+export const HISTORY_LIMIT = 200;
+
+/**
+ * A task's history from the change log, newest first (at most 200 entries): for whoever may see
+ * the task (404 otherwise, as for the task itself).
+ */
+export async function taskHistory(db: Db, actor: Actor, id: number) {
+  // The check and the read at once (one round trip); the rows are never used when the check fails.
+  const [, rows] = await Promise.all([
+    getTask(db, actor, id),
+    changeEntries(db)
+      .where(and(eq(changeLog.table_name, 'tasks'), eq(changeLog.row_id, id)))
+      .orderBy(desc(changeLog.id))
+      .limit(HISTORY_LIMIT),
+  ]);
+  const changes = rows.map(changeOf);
   return { changes, names: await namesOf(db, changes) };
 }

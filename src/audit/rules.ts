@@ -1,9 +1,9 @@
 import { and, count, desc, eq, gte, lt, sql } from 'drizzle-orm';
-import { type Actor, iso, type Page, pageOf } from '../auth/actor.js';
+import { type Actor, type Page, pageOf } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { changeLog } from '../db/schema/change-log.js';
-import { users } from '../db/schema/users.js';
 import { forbidden } from '../errors.js';
+import { changeEntries, changeOf } from './history.js';
 
 export interface AuditQuery extends Page {
   actor_id?: number | undefined;
@@ -31,32 +31,11 @@ export async function listAudit(db: Db, actor: Actor, query: AuditQuery) {
   const { limit, offset } = pageOf(query);
   const where = auditFilter(query);
   const [rows, [total]] = await Promise.all([
-    db
-      .select({
-        entry: changeLog,
-        actor: { id: users.id, username: users.username, display_name: users.display_name },
-      })
-      .from(changeLog)
-      .leftJoin(users, eq(users.id, changeLog.actor_id))
-      .where(where)
-      .orderBy(desc(changeLog.id))
-      .limit(limit)
-      .offset(offset),
+    changeEntries(db).where(where).orderBy(desc(changeLog.id)).limit(limit).offset(offset),
     db.select({ n: count() }).from(changeLog).where(where),
   ]);
   return {
-    items: rows.map(({ entry, actor: who }) => ({
-      id: entry.id,
-      at: iso(entry.at),
-      entity: entry.table_name,
-      op: entry.op,
-      row_id: entry.row_id,
-      before: entry.before,
-      after: entry.after,
-      affected_user_ids: entry.affected_user_ids,
-      actor_id: entry.actor_id,
-      actor: who,
-    })),
+    items: rows.map((row) => ({ ...changeOf(row), affected_user_ids: row.entry.affected_user_ids })),
     total: total?.n ?? 0,
   };
 }

@@ -1,5 +1,7 @@
+import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
+import type { UserRow } from '../db/schema/users.js';
 import type { AppDeps, AppEnv } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { isSameOrigin, isUnsafeMethod } from '../http/middleware/client.js';
@@ -8,44 +10,140 @@ import { findSessionUser } from './sessions.js';
 export const SESSION_COOKIE = 'portal_session';
 
 /**
+ * What this instance last read for a sign-in token, used only as a guess (see `identify`): never
+ * to answer a request without the database's word on that very request.
+ */
+class SignInGuesses {
+  readonly #byToken = new Map<string, UserRow>();
+  constructor(readonly limit = 10_000) {}
+  get(token: string) {
+    return this.#byToken.get(token);
+  }
+  set(token: string, user: UserRow | undefined) {
+    if (!user) return void this.#byToken.delete(token);
+    if (this.#byToken.size >= this.limit && !this.#byToken.has(token)) this.#byToken.clear();
+    this.#byToken.set(token, user);
+  }
+}
+
+/** The same user as far as any answer can tell: every column a route reads from the sign-in's row. */
+export function sameUser(a: UserRow, b: UserRow): boolean {
+  return (
+    a.id === b.id &&
+    a.username === b.username &&
+    a.display_name === b.display_name &&
+    a.role === b.role &&
+    a.active === b.active &&
+    a.must_change_password === b.must_change_password &&
+    a.password_hash === b.password_hash &&
+    a.created_at.getTime() === b.created_at.getTime() &&
+    a.updated_at.getTime() === b.updated_at.getTime()
+  );
+}
+
+/**
+ * Requests answered on a guess that the database then contradicted: `speculativeFetch` answers them
+ * again, this time waiting for the sign-in check first.
+ */
+const contradicted = new WeakSet<Request>();
+const confirmedFirst = new WeakSet<Request>();
+
+/**
+ * Reads (GET and HEAD, but no WebSocket upgrade, and not the two-factor set-up page, which
+ * stores a pending secret) may run on a guess of who the caller is. Writes always wait.
+ */
+function mayGuess(c: Context<AppEnv>): boolean {
+  const method = c.req.method;
+  return (
+    (method === 'GET' || method === 'HEAD') &&
+    !confirmedFirst.has(c.req.raw) &&
+    !c.req.path.startsWith('/account/mfa') &&
+    c.req.header('upgrade') === undefined
+  );
+}
+
+/**
  * Identifies the caller from `Authorization: Bearer` or the session cookie, and reads the
  * user afresh from the database on every request, so a logout, deactivation, deletion or role
- * change applies to the very next request. Cookie-authenticated unsafe requests must come from
- * this portal's own Origin, whatever their content type.
+ * change applies to the very next request, on every instance. Cookie-authenticated unsafe
+ * requests must come from this portal's own Origin, whatever their content type.
+ *
+ * A read whose token this instance has seen before does not wait for that check: it runs at once
+ * as the user the check answered last time, while the check runs beside it (one round trip to the
+ * database for both instead of two in a row), and its answer is held until the check is back. If
+ * the check says anything else (revoked, expired, deactivated, another role or name), the answer
+ * is thrown away and the request runs again after the check (`speculativeFetch`). Nothing is ever
+ * answered on the guess alone, so there is nothing to invalidate across instances (docs/decisions/
+ * 0021-reqpath-sign-in-check-beside-the-read.md).
  */
 export function identify(deps: AppDeps) {
+  const guesses = new SignInGuesses();
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
     const token = bearer ?? getCookie(c, SESSION_COOKIE);
     c.set('actor', undefined);
+    c.set('signInUser', undefined);
     c.set('authVia', undefined);
     c.set('staleToken', false);
     c.set('mustChangePassword', false);
-    if (token) {
-      const via = bearer ? 'bearer' : 'cookie';
-      if (via === 'cookie' && isUnsafeMethod(c.req.method) && !isSameOrigin(c, deps.trustProxy)) {
-        throw new ApiError('forbidden_origin', 'This request did not come from the portal itself');
-      }
-      const claims = await deps.tokens.verify(token);
-      const user = claims && (await findSessionUser(deps.database.db, claims.userId, claims.sessionId));
-      if (user && claims) {
-        c.set('actor', {
-          id: user.id,
-          username: user.username,
-          role: user.role,
-          sessionId: claims.sessionId,
-        });
-        c.set('authVia', via);
-        c.set('mustChangePassword', user.must_change_password);
-      } else {
-        // Expired, revoked or forged: the caller is anonymous. Public routes still work (signing in
-        // again with a stale token in hand); protected ones answer 401 below.
-        c.set('staleToken', true);
-      }
+    if (!token) return next();
+    const via = bearer ? 'bearer' : 'cookie';
+    if (via === 'cookie' && isUnsafeMethod(c.req.method) && !isSameOrigin(c, deps.trustProxy)) {
+      throw new ApiError('forbidden_origin', 'This request did not come from the portal itself');
     }
+    const claims = deps.tokens.verifySync(token);
+    if (!claims) {
+      // Expired or forged: the caller is anonymous. Public routes still work (signing in again
+      // with a stale token in hand); protected ones answer 401 below.
+      c.set('staleToken', true);
+      return next();
+    }
+    const check = findSessionUser(deps.database.db, claims.userId, claims.sessionId);
+    const guess = mayGuess(c) ? guesses.get(token) : undefined;
+    if (guess) {
+      // Never left unhandled, whatever the route does meanwhile.
+      const settled = check.then(
+        (user) => ({ user }),
+        (error: unknown) => ({ error }),
+      );
+      signIn(c, guess, claims.sessionId, via);
+      await next();
+      const outcome = await settled;
+      if ('error' in outcome) throw outcome.error;
+      guesses.set(token, outcome.user);
+      if (!outcome.user || !sameUser(outcome.user, guess)) contradicted.add(c.req.raw);
+      return;
+    }
+    const user = await check;
+    guesses.set(token, user);
+    if (user) signIn(c, user, claims.sessionId, via);
+    else c.set('staleToken', true); // revoked, deactivated or deleted
     await next();
   });
+}
+
+function signIn(c: Context<AppEnv>, user: UserRow, sessionId: string, via: 'bearer' | 'cookie') {
+  c.set('actor', { id: user.id, username: user.username, role: user.role, sessionId });
+  c.set('signInUser', user);
+  c.set('authVia', via);
+  c.set('mustChangePassword', user.must_change_password);
+}
+
+/**
+ * The application's `fetch`, but a request that ran on a contradicted guess (see `identify`) is
+ * answered again, the sign-in checked first. GET and HEAD only, which have no body to read twice.
+ */
+export function speculativeFetch<E>(
+  fetch: (request: Request, env?: E, ctx?: never) => Response | Promise<Response>,
+) {
+  return async (request: Request, env?: E, ctx?: never): Promise<Response> => {
+    const first = await fetch(request, env, ctx);
+    if (!contradicted.has(request)) return first;
+    await first.body?.cancel().catch(() => {});
+    confirmedFirst.add(request);
+    return fetch(request, env, ctx);
+  };
 }
 
 /** Guards every route below it, but for the listed public paths. */

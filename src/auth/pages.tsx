@@ -89,14 +89,14 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
 
   app.get('/account', signedIn(), async (c) => {
     const actor = c.get('user');
-    const sessions = await listSessions(db, actor.id);
+    const [sessions, security] = await Promise.all([listSessions(db, actor.id), accountSecurity(db, actor)]);
     return c.html(
       <AccountPage
         asset={asset}
         user={actor}
         sessions={sessions}
         current={actor.sessionId}
-        security={await accountSecurity(db, actor)}
+        security={security}
         notice={accountNotice(c.req.query('done'))}
       />,
     );

@@ -2,10 +2,10 @@ import { createRoute } from '@hono/zod-openapi';
 import { type App, type AppDeps, actorOf } from '../http/context.js';
 import { ApiError } from '../http/errors.js';
 import { errorResponses, json, security } from '../http/schemas.js';
+import { currentDashboard } from './current.js';
 import { DashboardSchema } from './document.js';
-import { computeDashboard } from './metrics.js';
 
-export function registerMetrics(app: App, { database }: AppDeps) {
+export function registerMetrics(app: App, deps: AppDeps) {
   app.openapi(
     createRoute({
       method: 'get',
@@ -16,7 +16,7 @@ export function registerMetrics(app: App, { database }: AppDeps) {
       responses: { 200: json(DashboardSchema, 'The dashboard document'), ...errorResponses },
     }),
     async (c) => {
-      const doc = await computeDashboard(database.db, actorOf(c).id);
+      const doc = await currentDashboard(deps, actorOf(c));
       if (!doc) throw new ApiError('unauthenticated', 'Sign in first');
       return c.json(doc, 200);
     },

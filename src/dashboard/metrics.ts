@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Db, query } from '../db/database.js';
 import { type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
 import type { Dashboard, DocNotification, StatusCounts } from './document.js';
@@ -22,149 +22,175 @@ const intArray = (ids: Iterable<number>) => `{${[...ids].map((id) => Math.trunc(
 
 const today = sql`(now() at time zone 'UTC')::date`;
 
+interface Person {
+  id: number;
+  role: Role;
+  today: string;
+  unread: number;
+  latest: Record<string, DocNotification>;
+}
+interface RowSets {
+  people: Person[];
+  mine: { assignee_id: number; status: TaskStatus; n: number; overdue: number }[];
+  team: { owner_id: number; status: TaskStatus; n: number }[];
+  progress: { id: number; name: string; owner_id: number; done: number; total: number }[];
+  byRole: { role: Role; n: number }[];
+  org: { status: TaskStatus; n: number }[];
+  completed: { scope: 'user' | 'manager' | 'org'; key: number; day: string; n: number }[];
+}
+
+/** The people of `ids` (active ones), with their unread count and newest notifications. */
+const peopleOf = (ids: SQL) =>
+  sql`select u.id, u.role, ${today}::text as today,
+             (select count(*)::int from notifications n where n.user_id = u.id and n.read_at is null) as unread,
+             (select coalesce(jsonb_object_agg(l.id::text, jsonb_strip_nulls(jsonb_build_object(
+                       'kind', l.kind, 'message', l.message, 'task_id', l.task_id,
+                       'at', to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                       'read', l.read_at is not null))), '{}'::jsonb)
+                from (select * from notifications n where n.user_id = u.id
+                      order by n.id desc limit ${sql.raw(String(NOTIFICATIONS_IN_DOCUMENT))}) l) as latest
+        from users u where u.active and u.id = any(${ids})`;
+const mineOf = (ids: SQL) =>
+  sql`select assignee_id, status, count(*)::int as n,
+             count(*) filter (where due_date < ${today} and status <> 'done')::int as overdue
+        from tasks where assignee_id = any(${ids}) group by assignee_id, status`;
+const teamOf = (managers: SQL) =>
+  sql`select p.owner_id, t.status, count(*)::int as n from tasks t join projects p on p.id = t.project_id
+        where p.owner_id = any(${managers}) group by p.owner_id, t.status`;
+const progressOf = (anyAdmin: SQL, managers: SQL) =>
+  sql`select p.id, p.name, p.owner_id, count(t.id)::int as total,
+             count(t.id) filter (where t.status = 'done')::int as done
+        from projects p left join tasks t on t.project_id = p.id
+        where ${anyAdmin} or p.owner_id = any(${managers})
+        group by p.id`;
+const byRoleOf = (anyAdmin: SQL) =>
+  sql`select role, count(*)::int as n from users where active and ${anyAdmin} group by role`;
+const orgOf = (anyAdmin: SQL) =>
+  sql`select status, count(*)::int as n from tasks where ${anyAdmin} group by status`;
+/** Completed per day, per scope: a user's own tasks, a manager's team, the organisation for admins. */
+const completedOf = (regular: SQL, managers: SQL, anyAdmin: SQL) => {
+  const since = sql`((${today} - ${sql.raw(String(HISTORY_DAYS - 1))})::timestamp at time zone 'UTC')`;
+  return sql`select 'user' as scope, assignee_id as key, (completed_at at time zone 'UTC')::date::text as day, count(*)::int as n
+               from tasks where assignee_id = any(${regular})
+                and completed_at >= ${since} group by 2, 3
+             union all
+             select 'manager', p.owner_id, (t.completed_at at time zone 'UTC')::date::text, count(*)::int
+               from tasks t join projects p on p.id = t.project_id
+              where p.owner_id = any(${managers}) and t.completed_at >= ${since} group by 2, 3
+             union all
+             select 'org', 0, (completed_at at time zone 'UTC')::date::text, count(*)::int
+               from tasks where ${anyAdmin} and completed_at >= ${since} group by 2, 3`;
+};
+
+const ids = (list: Iterable<number>) => sql`${intArray(list)}::int[]`;
+const jsonRows = (statement: SQL) => sql`(select coalesce(json_agg(r), '[]'::json) from (${statement}) r)`;
+
+/**
+ * One user's dashboard in one statement: every row set of `computeDashboards` as a JSON column of
+ * a single SELECT, each scoped by the user's role in SQL. One round trip to the database (the
+ * batch takes up to seven inside a transaction), and one statement is one consistent snapshot
+ * without a transaction (BEGIN and COMMIT would be two more round trips).
+ */
 export async function computeDashboard(db: Db, userId: number): Promise<Dashboard | undefined> {
-  return (await computeDashboards(db, [userId])).get(userId);
+  const me = ids([userId]);
+  const role = (r: Role) => sql`exists (select 1 from users where id = ${userId} and active and role = ${r})`;
+  const only = (r: Role) => sql`(case when ${role(r)} then ${me} else '{}'::int[] end)`;
+  const [row] = await query<{ [K in keyof RowSets]: RowSets[K] }>(
+    db,
+    sql`select ${jsonRows(peopleOf(me))} as people, ${jsonRows(mineOf(me))} as mine,
+               ${jsonRows(teamOf(only('manager')))} as team,
+               ${jsonRows(progressOf(role('admin'), only('manager')))} as progress,
+               ${jsonRows(byRoleOf(role('admin')))} as "byRole", ${jsonRows(orgOf(role('admin')))} as org,
+               ${jsonRows(completedOf(only('user'), only('manager'), role('admin')))} as completed`,
+  );
+  if (!row) return undefined;
+  return assemble(row).get(userId);
 }
 
 /** Dashboards of the given active users (inactive or unknown ids are left out), from one consistent snapshot. */
 export async function computeDashboards(db: Db, userIds: readonly number[]): Promise<Map<number, Dashboard>> {
-  const result = new Map<number, Dashboard>();
-  if (userIds.length === 0) return result;
+  if (userIds.length === 0) return new Map();
   return db.transaction(
     async (tx) => {
       const t = tx as unknown as Db;
       // The notifications ride along in the same statement (indexed per user; no extra round trip).
-      const people = await query<{
-        id: number;
-        role: Role;
-        today: string;
-        unread: number;
-        latest: Record<string, DocNotification>;
-      }>(
-        t,
-        sql`select u.id, u.role, ${today}::text as today,
-                   (select count(*)::int from notifications n where n.user_id = u.id and n.read_at is null) as unread,
-                   (select coalesce(jsonb_object_agg(l.id::text, jsonb_strip_nulls(jsonb_build_object(
-                             'kind', l.kind, 'message', l.message, 'task_id', l.task_id,
-                             'at', to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                             'read', l.read_at is not null))), '{}'::jsonb)
-                      from (select * from notifications n where n.user_id = u.id
-                            order by n.id desc limit ${sql.raw(String(NOTIFICATIONS_IN_DOCUMENT))}) l) as latest
-              from users u where u.active and u.id = any(${intArray(userIds)}::int[])`,
-      );
-      if (people.length === 0) return result;
-      const day = people[0]!.today;
+      const people = await query<Person>(t, peopleOf(ids(userIds)));
+      if (people.length === 0) return new Map();
       const managers = people.filter((p) => p.role === 'manager').map((p) => p.id);
       const admins = people.filter((p) => p.role === 'admin').map((p) => p.id);
       const regular = people.filter((p) => p.role === 'user').map((p) => p.id);
-
-      for (const p of people) {
-        result.set(p.id, {
-          role: p.role,
-          my_tasks: zeroCounts(),
-          my_overdue: 0,
-          completed_by_day: emptyHistory(day),
-          notifications: { unread: p.unread, latest: p.latest },
-          ...(p.role === 'manager' ? { team_tasks: zeroCounts(), projects: {} } : {}),
-          ...(p.role === 'admin'
-            ? { org_tasks: zeroCounts(), projects: {}, users_by_role: { admin: 0, manager: 0, user: 0 } }
-            : {}),
-        });
-      }
-
-      const mine = await query<{ assignee_id: number; status: TaskStatus; n: number; overdue: number }>(
-        t,
-        sql`select assignee_id, status, count(*)::int as n,
-                   count(*) filter (where due_date < ${today} and status <> 'done')::int as overdue
-            from tasks where assignee_id = any(${intArray(result.keys())}::int[]) group by assignee_id, status`,
-      );
-      for (const row of mine) {
-        const doc = result.get(row.assignee_id)!;
-        doc.my_tasks[row.status] = row.n;
-        doc.my_overdue += row.overdue;
-      }
-
-      if (managers.length > 0) {
-        const team = await query<{ owner_id: number; status: TaskStatus; n: number }>(
-          t,
-          sql`select p.owner_id, t.status, count(*)::int as n from tasks t join projects p on p.id = t.project_id
-              where p.owner_id = any(${intArray(managers)}::int[]) group by p.owner_id, t.status`,
-        );
-        for (const row of team) result.get(row.owner_id)!.team_tasks![row.status] = row.n;
-      }
-
-      if (managers.length > 0 || admins.length > 0) {
-        const progress = await query<{
-          id: number;
-          name: string;
-          owner_id: number;
-          done: number;
-          total: number;
-        }>(
-          t,
-          sql`select p.id, p.name, p.owner_id, count(t.id)::int as total,
-                     count(t.id) filter (where t.status = 'done')::int as done
-              from projects p left join tasks t on t.project_id = p.id
-              where ${admins.length > 0} or p.owner_id = any(${intArray(managers)}::int[])
-              group by p.id`,
-        );
-        for (const row of progress) {
-          const entry = { name: row.name, done: row.done, total: row.total };
-          const owner = result.get(row.owner_id);
-          if (owner?.role === 'manager') owner.projects![row.id] = entry;
-          for (const id of admins) result.get(id)!.projects![row.id] = entry;
-        }
-      }
-
+      const anyAdmin = sql`${admins.length > 0}`;
+      const sets: RowSets = {
+        people,
+        mine: await query(t, mineOf(ids(people.map((p) => p.id)))),
+        team: managers.length > 0 ? await query(t, teamOf(ids(managers))) : [],
+        progress:
+          managers.length > 0 || admins.length > 0 ? await query(t, progressOf(anyAdmin, ids(managers))) : [],
+        byRole: [],
+        org: [],
+        completed: [],
+      };
       if (admins.length > 0) {
-        const [byRole, org] = await Promise.all([
-          query<{ role: Role; n: number }>(
-            t,
-            sql`select role, count(*)::int as n from users where active group by role`,
-          ),
-          query<{ status: TaskStatus; n: number }>(
-            t,
-            sql`select status, count(*)::int as n from tasks group by status`,
-          ),
+        [sets.byRole, sets.org] = await Promise.all([
+          query<RowSets['byRole'][number]>(t, byRoleOf(anyAdmin)),
+          query<RowSets['org'][number]>(t, orgOf(anyAdmin)),
         ]);
-        for (const id of admins) {
-          const doc = result.get(id)!;
-          for (const row of byRole) doc.users_by_role![row.role] = row.n;
-          for (const row of org) doc.org_tasks![row.status] = row.n;
-        }
       }
-
-      // Completed per day, per scope: a user's own tasks, a manager's team, the organisation for admins.
-      const since = sql`((${today} - ${sql.raw(String(HISTORY_DAYS - 1))})::timestamp at time zone 'UTC')`;
-      const completed = await query<{
-        scope: 'user' | 'manager' | 'org';
-        key: number;
-        day: string;
-        n: number;
-      }>(
-        t,
-        sql`select 'user' as scope, assignee_id as key, (completed_at at time zone 'UTC')::date::text as day, count(*)::int as n
-              from tasks where assignee_id = any(${intArray(regular)}::int[])
-               and completed_at >= ${since} group by 2, 3
-            union all
-            select 'manager', p.owner_id, (t.completed_at at time zone 'UTC')::date::text, count(*)::int
-              from tasks t join projects p on p.id = t.project_id
-             where p.owner_id = any(${intArray(managers)}::int[]) and t.completed_at >= ${since} group by 2, 3
-            union all
-            select 'org', 0, (completed_at at time zone 'UTC')::date::text, count(*)::int
-              from tasks where ${admins.length > 0} and completed_at >= ${since} group by 2, 3`,
-      );
-      for (const row of completed) {
-        const targets = row.scope === 'org' ? admins : [row.key];
-        for (const id of targets) {
-          const history = result.get(id)?.completed_by_day;
-          if (history && row.day in history) history[row.day] = row.n;
-        }
-      }
-      return result;
+      sets.completed = await query(t, completedOf(ids(regular), ids(managers), anyAdmin));
+      return assemble(sets);
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
+}
+
+/** The documents from the row sets (people decide which rows go where). */
+function assemble(sets: RowSets): Map<number, Dashboard> {
+  const result = new Map<number, Dashboard>();
+  const { people } = sets;
+  if (people.length === 0) return result;
+  const day = people[0]!.today;
+  const admins = people.filter((p) => p.role === 'admin').map((p) => p.id);
+  for (const p of people) {
+    result.set(p.id, {
+      role: p.role,
+      my_tasks: zeroCounts(),
+      my_overdue: 0,
+      completed_by_day: emptyHistory(day),
+      notifications: { unread: p.unread, latest: p.latest },
+      ...(p.role === 'manager' ? { team_tasks: zeroCounts(), projects: {} } : {}),
+      ...(p.role === 'admin'
+        ? { org_tasks: zeroCounts(), projects: {}, users_by_role: { admin: 0, manager: 0, user: 0 } }
+        : {}),
+    });
+  }
+  for (const row of sets.mine) {
+    const doc = result.get(row.assignee_id)!;
+    doc.my_tasks[row.status] = row.n;
+    doc.my_overdue += row.overdue;
+  }
+  for (const row of sets.team) {
+    const doc = result.get(row.owner_id);
+    if (doc?.team_tasks) doc.team_tasks[row.status] = row.n;
+  }
+  for (const row of sets.progress) {
+    const entry = { name: row.name, done: row.done, total: row.total };
+    const owner = result.get(row.owner_id);
+    if (owner?.role === 'manager') owner.projects![row.id] = entry;
+    for (const id of admins) result.get(id)!.projects![row.id] = entry;
+  }
+  for (const id of admins) {
+    const doc = result.get(id)!;
+    for (const row of sets.byRole) doc.users_by_role![row.role] = row.n;
+    for (const row of sets.org) doc.org_tasks![row.status] = row.n;
+  }
+  for (const row of sets.completed) {
+    const targets = row.scope === 'org' ? admins : [row.key];
+    for (const id of targets) {
+      const history = result.get(id)?.completed_by_day;
+      if (history && row.day in history) history[row.day] = row.n;
+    }
+  }
+  return result;
 }
 
 function emptyHistory(today: string): Record<string, number> {

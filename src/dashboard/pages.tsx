@@ -1,18 +1,19 @@
 import type { App, AppDeps } from '../http/context.js';
 import { renderPage, signedIn } from '../http/page-kit.js';
 import type { AssetUrl } from '../views/layout.js';
-import { computeDashboard } from './metrics.js';
+import { currentDashboard } from './current.js';
 import { DashboardPage } from './view.js';
 import { workload } from './workload.js';
 import { WorkloadPage, WorkloadTable } from './workload-view.js';
 
 /** The home page (/ → the dashboard or sign-in), the live dashboard, and /workload for admins and managers. */
-export function registerDashboardPages(app: App, { database }: AppDeps, asset: AssetUrl) {
+export function registerDashboardPages(app: App, deps: AppDeps, asset: AssetUrl) {
+  const { database } = deps;
   app.get('/', (c) => c.redirect(c.get('actor') ? '/dashboard' : '/login', 302));
 
   app.get('/dashboard', signedIn(), async (c) => {
     const actor = c.get('user');
-    const doc = await computeDashboard(database.db, actor.id);
+    const doc = await currentDashboard(deps, actor);
     if (!doc) return c.redirect('/login', 302);
     return c.html(<DashboardPage asset={asset} user={actor} doc={doc} />);
   });

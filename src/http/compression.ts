@@ -157,13 +157,23 @@ export function compression({ threshold = 1024 }: { threshold?: number } = {}) {
     if (res.status < 200 || res.status === 204 || res.status === 206 || res.status === 304) return;
     if (/\bno-transform\b/i.test(res.headers.get('cache-control') ?? '')) return;
     const encoding = negotiateEncoding(c.req.header('accept-encoding'));
+    if (!encoding || !res.body) {
+      // Nothing to compress: the answer as it is, only varied. Its headers are changed in place when
+      // they may be: a new Response around `res.body` would turn a body the Node adapter writes at
+      // once into a web stream piped chunk by chunk (a quarter of a small answer's CPU).
+      try {
+        varyOnEncoding(res.headers);
+      } catch {
+        const headers = new Headers(res.headers);
+        varyOnEncoding(headers);
+        c.res = undefined;
+        c.res = new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+      }
+      return;
+    }
     const headers = new Headers(res.headers);
     varyOnEncoding(headers);
     const init = { status: res.status, statusText: res.statusText, headers };
-    if (!encoding || !res.body) {
-      c.res = new Response(res.body, init);
-      return;
-    }
     const reader = res.body.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;

@@ -5,7 +5,9 @@ import type { Actor } from '../auth/actor.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { LoginThrottle } from '../auth/throttle.js';
 import type { TokenService } from '../auth/tokens.js';
+import type { Dashboard } from '../dashboard/metrics.js';
 import type { Database } from '../db/database.js';
+import type { UserRow } from '../db/schema/users.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Asset } from './assets.js';
 import { ApiError } from './errors.js';
@@ -24,6 +26,11 @@ export interface AppDeps {
   revokeRealtime?: (userId: number, authSessionId?: string) => Promise<void>;
   /** Publishes a user's document afresh after a change the change log does not see (notifications read). */
   refreshRealtime?: (userId: number) => Promise<void>;
+  /**
+   * The dashboard document the realtime engine keeps for a user, if it keeps one now (not checked
+   * for freshness: src/dashboard/current.ts does that).
+   */
+  storedDashboard?: (userId: number) => Promise<Dashboard | undefined>;
   /** Fingerprinted static assets, read once at start-up (src/http/assets.ts). */
   assets?: Map<string, Asset>;
   /** Extra readiness checks (Redis), by name. */
@@ -40,6 +47,8 @@ export interface AppDeps {
 export interface AppEnv {
   Variables: {
     actor: Actor | undefined;
+    /** The signed-in user's row as the sign-in check read it on this request (GET /api/me answers it). */
+    signInUser: UserRow | undefined;
     authVia: 'bearer' | 'cookie' | undefined;
     /** A token was presented but is expired, revoked or invalid. */
     staleToken: boolean;

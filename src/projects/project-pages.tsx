@@ -16,21 +16,24 @@ export function registerProjectPage(app: App, { database }: AppDeps, asset: Asse
   app.get('/projects/:id', signedIn(), async (c) => {
     const actor = c.get('user');
     const id = pageId(c);
-    const project = id === undefined ? undefined : await orMissing(() => getProject(db, actor, id));
-    if (!project)
-      return missingPage(c, {
+    const missing = () =>
+      missingPage(c, {
         asset,
         user: actor,
         what: 'Project',
         back: { href: '/projects', label: 'All your projects' },
       });
-    // The tasks of it the caller sees (a user: those assigned to them), counted by the same rules.
-    const [owner, list, done, overdue] = await Promise.all([
-      projectWithOwner(db, project.id),
-      listTasks(db, actor, { project_id: project.id, sort: 'due_date', limit: PROJECT_TASKS }),
-      listTasks(db, actor, { project_id: project.id, status: 'done', limit: 1 }),
-      listTasks(db, actor, { project_id: project.id, overdue: true, limit: 1 }),
+    if (id === undefined) return missing();
+    // The project and the tasks of it the caller sees (a user: those assigned to them), counted by
+    // the same rules, all at once: when the project is not visible, the rest is thrown away.
+    const [project, owner, list, done, overdue] = await Promise.all([
+      orMissing(() => getProject(db, actor, id)),
+      projectWithOwner(db, id),
+      listTasks(db, actor, { project_id: id, sort: 'due_date', limit: PROJECT_TASKS }),
+      listTasks(db, actor, { project_id: id, status: 'done', limit: 1 }),
+      listTasks(db, actor, { project_id: id, overdue: true, limit: 1 }),
     ]);
+    if (!project) return missing();
     const labels = await taskLabels(db, list.items);
     const data = {
       project: { ...project, owner: owner?.owner ?? '—' },

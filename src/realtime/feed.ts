@@ -13,7 +13,7 @@ export interface ChangeRow {
   before: Record<string, unknown> | null;
 }
 
-const CURSOR = 'dashboards';
+export const CURSOR = 'dashboards';
 const BATCH = 5000;
 /** Changes deleted per retention statement. */
 export const PRUNE_LIMIT = 10_000;

@@ -82,23 +82,26 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
       assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
     }));
   };
+  // The list and the board at once (one round trip), then the names on the list's page.
   const results = async (actor: Actor, filters: TaskFilters) => {
     // The log position first: a change landing between the reads is listed, never missed.
     const since = await logPosition(database.db);
-    const page = await listTasks(database.db, actor, {
-      q: filters.q,
-      status: filters.status as TaskStatus | undefined,
-      ...taskQueryOf(actor, filters),
-      sort: filters.sort,
-      offset: filters.offset,
-      limit: PAGE_SIZE,
-    });
-    const [items, cards] = await Promise.all([labelled(page.items), board(actor, filters)]);
+    const [page, cards] = await Promise.all([
+      listTasks(database.db, actor, {
+        q: filters.q,
+        status: filters.status as TaskStatus | undefined,
+        ...taskQueryOf(actor, filters),
+        sort: filters.sort,
+        offset: filters.offset,
+        limit: PAGE_SIZE,
+      }),
+      board(actor, filters),
+    ]);
     // The versions of every row shown (list and board), in one query: the in-place edits send them back.
     // Hashed with the representations read for the page (not the labelled copies).
-    const etags = await taskVersions(database.db, [
-      ...page.items,
-      ...Object.values(cards).flatMap((col) => col.items),
+    const [items, etags] = await Promise.all([
+      labelled(page.items),
+      taskVersions(database.db, [...page.items, ...Object.values(cards).flatMap((col) => col.items)]),
     ]);
     const versioned = <T extends { id: number }>(t: T) => ({ ...t, version: etags.get(t.id), since });
     const withVersions = (col: BoardData[TaskStatus]) => ({ ...col, items: col.items.map(versioned) });
@@ -134,14 +137,16 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
 
   app.get('/tasks', signedIn(), async (c) => {
     const actor = c.get('user');
-    const data = await results(
-      actor,
-      filtersOf((n) => c.req.query(n)),
-    );
-    if (isFragmentRequest(c)) return c.html(<TaskResults {...data} />);
-    // Tasks go into projects the caller manages: no such project, no "New task".
-    const canCreate = actor.role !== 'user' && (await manageableProjects(actor)).length > 0;
-    const choices = await filterChoices(database.db, actor);
+    const filters = filtersOf((n) => c.req.query(n));
+    if (isFragmentRequest(c)) return c.html(<TaskResults {...(await results(actor, filters))} />);
+    // Everything the page needs at once: far from the database, one wait instead of four.
+    const [data, manageable, choices] = await Promise.all([
+      results(actor, filters),
+      // Tasks go into projects the caller manages: no such project, no "New task".
+      actor.role !== 'user' ? manageableProjects(actor) : [],
+      filterChoices(database.db, actor),
+    ]);
+    const canCreate = manageable.length > 0;
     return c.html(
       <TasksPage asset={asset} user={actor} results={data} canCreate={canCreate} choices={choices} />,
     );

@@ -50,13 +50,13 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
   ) => {
     // The log position first: a change landing between the reads is listed, never missed.
     const since = await logPosition(db);
-    const list = await listUsers(db, actor, { limit: 200, sort: 'username' });
-    const [mfaOn, mustChange, owned, etags] = await Promise.all([
+    const [list, mfaOn, mustChange, owned] = await Promise.all([
+      listUsers(db, actor, { limit: 200, sort: 'username' }),
       mfaEnabledIds(db),
       mustChangeIds(db),
       ownedProjectCounts(db),
-      userVersions(db, list.items),
     ]);
+    const etags = await userVersions(db, list.items);
     const section = {
       users: list.items,
       total: list.total,

@@ -1,62 +1,27 @@
-import pg from 'pg';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
-
-const PW = 'a-long-user-password';
+import type { Page } from 'playwright-core';
+import { signInWithForm } from '../support/browser.js';
+import { ADMIN } from '../support/cluster.js';
+import {
+  type ApiTask,
+  type ApiUser,
+  expect,
+  type PageAs,
+  PASSWORD as PW,
+  test,
+} from '../support/fixtures.js';
 
 /** The live dashboards in a real browser (Debian's Chromium), against real instances. */
-describe('dashboards in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
-  let admin: string;
-  let sql: pg.Client;
-  const problems: string[] = [];
-  let ids: { user: number; manager: number; project: number; task: number };
-
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    const manager = await api(inst.base, admin, 'POST', '/api/users', {
-      username: 'mona',
-      password: PW,
-      role: 'manager',
-    });
-    const user = await api(inst.base, admin, 'POST', '/api/users', {
-      username: 'ulla',
-      password: PW,
-      role: 'user',
-    });
-    const project = await api(inst.base, admin, 'POST', '/api/projects', {
-      name: 'Launch',
-      owner_id: manager.body.id,
-    });
-    const task = await api(inst.base, admin, 'POST', '/api/tasks', {
-      project_id: project.body.id,
-      title: 'Ship',
-      assignee_id: user.body.id,
-    });
-    ids = { user: user.body.id, manager: manager.body.id, project: project.body.id, task: task.body.id };
-    sql = new pg.Client({ connectionString: cluster.databaseUrl });
-    await sql.connect();
-  }, 90_000);
-  afterAll(async () => {
-    await sql?.end();
-    await browser?.close();
-    await cluster?.stop();
-  });
-
-  const device = () => openDevice(browser, inst.base, problems);
-  async function signInAs(context: BrowserContext, username: string, password: string): Promise<Page> {
-    const page = await context.newPage();
-    await page.goto(`${inst.base}/dashboard`);
+test.describe('dashboards in Chromium', () => {
+  /** Signs in through the form after being sent there from the dashboard. */
+  async function signInAs(pageAs: PageAs, username: string): Promise<Page> {
+    const page = await pageAs(null, { path: '/dashboard' });
     expect(new URL(page.url()).pathname).toBe('/login');
-    await signInWithForm(page, inst.base, username, password);
+    await signInWithForm(
+      page,
+      new URL(page.url()).origin,
+      username,
+      username === ADMIN.username ? ADMIN.password : PW,
+    );
     await page.waitForSelector('[data-connection="live"]');
     return page;
   }
@@ -71,9 +36,8 @@ describe('dashboards in Chromium', () => {
       },
     );
 
-  it('shows each role its own dashboard and numbers', async () => {
-    const context = await device();
-    const adminPage = await signInAs(context, ADMIN.username, ADMIN.password);
+  test('shows each role its own dashboard and numbers', async ({ pageAs, portal, world }) => {
+    const adminPage = await signInAs(pageAs, ADMIN.username);
     expect(await adminPage.locator('[data-metric^="org_tasks."]').count()).toBe(4);
     expect(await adminPage.locator('[data-metric^="users_by_role."]').count()).toBe(3);
     expect(await metric(adminPage, 'users_by_role.manager')).toBe('1');
@@ -82,9 +46,9 @@ describe('dashboards in Chromium', () => {
     expect(await adminPage.isHidden('#chart-my-tasks')).toBe(true);
     expect(await adminPage.isVisible('#chart-org')).toBe(true);
     // A task of their own arrives live: the ring comes back in place of the words.
-    const me = (await api(inst.base, admin, 'GET', '/api/me')).body.id as number;
-    const own = await api(inst.base, admin, 'POST', '/api/tasks', {
-      project_id: ids.project,
+    const me = (await portal.api<ApiUser>('GET', '/api/me')).body.id;
+    const own = await portal.api<ApiTask>('POST', '/api/tasks', {
+      project_id: world.project.id,
       title: 'Admin work',
       assignee_id: me,
     });
@@ -94,18 +58,16 @@ describe('dashboards in Chromium', () => {
     });
     expect(await adminPage.isVisible('#chart-my-tasks')).toBe(true);
     expect((await adminPage.locator('#chart-my-tasks').boundingBox())!.height).toBeGreaterThan(50);
-    await api(inst.base, admin, 'DELETE', `/api/tasks/${own.body.id}`);
-    await context.close();
+    await portal.api('DELETE', `/api/tasks/${own.body.id}`);
+    await adminPage.context().close();
 
-    const managerContext = await device();
-    const managerPage = await signInAs(managerContext, 'mona', PW);
+    const managerPage = await signInAs(pageAs, 'mona');
     expect(await metric(managerPage, 'team_tasks.todo')).toBe('1');
-    expect(await metric(managerPage, `projects.${ids.project}.total`)).toBe('1');
+    expect(await metric(managerPage, `projects.${world.project.id}.total`)).toBe('1');
     expect(await managerPage.locator('[data-metric^="org_tasks."]').count()).toBe(0);
-    await managerContext.close();
+    await managerPage.context().close();
 
-    const userContext = await device();
-    const userPage = await signInAs(userContext, 'ulla', PW);
+    const userPage = await signInAs(pageAs, 'ulla');
     expect(await metric(userPage, 'my_tasks.todo')).toBe('1');
     expect(await userPage.isVisible('#chart-my-tasks')).toBe(true);
     expect(await userPage.isHidden('[data-chart-empty="chart-my-tasks"]')).toBe(true);
@@ -124,24 +86,28 @@ describe('dashboards in Chromium', () => {
       return { labels: chart.data.labels, data: chart.data.datasets[0]!.data };
     });
     expect(statusChart).toEqual({ labels: ['To do', 'In progress', 'Blocked', 'Done'], data: [1, 0, 0, 0] });
-    await userContext.close();
+    await userPage.context().close();
   });
 
-  it('updates two devices and two tabs within a second of a change from the API or from SQL', async () => {
-    const laptop = await device();
-    const phone = await device();
-    const tab1 = await signInAs(laptop, 'ulla', PW);
+  test('updates two devices and two tabs within a second of a change from the API or from SQL', async ({
+    pageAs,
+    portal,
+    world,
+  }) => {
+    const tab1 = await signInAs(pageAs, 'ulla');
+    const laptop = tab1.context();
     const tab2 = await laptop.newPage();
-    await tab2.goto(`${inst.base}/dashboard`);
+    await tab2.goto(`${portal.base}/dashboard`);
     await tab2.waitForSelector('[data-connection="live"]');
-    const mobile = await signInAs(phone, 'ulla', PW);
+    const mobile = await signInAs(pageAs, 'ulla');
+    const phone = mobile.context();
     const pages = [tab1, tab2, mobile];
     const charted = await tab1.evaluate(() => document.querySelectorAll('canvas[data-chart]').length);
     expect(charted).toBe(2);
 
-    await api(inst.base, admin, 'PATCH', `/api/tasks/${ids.task}`, { status: 'in_progress' });
+    await portal.api('PATCH', `/api/tasks/${world.task.id}`, { status: 'in_progress' });
     await Promise.all(pages.map((p) => shows(p, 'my_tasks.in_progress', 1)));
-    await sql.query(`update tasks set status = 'done' where id = $1`, [ids.task]);
+    await portal.sql.query(`update tasks set status = 'done' where id = $1`, [world.task.id]);
     await Promise.all(pages.map((p) => shows(p, 'my_tasks.done', 1)));
     expect(await metric(mobile, 'my_tasks.in_progress')).toBe('0');
     // No reload happened: the page still holds the same chart canvases it started with.
@@ -150,15 +116,15 @@ describe('dashboards in Chromium', () => {
     await phone.close();
   });
 
-  it('shows offline, then catches up with what changed meanwhile', async () => {
-    const context = await device();
-    const page = await signInAs(context, 'ulla', PW);
+  test('shows offline, then catches up with what changed meanwhile', async ({ pageAs, portal, world }) => {
+    const page = await signInAs(pageAs, 'ulla');
+    const context = page.context();
     await context.setOffline(true);
     await page.waitForSelector('[data-connection="offline"]');
     expect(await page.textContent('[data-connection-label]')).toBe(
       'Offline — showing the last known numbers',
     );
-    await sql.query(`update tasks set status = 'blocked' where id = $1`, [ids.task]);
+    await portal.sql.query(`update tasks set status = 'blocked' where id = $1`, [world.task.id]);
     await new Promise((r) => setTimeout(r, 300));
     expect(await metric(page, 'my_tasks.blocked')).toBe('0');
     await context.setOffline(false);
@@ -167,7 +133,7 @@ describe('dashboards in Chromium', () => {
     await context.close();
   });
 
-  it('logged no console errors and made no request outside the portal', () => {
+  test('logged no console errors and made no request outside the portal', ({ problems }) => {
     expect(problems).toEqual([]);
   });
 });

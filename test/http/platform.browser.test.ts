@@ -1,34 +1,24 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
+import { signInWithForm } from '../support/browser.js';
+import { ADMIN } from '../support/cluster.js';
+import { expect, test } from '../support/fixtures.js';
+
+test.override({ cast: {} });
 
 /** Issue 9 item 11 in a real browser: no page renders in quirks mode. */
-describe('every page in standards mode (Chromium)', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
-  const problems: string[] = [];
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
-
-  it('has document.compatMode CSS1Compat on every page, signed out and signed in', async () => {
-    const context = await openDevice(browser, inst.base, problems);
-    const page = await context.newPage();
+test.describe('every page in standards mode (Chromium)', () => {
+  test('has document.compatMode CSS1Compat on every page, signed out and signed in', async ({
+    pageAs,
+    portal,
+    problems,
+  }) => {
+    const page = await pageAs(null, { allow: /404 \(Not Found\)/ });
     const modes: Record<string, string> = {};
     const visit = async (path: string) => {
-      await page.goto(`${inst.base}${path}`);
+      await page.goto(`${portal.base}${path}`);
       modes[path] = await page.evaluate(() => document.compatMode);
     };
     for (const path of ['/login', '/api/docs', '/no/such/page']) await visit(path);
-    await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password);
+    await signInWithForm(page, portal.base, ADMIN.username, ADMIN.password);
     for (const path of ['/dashboard', '/projects', '/tasks', '/users', '/audit', '/account', '/missing']) {
       await visit(path);
     }
@@ -37,6 +27,5 @@ describe('every page in standards mode (Chromium)', () => {
     // Headers the browser reads (Permissions-Policy, CSP) draw no complaint either. The 404s are
     // the pages themselves, which Chromium reports as failed loads: those are the only console errors.
     expect(problems.filter((p) => !/404 \(Not Found\)/.test(p))).toEqual([]);
-    await context.close();
   });
 });

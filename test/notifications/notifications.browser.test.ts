@@ -1,51 +1,38 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
+import type { Page } from 'playwright-core';
+import type { Instance } from '../support/cluster.js';
+import { type ApiTask, expect, PASSWORD as PW, test } from '../support/fixtures.js';
 import { api, signIn } from '../support/live-client.js';
 
-const PW = 'a-long-user-password';
 /** Generous: eight helpers share two cores here. The notice's own latency is printed. */
 const POLL = { timeout: 10_000, interval: 50 };
+
+test.override({
+  cluster: { count: 2 },
+  cast: { mona: 'manager', alice: 'user' },
+  plan: { project: { name: 'Launch' }, by: 'mona', tasks: [] },
+});
 
 /**
  * Notifications in Chromium: a user's open pages (on two instances) show a notice as soon as a
  * manager assigns them a task, the bell's count goes up on each, survives a reload and a new
  * sign-in, and goes to 0 everywhere when read on one page.
  */
-describe('notifications in the browser', () => {
-  let cluster: Cluster;
+test.describe('notifications in the browser', () => {
   let one: Instance;
   let two: Instance;
-  let browser: Browser;
   let manager: string;
   let project: number;
   let aliceId: number;
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster(2);
-    [one, two] = cluster.instances as [Instance, Instance];
-    browser = await launchChromium();
-    const admin = await signIn(one.base, ADMIN.username, ADMIN.password);
-    await api(one.base, admin, 'POST', '/api/users', { username: 'mona', password: PW, role: 'manager' });
-    const alice = await api(one.base, admin, 'POST', '/api/users', {
-      username: 'alice',
-      password: PW,
-      role: 'user',
-    });
-    aliceId = alice.body.id;
-    manager = await signIn(two.base, 'mona', PW);
-    project = (await api(two.base, manager, 'POST', '/api/projects', { name: 'Launch' })).body.id;
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+  test.beforeAll(async ({ portal, people, world }) => {
+    [one, two] = portal.instances as [Instance, Instance];
+    manager = await people.token('mona');
+    project = world.project.id;
+    aliceId = people.get('alice').id;
   });
 
   const count = (page: Page) => page.locator('[data-bell-count]');
   const assign = async (title: string) => {
-    const res = await api(two.base, manager, 'POST', '/api/tasks', {
+    const res = await api<ApiTask>(two.base, manager, 'POST', '/api/tasks', {
       project_id: project,
       title,
       assignee_id: aliceId,
@@ -53,10 +40,12 @@ describe('notifications in the browser', () => {
     expect(res.status).toBe(201);
   };
 
-  it('shows a notice on every open page at once, counts it, keeps it, and clears it when read', async () => {
-    const device = await openDevice(browser, one.base, problems);
-    const dashboard = await device.newPage();
-    await signInWithForm(dashboard, one.base, 'alice', PW);
+  test('shows a notice on every open page at once, counts it, keeps it, and clears it when read', async ({
+    pageAs,
+    problems,
+  }) => {
+    const dashboard = await pageAs('alice', { instance: one });
+    const device = dashboard.context();
     // A page that had no live connection of its own before the bell.
     const projects = await device.newPage();
     await projects.goto(`${one.base}/projects`);
@@ -83,9 +72,8 @@ describe('notifications in the browser', () => {
     // A reload, and a new sign-in on a fresh device: still there, no notice for old news.
     await projects.reload();
     await expect.poll(() => count(projects).textContent(), POLL).toBe('2');
-    const laptop = await openDevice(browser, two.base, problems);
-    const later = await laptop.newPage();
-    await signInWithForm(later, two.base, 'alice', PW);
+    const later = await pageAs('alice', { instance: two });
+    const laptop = later.context();
     await expect.poll(() => count(later).textContent(), POLL).toBe('2');
     expect(await later.locator('.notice').count()).toBe(0);
 
@@ -102,16 +90,19 @@ describe('notifications in the browser', () => {
     await laptop.close();
   });
 
-  it('tells nobody about their own action', async () => {
-    const device = await openDevice(browser, two.base, problems);
-    const page = await device.newPage();
-    await signInWithForm(page, two.base, 'mona', PW);
+  test('tells nobody about their own action', async ({ pageAs, problems }) => {
+    const page = await pageAs('mona', { instance: two });
+    const device = page.context();
     await page.locator('[data-bell][data-unread="0"]').waitFor({ timeout: 10_000 });
     const alice = await signIn(one.base, 'alice', PW);
     await assign('My own doing');
     // Alice hears of it (so the change went through the stream) ...
     await expect
-      .poll(async () => (await api(one.base, alice, 'GET', '/api/metrics')).body.notifications.unread)
+      .poll(
+        async () =>
+          (await api<{ notifications: { unread: number } }>(one.base, alice, 'GET', '/api/metrics')).body
+            .notifications.unread,
+      )
       .toBe(1);
     // ... and Mona, who did it, has nothing.
     expect(await page.locator('[data-bell-list] li').count()).toBe(0);

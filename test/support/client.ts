@@ -1,6 +1,12 @@
 import type { TestApp } from './app.js';
 import { contractCheckFor } from './openapi-contract.js';
 
+/**
+ * A reply: status, parsed body, raw text, headers. Name the body's type where you read it
+ * (`api.get<ApiTask>(…)`, types in test/support/fixtures.ts); the `any` default is for the several
+ * hundred older reads, which `unknown` would all break.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the default keeps older callers compiling
 export interface Reply<T = any> {
   status: number;
   body: T;
@@ -12,12 +18,13 @@ export const ORIGIN = 'http://portal.test';
 
 /** A tiny API client over `app.request` (no sockets): JSON in, status + parsed body out. */
 export function client(ctx: Pick<TestApp, 'app'>, token?: string) {
-  const send = async (
+  // biome-ignore lint/suspicious/noExplicitAny: see Reply
+  const send = async <T = any>(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<Reply> => {
+  ): Promise<Reply<T>> => {
     const init: RequestInit = {
       method,
       headers: {
@@ -38,17 +45,21 @@ export function client(ctx: Pick<TestApp, 'app'>, token?: string) {
     }
     // Checked against the OpenAPI document when the test installed validateResponses(ctx).
     contractCheckFor(ctx.app)?.check({ method, path, status: res.status, headers: res.headers, text });
-    return { status: res.status, body: parsed, text, headers: res.headers };
+    return { status: res.status, body: parsed as T, text, headers: res.headers };
   };
+  // biome-ignore-start lint/suspicious/noExplicitAny: see Reply
   return {
-    get: (path: string, headers?: Record<string, string>) => send('GET', path, undefined, headers),
-    post: (path: string, body?: unknown, headers?: Record<string, string>) =>
-      send('POST', path, body, headers),
-    patch: (path: string, body?: unknown, headers?: Record<string, string>) =>
-      send('PATCH', path, body, headers),
-    delete: (path: string, headers?: Record<string, string>) => send('DELETE', path, undefined, headers),
+    get: <T = any>(path: string, headers?: Record<string, string>) =>
+      send<T>('GET', path, undefined, headers),
+    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      send<T>('POST', path, body, headers),
+    patch: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      send<T>('PATCH', path, body, headers),
+    delete: <T = any>(path: string, headers?: Record<string, string>) =>
+      send<T>('DELETE', path, undefined, headers),
     send,
   };
+  // biome-ignore-end lint/suspicious/noExplicitAny: see Reply
 }
 
 export type Client = ReturnType<typeof client>;

@@ -23,7 +23,10 @@ export async function makeWorld(ctx: TestApp, prefix = '') {
   const anon = client(ctx);
   const person = async (username: string, role: 'admin' | 'manager' | 'user'): Promise<Person> => {
     const user = await createUser(db, null, { username: `${prefix}${username}`, password: PASSWORD, role });
-    const login = await anon.post('/api/auth/login', { username: user.username, password: PASSWORD });
+    const login = await anon.post<{ token: string }>('/api/auth/login', {
+      username: user.username,
+      password: PASSWORD,
+    });
     if (login.status !== 200) throw new Error(`login failed for ${user.username}: ${login.text}`);
     return {
       id: user.id,

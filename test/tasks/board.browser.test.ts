@@ -1,57 +1,51 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { signInWithForm } from '../support/browser.js';
+import { ADMIN } from '../support/cluster.js';
+import {
+  type ApiProject,
+  type ApiTask,
+  expect,
+  type PageAs,
+  PASSWORD as PW,
+  test,
+} from '../support/fixtures.js';
+import { api } from '../support/live-client.js';
 
-const PW = 'a-long-user-password';
 const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;
+/** How many tasks of each status are in scope: 130 in all, 70 of them "to do". */
+const made: Record<(typeof STATUSES)[number], number> = {
+  todo: 70,
+  in_progress: 25,
+  blocked: 10,
+  done: 25,
+};
+
+test.override({
+  cast: { bea: 'user', max: 'manager', kim: 'user' },
+  plan: {
+    project: { name: 'Big board' },
+    by: ADMIN.username,
+    tasks: STATUSES.flatMap((status, s) =>
+      Array.from({ length: made[status] }, (_, i) => {
+        const n = STATUSES.slice(0, s).reduce((sum, earlier) => sum + made[earlier], 0) + i;
+        return { title: `${n % 10 === 0 ? 'Alpha' : 'Card'} ${n}`, assignee: 'bea', status };
+      }),
+    ),
+  },
+});
 
 /** The task board: the whole filtered scope by status, in a real browser. */
-describe('task board in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
-  const problems: string[] = [];
-  /** How many tasks of each status are in scope: 130 in all, 70 of them "to do". */
-  const made: Record<(typeof STATUSES)[number], number> = {
-    todo: 70,
-    in_progress: 25,
-    blocked: 10,
-    done: 25,
-  };
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    const bea = await api(inst.base, admin, 'POST', '/api/users', {
-      username: 'bea',
-      password: PW,
-      role: 'user',
-    });
-    const project = await api(inst.base, admin, 'POST', '/api/projects', { name: 'Big board' });
-    let n = 0;
-    for (const status of STATUSES) {
-      for (let i = 0; i < made[status]; i++, n++) {
-        const res = await api(inst.base, admin, 'POST', '/api/tasks', {
-          project_id: project.body.id,
-          title: `${n % 10 === 0 ? 'Alpha' : 'Card'} ${n}`,
-          assignee_id: bea.body.id,
-          status,
-        });
-        expect(res.status).toBe(201);
-      }
-    }
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+test.describe('task board in Chromium', () => {
+  let base: string;
+  let admin: string;
+  // Asking for the world is what makes the fixture create the cards, before any test.
+  test.beforeAll(({ portal, world }) => {
+    void world;
+    base = portal.base;
+    admin = portal.admin;
   });
-
-  async function open(username: string, password: string, path = '/tasks'): Promise<Page> {
-    const page = await (await openDevice(browser, inst.base, problems)).newPage();
-    await signInWithForm(page, inst.base, username, password, path);
+  async function open(pageAs: PageAs, username: string, path = '/tasks'): Promise<Page> {
+    const page = await pageAs(username, { path });
     await page.waitForSelector('[data-connection="live"]');
     return page;
   }
@@ -67,8 +61,10 @@ describe('task board in Chromium', () => {
   const cards = (page: Page, status: string) =>
     page.locator(`[data-column="${status}"] li[data-card]`).count();
 
-  it('counts every task in scope by status, not just the page of the list', { timeout: 60_000 }, async () => {
-    const page = await open('bea', PW);
+  test('counts every task in scope by status, not just the page of the list', { timeout: 60_000 }, async ({
+    pageAs,
+  }) => {
+    const page = await open(pageAs, 'bea');
     expect(await page.textContent('#task-results > p[role=status]')).toBe('Showing 1–20 of 130');
     const shown = await counts(page);
     expect(shown).toEqual(made);
@@ -97,14 +93,17 @@ describe('task board in Chromium', () => {
     expect(await cards(page, 'in_progress')).toBe(25);
   });
 
-  it('shows the rest of a column on a page of its own without JavaScript', { timeout: 30_000 }, async () => {
-    const context = await openDevice(browser, inst.base, problems, { javaScriptEnabled: false });
-    const page = await context.newPage();
-    await page.goto(`${inst.base}/login?next=%2Ftasks`);
+  test('shows the rest of a column on a page of its own without JavaScript', { timeout: 30_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const page = await pageAs(null, { device: { javaScriptEnabled: false } });
+    const context = page.context();
+    await page.goto(`${portal.base}/login?next=%2Ftasks`);
     await page.fill('#username', 'bea');
     await page.fill('#password', PW);
     await page.click('button[type=submit]');
-    await page.waitForURL(`${inst.base}/tasks`);
+    await page.waitForURL(`${portal.base}/tasks`);
     await page.click('[data-column="todo"] li[data-more] a');
     await page.waitForURL(/\/tasks\/board\/todo\?/);
     expect(await page.textContent('[data-column="todo"] > p')).toBe('Showing 51–70 of 70');
@@ -112,36 +111,28 @@ describe('task board in Chromium', () => {
     await context.close();
   });
 
-  describe('moving cards', () => {
-    let admin: string;
+  test.describe('moving cards', () => {
     const task: Record<string, number> = {};
     /** The portal's idea of a task's status, through the API. */
     const statusOf = async (id: number) =>
-      (await api(inst.base, admin, 'GET', `/api/tasks/${id}`)).body.status;
+      (await api<ApiTask>(base, admin, 'GET', `/api/tasks/${id}`)).body.status;
     const columnOfCard = (page: Page, id: number) =>
       page.getAttribute(`[data-board] li[data-card="${id}"]`, 'data-status');
-    beforeAll(async () => {
-      admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-      await api(inst.base, admin, 'POST', '/api/users', { username: 'max', password: PW, role: 'manager' });
-      const kim = await api(inst.base, admin, 'POST', '/api/users', {
-        username: 'kim',
-        password: PW,
-        role: 'user',
-      });
-      const max = await signIn(inst.base, 'max', PW);
-      const project = await api(inst.base, max, 'POST', '/api/projects', { name: 'Movers' });
+    test.beforeAll(async ({ portal, people }) => {
+      const max = await people.token('max');
+      const project = await portal.apiAs<ApiProject>(max, 'POST', '/api/projects', { name: 'Movers' });
       for (const name of ['drag', 'keys', 'live', 'cut', 'gone']) {
-        const t = await api(inst.base, max, 'POST', '/api/tasks', {
+        const t = await portal.apiAs<ApiTask>(max, 'POST', '/api/tasks', {
           project_id: project.body.id,
           title: `Move by ${name}`,
-          assignee_id: kim.body.id,
+          assignee_id: people.get('kim').id,
         });
         task[name] = t.body.id;
       }
-    }, 60_000);
+    });
 
-    it('moves a card by drag and drop, and the move is saved', { timeout: 60_000 }, async () => {
-      const page = await open('kim', PW);
+    test('moves a card by drag and drop, and the move is saved', { timeout: 60_000 }, async ({ pageAs }) => {
+      const page = await open(pageAs, 'kim');
       expect(await columnOfCard(page, task.drag!)).toBe('todo');
       await page.dragAndDrop(`li[data-card="${task.drag}"]`, '[data-column="blocked"] h3');
       await page.waitForSelector(`[data-column="blocked"] li[data-card="${task.drag}"]`);
@@ -152,10 +143,10 @@ describe('task board in Chromium', () => {
       expect(await page.textContent('[data-column="blocked"] [data-count]')).toBe('1');
     });
 
-    it('moves a card with the keyboard, announces it and keeps the focus on it', {
+    test('moves a card with the keyboard, announces it and keeps the focus on it', {
       timeout: 60_000,
-    }, async () => {
-      const page = await open('kim', PW);
+    }, async ({ pageAs }) => {
+      const page = await open(pageAs, 'kim');
       await page.focus(`li[data-card="${task.keys}"] summary`);
       await page.keyboard.press('Alt+ArrowRight');
       await page.waitForSelector(`[data-column="in_progress"] li[data-card="${task.keys}"]`);
@@ -184,9 +175,9 @@ describe('task board in Chromium', () => {
       await expect.poll(() => statusOf(task.keys!)).toBe('done');
     });
 
-    it("shows a move on another person's board at once", { timeout: 60_000 }, async () => {
-      const mover = await open('kim', PW);
-      const watcher = await open('max', PW);
+    test("shows a move on another person's board at once", { timeout: 60_000 }, async ({ pageAs }) => {
+      const mover = await open(pageAs, 'kim');
+      const watcher = await open(pageAs, 'max');
       await watcher.waitForSelector(`[data-column="todo"] li[data-card="${task.live}"]`);
       await mover.focus(`li[data-card="${task.live}"] summary`);
       await mover.keyboard.press('Alt+ArrowRight');
@@ -195,11 +186,12 @@ describe('task board in Chromium', () => {
       });
     });
 
-    it('puts a card back and says why when the move cannot be saved', { timeout: 60_000 }, async () => {
+    test('puts a card back and says why when the move cannot be saved', { timeout: 60_000 }, async ({
+      pageAs,
+    }) => {
       // Errors in the console are expected here (a failed request): not counted with the others.
-      const context = await openDevice(browser, inst.base, []);
-      const page = await context.newPage();
-      await signInWithForm(page, inst.base, 'kim', PW, '/tasks');
+      const page = await pageAs('kim', { path: '/tasks', allow: 'all' });
+      const context = page.context();
       await page.waitForSelector('[data-connection="live"]');
       const before = await page.textContent('[data-column="in_progress"] [data-count]');
       // The network is cut as the move is saved.
@@ -220,18 +212,18 @@ describe('task board in Chromium', () => {
       await context.close();
     });
 
-    it('puts a card back when the server refuses the move (the task is no longer yours)', {
+    test('puts a card back when the server refuses the move (the task is no longer yours)', {
       timeout: 60_000,
-    }, async () => {
-      const context = await openDevice(browser, inst.base, []);
-      const page = await context.newPage();
+    }, async ({ pageAs, people, portal }) => {
+      const page = await pageAs(null, { allow: 'all' });
+      const context = page.context();
       // This board does not follow live changes (its socket goes nowhere), so it still shows the task.
       await page.routeWebSocket(/\/ws/, () => {});
-      await signInWithForm(page, inst.base, 'kim', PW, '/tasks');
+      await signInWithForm(page, portal.base, 'kim', PW, '/tasks');
       await page.waitForSelector(`li[data-card="${task.gone}"]`);
-      const max = await signIn(inst.base, 'max', PW);
+      const max = await people.token('max');
       expect(
-        (await api(inst.base, max, 'PATCH', `/api/tasks/${task.gone}`, { assignee_id: null })).status,
+        (await portal.apiAs(max, 'PATCH', `/api/tasks/${task.gone}`, { assignee_id: null })).status,
       ).toBe(200);
       await page.dragAndDrop(`li[data-card="${task.gone}"]`, '[data-column="done"] h3');
       await page.waitForFunction(() =>
@@ -247,7 +239,7 @@ describe('task board in Chromium', () => {
     });
   });
 
-  it('raised no console errors and made no request outside the portal', () => {
+  test('raised no console errors and made no request outside the portal', ({ problems }) => {
     expect(problems).toEqual([]);
   });
 });

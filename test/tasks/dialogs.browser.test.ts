@@ -1,56 +1,49 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { signInWithForm } from '../support/browser.js';
+import {
+  type ApiList,
+  type ApiTask,
+  expect,
+  type PageAs,
+  PASSWORD as PW,
+  test,
+} from '../support/fixtures.js';
+import { api } from '../support/live-client.js';
 
-const PW = 'a-long-user-password';
+test.override({
+  cast: {
+    mark: 'manager',
+    ursa: { role: 'user', display_name: 'Ursa U.' },
+    olaf: { role: 'user', display_name: 'Olaf O.' },
+    ugo: 'user',
+  },
+  plan: {
+    project: { name: 'Apollo' },
+    by: 'mark',
+    tasks: [{ title: 'Fuel', assignee: 'ursa', due_date: '2031-05-01' }],
+  },
+});
 
 /**
  * The create and edit dialogs of the tasks page in a real browser: inline errors from the API's
  * rules, the assignee's status-only dialog, a change made in one person's browser reaching
  * another person's dashboard live, and the whole path by keyboard alone.
  */
-describe('task dialogs in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
+test.describe('task dialogs in Chromium', () => {
+  let base: string;
   let admin: string;
   const ids = { mark: 0, ursa: 0, olaf: 0, project: 0, fuel: 0 };
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    const user = (username: string, role: string, display_name?: string) =>
-      api(inst.base, admin, 'POST', '/api/users', { username, password: PW, role, display_name });
-    ids.mark = (await user('mark', 'manager')).body.id;
-    ids.ursa = (await user('ursa', 'user', 'Ursa U.')).body.id;
-    ids.olaf = (await user('olaf', 'user', 'Olaf O.')).body.id;
-    await user('ugo', 'user');
-    const mark = await signIn(inst.base, 'mark', PW);
-    ids.project = (await api(inst.base, mark, 'POST', '/api/projects', { name: 'Apollo' })).body.id;
-    ids.fuel = (
-      await api(inst.base, mark, 'POST', '/api/tasks', {
-        project_id: ids.project,
-        title: 'Fuel',
-        assignee_id: ids.ursa,
-        due_date: '2031-05-01',
-      })
-    ).body.id;
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+  test.beforeAll(({ portal, people, world }) => {
+    base = portal.base;
+    admin = portal.admin;
+    for (const name of ['mark', 'ursa', 'olaf'] as const) ids[name] = people.get(name).id;
+    ids.project = world.project.id;
+    ids.fuel = world.task.id;
   });
 
   /** A device that reports console errors, page errors and any request leaving the portal. */
-  const device = () => openDevice(browser, inst.base, problems, { acceptDialogs: true });
-  async function open(username: string, path = '/tasks'): Promise<Page> {
-    const page = await (await device()).newPage();
-    await signInWithForm(page, inst.base, username, PW, path);
+  async function open(pageAs: PageAs, username: string, path = '/tasks'): Promise<Page> {
+    const page = await pageAs(username, { path, device: { acceptDialogs: true } });
     await page.waitForSelector('[data-connection="live"]');
     return page;
   }
@@ -61,12 +54,12 @@ describe('task dialogs in Chromium', () => {
       timeout: 5000,
     });
   const waitOpen = (page: Page) => page.waitForSelector('dialog#task-dialog[open] form');
-  const task = async (id: number) => api(inst.base, admin, 'GET', `/api/tasks/${id}`);
+  const task = async (id: number) => api<ApiTask>(base, admin, 'GET', `/api/tasks/${id}`);
 
-  it('creates a task in a dialog, showing the 422s inline first, then edits and deletes it', {
+  test('creates a task in a dialog, showing the 422s inline first, then edits and deletes it', {
     timeout: 90_000,
-  }, async () => {
-    const page = await open('mark');
+  }, async ({ pageAs, portal }) => {
+    const page = await open(pageAs, 'mark');
     await page.click('#task-new');
     await waitOpen(page);
     expect(await page.textContent('#task-dialog h2')).toBe('New task');
@@ -84,7 +77,7 @@ describe('task dialogs in Chromium', () => {
     // Olaf is deactivated while the dialog is open: the domain refuses him, inline on the assignee.
     await page.fill('#tf-title', 'Launch checklist');
     await page.selectOption('#tf-assignee_id', String(ids.olaf));
-    await api(inst.base, admin, 'PATCH', `/api/users/${ids.olaf}`, { active: false });
+    await portal.api('PATCH', `/api/users/${ids.olaf}`, { active: false });
     await page.click('#task-dialog >> text=Create task');
     await page.waitForSelector('#tf-assignee_id-error');
     expect(await page.textContent('#tf-assignee_id-error')).toBe('Assignee must be an active user');
@@ -156,10 +149,10 @@ describe('task dialogs in Chromium', () => {
     await page.context().close();
   });
 
-  it('shows the assignee only the status, and the server refuses them anything more', {
+  test('shows the assignee only the status, and the server refuses them anything more', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('ursa');
+  }, async ({ pageAs, portal }) => {
+    const page = await open(pageAs, 'ursa');
     expect(await page.locator('#task-new').count()).toBe(0);
     await page.click(`#task-edit-${ids.fuel}`);
     await waitOpen(page);
@@ -177,9 +170,9 @@ describe('task dialogs in Chromium', () => {
 
     // A forged edit with more than the status, from her own signed-in browser: refused by the domain.
     const post = (path: string, form: Record<string, string>) =>
-      page.request.post(`${inst.base}${path}`, {
+      page.request.post(`${portal.base}${path}`, {
         form,
-        headers: { origin: inst.base, 'hx-request': 'true' },
+        headers: { origin: portal.base, 'hx-request': 'true' },
       });
     const forged = await post(`/tasks/${ids.fuel}/edit`, { status: 'done', title: 'Mine now' });
     expect(await forged.text()).toContain('The assignee may only change the status of a task');
@@ -194,13 +187,13 @@ describe('task dialogs in Chromium', () => {
     await page.context().close();
   });
 
-  it("updates another person's open dashboard within a second of a manager's edit in the dialog", {
+  test("updates another person's open dashboard within a second of a manager's edit in the dialog", {
     timeout: 60_000,
-  }, async () => {
-    const dashboard = await open('ursa', '/dashboard');
+  }, async ({ pageAs }) => {
+    const dashboard = await open(pageAs, 'ursa', '/dashboard');
     const done = await dashboard.textContent('[data-metric="my_tasks.done"]');
     expect(done).toBe('0');
-    const manager = await open('mark');
+    const manager = await open(pageAs, 'mark');
     await manager.click(`#task-edit-${ids.fuel}`);
     await waitOpen(manager);
     await manager.selectOption('#tf-status', 'done');
@@ -217,8 +210,11 @@ describe('task dialogs in Chromium', () => {
     await manager.context().close();
   });
 
-  it('can be used with the keyboard alone, with the focus always visible', { timeout: 90_000 }, async () => {
-    const page = await (await device()).newPage();
+  test('can be used with the keyboard alone, with the focus always visible', { timeout: 90_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const page = await pageAs(null, { device: { acceptDialogs: true } });
     const invisible: string[] = [];
     /** Presses Tab until `done` holds for the focused element, checking each one shows its focus. */
     const tabTo = async (done: (el: { id: string; text: string; href: string }) => boolean, limit = 30) => {
@@ -245,17 +241,17 @@ describe('task dialogs in Chromium', () => {
       throw new Error('never reached by Tab');
     };
 
-    await page.goto(`${inst.base}/login`);
+    await page.goto(`${portal.base}/login`);
     expect(await focused(page)).toBe('username'); // the page puts the focus in the first field
     await page.keyboard.type('mark');
     await page.keyboard.press('Tab');
     await page.keyboard.type(PW);
     await page.keyboard.press('Enter');
-    await page.waitForURL(`${inst.base}/dashboard`);
+    await page.waitForURL(`${portal.base}/dashboard`);
 
     await tabTo((el) => el.href === '/tasks');
     await page.keyboard.press('Enter');
-    await page.waitForURL(`${inst.base}/tasks`);
+    await page.waitForURL(`${portal.base}/tasks`);
     await page.waitForSelector('[data-connection="live"]');
 
     await tabTo((el) => el.id === 'task-new');
@@ -271,10 +267,11 @@ describe('task dialogs in Chromium', () => {
     await page.keyboard.press('Enter');
     await waitClosed(page);
     expect(await focused(page)).toBe('task-new');
-    const created = (await api(inst.base, admin, 'GET', '/api/tasks?q=Typed%20by%20keyboard')).body.items;
+    const created = (await portal.api<ApiList<ApiTask>>('GET', '/api/tasks?q=Typed%20by%20keyboard')).body
+      .items;
     expect(created).toHaveLength(1);
     expect(created[0]).toMatchObject({ priority: 'high', project_id: ids.project });
-    expect(created[0].assignee_id).not.toBeNull();
+    expect(created[0]!.assignee_id).not.toBeNull();
 
     // Escape closes a dialog; the focus returns to the button that opened it.
     await page.keyboard.press('Enter');
@@ -293,22 +290,25 @@ describe('task dialogs in Chromium', () => {
     await page.context().close();
   });
 
-  it('falls back to pages of their own without JavaScript', { timeout: 60_000 }, async () => {
-    const context = await openDevice(browser, inst.base, problems, { javaScriptEnabled: false });
-    const page = await context.newPage();
-    await signInWithForm(page, inst.base, 'mark', PW, '/tasks');
+  test('falls back to pages of their own without JavaScript', { timeout: 60_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const page = await pageAs(null, { device: { javaScriptEnabled: false } });
+    const context = page.context();
+    await signInWithForm(page, portal.base, 'mark', PW, '/tasks');
     await page.click('a[href="/tasks/new"]');
-    await page.waitForURL(`${inst.base}/tasks/new`);
+    await page.waitForURL(`${portal.base}/tasks/new`);
     await page.click('text=Create task');
     expect(await page.textContent('#tf-title-error')).toBe('Title must not be empty');
     await page.fill('#tf-title', 'Without script');
     await page.click('text=Create task');
-    await page.waitForURL(`${inst.base}/tasks`);
+    await page.waitForURL(`${portal.base}/tasks`);
     expect(await page.locator('tr[data-task]', { hasText: 'Without script' }).count()).toBe(1);
     await context.close();
   });
 
-  it('logged no console errors and made no request outside the portal', () => {
+  test('logged no console errors and made no request outside the portal', ({ problems }) => {
     expect(problems).toEqual([]);
   });
 });

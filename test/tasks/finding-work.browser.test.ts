@@ -1,36 +1,27 @@
-import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { type ApiProject, type ApiTask, expect, test } from '../support/fixtures.js';
 
-const PW = 'a-long-user-password';
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
 /** Finding work: dashboard numbers lead to their lists, filters in the URL, late work marked. */
-describe('finding work in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
-  const problems: string[] = [];
+test.override({
+  cast: {
+    mia: { role: 'manager', display_name: 'Mia Manager' },
+    ute: { role: 'user', display_name: 'Ute Ufer' },
+    udo: { role: 'user', display_name: 'Anton Udo' },
+  },
+});
+
+test.describe('finding work in Chromium', () => {
   const ids: Record<string, number> = {};
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    const make = async (username: string, role: string, display_name?: string) =>
-      (await api(inst.base, admin, 'POST', '/api/users', { username, password: PW, role, display_name })).body
-        .id as number;
-    ids.mia = await make('mia', 'manager', 'Mia Manager');
-    ids.ute = await make('ute', 'user', 'Ute Ufer');
-    ids.udo = await make('udo', 'user', 'Anton Udo');
+  test.beforeAll(async ({ portal, people }) => {
+    for (const username of ['mia', 'ute', 'udo']) ids[username] = people.get(username).id;
     const project = async (name: string, owner: number) =>
-      (await api(inst.base, admin, 'POST', '/api/projects', { name, owner_id: owner })).body.id as number;
-    ids.apollo = await project('Apollo', ids.mia);
+      (await portal.api<ApiProject>('POST', '/api/projects', { name, owner_id: owner })).body.id;
+    ids.apollo = await project('Apollo', ids.mia!);
     ids.gemini = await project('Gemini', ADMIN_ID);
     const task = async (title: string, body: Record<string, unknown>) =>
-      (await api(inst.base, admin, 'POST', '/api/tasks', { title, ...body })).body.id as number;
+      (await portal.api<ApiTask>('POST', '/api/tasks', { title, ...body })).body.id;
     ids.late2 = await task('Late by two', {
       project_id: ids.apollo,
       assignee_id: ids.ute,
@@ -50,31 +41,25 @@ describe('finding work in Chromium', () => {
     });
     ids.blocked = await task('Stuck', { project_id: ids.apollo, assignee_id: ids.udo, status: 'blocked' });
     ids.otherBlocked = await task('Stuck elsewhere', { project_id: ids.gemini, status: 'blocked' });
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
   });
 
   // The admin made by the cluster is the first user.
   const ADMIN_ID = 1;
 
-  async function open(username: string, path: string, options: BrowserContextOptions = {}): Promise<Page> {
-    const page = await (await openDevice(browser, inst.base, problems, options)).newPage();
-    await signInWithForm(page, inst.base, username, username === ADMIN.username ? ADMIN.password : PW, path);
-    return page;
-  }
   const rows = (page: Page) =>
     page
       .locator('[data-task-list] tbody tr')
       .evaluateAll((trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.task)));
 
-  it('the overdue tile opens my late tasks, marked late in words', { timeout: 60_000 }, async () => {
-    const page = await open('ute', '/dashboard');
+  test('the overdue tile opens my late tasks, marked late in words', { timeout: 60_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const page = await pageAs('ute', { path: '/dashboard' });
     await page.waitForSelector('[data-connection="live"]');
     expect(await page.textContent('[data-metric="my_overdue"]')).toBe('2');
     await page.click('[data-tile="my_overdue"]');
-    await page.waitForURL(`${inst.base}/tasks?assignee=me&overdue=1`);
+    await page.waitForURL(`${portal.base}/tasks?assignee=me&overdue=1`);
     expect((await rows(page)).sort()).toEqual([ids.late1, ids.late2].sort());
     // The filters say what the list is, so the person can widen it again.
     expect(await page.inputValue('#task-assignee')).toBe('me');
@@ -91,14 +76,17 @@ describe('finding work in Chromium', () => {
     expect(new URL(page.url()).search).not.toContain('overdue=1');
   });
 
-  it('every status tile and chart segment of a manager opens its list', { timeout: 60_000 }, async () => {
-    const page = await open('mia', '/dashboard');
+  test('every status tile and chart segment of a manager opens its list', { timeout: 60_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const page = await pageAs('mia', { path: '/dashboard' });
     await page.waitForSelector('[data-connection="live"]');
     expect(await page.getAttribute('[data-tile="team_tasks.blocked"]', 'href')).toBe(
       '/tasks?scope=team&status=blocked',
     );
     await page.click('[data-tile="team_tasks.blocked"]');
-    await page.waitForURL(`${inst.base}/tasks?scope=team&status=blocked`);
+    await page.waitForURL(`${portal.base}/tasks?scope=team&status=blocked`);
     // The team's blocked task, not the one in a project someone else owns.
     expect(await rows(page)).toEqual([ids.blocked]);
     await page.goBack();
@@ -122,36 +110,45 @@ describe('finding work in Chromium', () => {
       return { x: box.left + arc.x, y: box.top + arc.y };
     });
     await page.mouse.click(point.x, point.y);
-    await page.waitForURL(`${inst.base}/tasks?scope=team&status=blocked`);
+    await page.waitForURL(`${portal.base}/tasks?scope=team&status=blocked`);
     // The project table's names lead to the project's tasks.
     await page.goBack();
     await page.click(`tr[data-project="${ids.apollo}"] a`);
-    await page.waitForURL(`${inst.base}/tasks?project=${ids.apollo}`);
+    await page.waitForURL(`${portal.base}/tasks?project=${ids.apollo}`);
     expect((await rows(page)).length).toBe(5);
   });
 
-  it('marks late dates in dark mode and at phone width too', { timeout: 60_000 }, async () => {
-    const page = await open('ute', '/tasks?overdue=1', {
-      viewport: { width: 390, height: 844 },
-      colorScheme: 'dark',
+  test('marks late dates in dark mode and at phone width too', { timeout: 60_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const page = await pageAs('ute', {
+      path: '/tasks?overdue=1',
+      device: {
+        viewport: { width: 390, height: 844 },
+        colorScheme: 'dark',
+      },
     });
     const colour = await page
       .locator(`tr[data-task="${ids.late2}"] .due`)
       .evaluate((el) => getComputedStyle(el).color);
     expect(colour).toBe('rgb(252, 165, 165)'); // the dark theme's "bad", readable on its dark card
-    await page.goto(`${inst.base}/dashboard`);
+    await page.goto(`${portal.base}/dashboard`);
     const tile = page.locator('[data-tile="my_overdue"]');
     const box = await tile.boundingBox();
     expect(box!.x + box!.width).toBeLessThanOrEqual(390);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   });
 
-  it('shows a manager the open work per person on their projects, live, each number a link', {
+  test('shows a manager the open work per person on their projects, live, each number a link', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('mia', '/workload', {
-      viewport: { width: 390, height: 844 },
-      colorScheme: 'dark',
+  }, async ({ pageAs, portal }) => {
+    const page = await pageAs('mia', {
+      path: '/workload',
+      device: {
+        viewport: { width: 390, height: 844 },
+        colorScheme: 'dark',
+      },
     });
     await page.waitForSelector('[data-connection="live"]');
     const cell = (who: number | string, what: string) =>
@@ -168,8 +165,7 @@ describe('finding work in Chromium', () => {
     expect(await page.locator('tr[data-person="none"]').count()).toBe(0);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     // Live: work handed to Udo elsewhere shows up without a reload.
-    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    await api(inst.base, admin, 'POST', '/api/tasks', {
+    await portal.api('POST', '/api/tasks', {
       project_id: ids.apollo,
       title: 'More for Udo',
       assignee_id: ids.udo,
@@ -181,17 +177,17 @@ describe('finding work in Chromium', () => {
     );
     expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
     await page.click(`tr[data-person="${ids.ute}"] [data-count="overdue"] a`);
-    await page.waitForURL(`${inst.base}/tasks?assignee=${ids.ute}&scope=team&overdue=1`);
+    await page.waitForURL(`${portal.base}/tasks?assignee=${ids.ute}&scope=team&overdue=1`);
     expect((await rows(page)).sort()).toEqual([ids.late1, ids.late2].sort());
     // Admins see everyone, the unassigned work too; users have no such page.
-    const whole = await open(ADMIN.username, '/workload');
+    const whole = await pageAs('admin', { path: '/workload' });
     expect(await whole.textContent('tr[data-person="none"] [data-count="blocked"]')).toBe('1');
-    const user = await open('ute', '/dashboard');
+    const user = await pageAs('ute', { path: '/dashboard' });
     expect(await user.locator('nav a[href="/workload"]').count()).toBe(0);
-    expect((await user.request.get(`${inst.base}/workload`)).status()).toBe(404);
+    expect((await user.request.get(`${portal.base}/workload`)).status()).toBe(404);
   });
 
-  it('raised no console errors and made no request outside the portal', () => {
+  test('raised no console errors and made no request outside the portal', ({ problems }) => {
     expect(problems).toEqual([]);
   });
 });

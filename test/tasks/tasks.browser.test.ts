@@ -1,60 +1,36 @@
-import pg from 'pg';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { ADMIN } from '../support/cluster.js';
+import { expect, type PageAs, test } from '../support/fixtures.js';
 
-const PW = 'a-long-user-password';
+test.override({
+  cast: { tia: 'user', tom: 'user' },
+  plan: {
+    project: { name: 'Board' },
+    by: ADMIN.username,
+    tasks: Array.from({ length: 25 }, (_, i) => ({
+      title: i < 3 ? `Alpha ${i}` : `Task ${i}`,
+      assignee: 'tia',
+      status: i % 5 === 0 ? ('blocked' as const) : ('todo' as const),
+    })),
+  },
+});
 
 /** The tasks page: search, filter, sort, pages, board, status changes, live — in a real browser. */
-describe('tasks page in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
-  let sql: pg.Client;
-  const problems: string[] = [];
+test.describe('tasks page in Chromium', () => {
   let firstTask: number;
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    const user = await api(inst.base, admin, 'POST', '/api/users', {
-      username: 'tia',
-      password: PW,
-      role: 'user',
-    });
-    await api(inst.base, admin, 'POST', '/api/users', { username: 'tom', password: PW, role: 'user' });
-    const project = await api(inst.base, admin, 'POST', '/api/projects', { name: 'Board' });
-    for (let i = 0; i < 25; i++) {
-      const t = await api(inst.base, admin, 'POST', '/api/tasks', {
-        project_id: project.body.id,
-        title: i < 3 ? `Alpha ${i}` : `Task ${i}`,
-        assignee_id: user.body.id,
-        status: i % 5 === 0 ? 'blocked' : 'todo',
-      });
-      firstTask = t.body.id; // the newest: first on the first page
-    }
-    sql = new pg.Client({ connectionString: cluster.databaseUrl });
-    await sql.connect();
-  }, 90_000);
-  afterAll(async () => {
-    await sql?.end();
-    await browser?.close();
-    await cluster?.stop();
+  test.beforeAll(({ world }) => {
+    firstTask = world.tasks.at(-1)!.id; // the newest: first on the first page
   });
 
-  async function open(username: string): Promise<Page> {
-    const page = await (await openDevice(browser, inst.base, problems)).newPage();
-    await signInWithForm(page, inst.base, username, PW, '/tasks');
+  async function open(pageAs: PageAs, username: string): Promise<Page> {
+    const page = await pageAs(username, { path: '/tasks' });
     await page.waitForSelector('[data-connection="live"]');
     return page;
   }
   const summary = (page: Page) => page.textContent('#task-results > p[role=status]');
 
-  it('pages, searches and filters without reloading', { timeout: 60_000 }, async () => {
-    const page = await open('tia');
+  test('pages, searches and filters without reloading', { timeout: 60_000 }, async ({ pageAs }) => {
+    const page = await open(pageAs, 'tia');
     expect(await summary(page)).toBe('Showing 1–20 of 25');
     // Each row says which project the task is in and who has it, by name.
     const headers = await page.locator('[data-task-list] thead th').allTextContents();
@@ -77,23 +53,23 @@ describe('tasks page in Chromium', () => {
     );
     expect(await page.locator('[data-column="blocked"] li').count()).toBe(5);
     expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
-    expect(await (await open('tom')).textContent('#task-results > p')).toBe('No tasks match.');
+    expect(await (await open(pageAs, 'tom')).textContent('#task-results > p')).toBe('No tasks match.');
   });
 
-  it('moves a task along from the list, and follows changes made elsewhere', {
+  test('moves a task along from the list, and follows changes made elsewhere', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('tia');
-    const other = await open('tia');
+  }, async ({ pageAs, portal }) => {
+    const page = await open(pageAs, 'tia');
+    const other = await open(pageAs, 'tia');
     await page.selectOption(`#status-${firstTask}`, 'done');
     await page.waitForSelector(`[data-column="done"] li[data-card="${firstTask}"]`);
     // The other tab shows it too, without a reload, through the realtime socket.
     await other.waitForSelector(`[data-column="done"] li[data-card="${firstTask}"]`, { timeout: 3000 });
-    await sql.query(`update tasks set status = 'in_progress' where id = $1`, [firstTask]);
+    await portal.sql.query(`update tasks set status = 'in_progress' where id = $1`, [firstTask]);
     await page.waitForSelector(`[data-column="in_progress"] li[data-card="${firstTask}"]`, { timeout: 3000 });
   });
 
-  it('raised no console errors and made no request outside the portal', () => {
+  test('raised no console errors and made no request outside the portal', ({ problems }) => {
     expect(problems).toEqual([]);
   });
 });

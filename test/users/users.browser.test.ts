@@ -1,29 +1,17 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { expect, test } from '../support/fixtures.js';
+import { signIn } from '../support/live-client.js';
+
+test.override({ cast: {} });
 
 /** The admin's user management, through the page, in a real browser. */
-describe('users page in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
+test.describe('users page in Chromium', () => {
   let page: Page;
-  const problems: string[] = [];
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    page = await (await openDevice(browser, inst.base, problems)).newPage();
-    await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password, '/users');
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+  test.beforeEach(async ({ pageAs }) => {
+    page = await pageAs('admin', { path: '/users' });
   });
 
-  it('creates a user, showing validation errors inline first', { timeout: 60_000 }, async () => {
+  test('creates a user, showing validation errors inline first', { timeout: 60_000 }, async () => {
     await page.fill('#new-username', 'bad name');
     await page.fill('#new-password', 'short');
     await page.click('text=Create user');
@@ -47,11 +35,11 @@ describe('users page in Chromium', () => {
     expect(await page.textContent('#new-username-error')).toMatch(/already taken/);
   });
 
-  it('explains why a user who owns projects cannot be deleted, then deactivates and resets them', {
+  test('explains why a user who owns projects cannot be deleted, then deactivates and resets them', {
     timeout: 60_000,
-  }, async () => {
-    const nora = await signIn(inst.base, 'nora', 'a-long-user-password');
-    await api(inst.base, nora, 'POST', '/api/projects', { name: "Nora's" });
+  }, async ({ portal }) => {
+    const nora = await signIn(portal.base, 'nora', 'a-long-user-password');
+    await portal.api('POST', '/api/projects', { name: "Nora's" }, nora);
     // Delete asks first; for a user who owns projects it says why not, with Close only.
     await page.click('tr[data-user="nora"] >> text=Delete');
     await page.waitForSelector('#confirm-dialog[open] #confirm-dialog-body p');
@@ -63,7 +51,7 @@ describe('users page in Chromium', () => {
     await page.waitForFunction(() =>
       document.querySelector('tr[data-user="nora"]')?.textContent?.includes('deactivated'),
     );
-    expect((await api(inst.base, nora, 'GET', '/api/me')).status).toBe(401);
+    expect((await portal.api('GET', '/api/me', undefined, nora)).status).toBe(401);
     await page.click('tr[data-user="nora"] >> text=Reactivate');
     await page.waitForFunction(
       () => !document.querySelector('tr[data-user="nora"]')?.textContent?.includes('deactivated'),
@@ -76,7 +64,7 @@ describe('users page in Chromium', () => {
     );
     expect(
       (
-        await fetch(`${inst.base}/api/auth/login`, {
+        await fetch(`${portal.base}/api/auth/login`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ username: 'nora', password: 'a-brand-new-password' }),
@@ -85,9 +73,13 @@ describe('users page in Chromium', () => {
     ).toBe(200);
   });
 
-  it('is not there for other roles, and raised no console errors or requests outside the portal', async () => {
-    const nobody = await (await openDevice(browser, inst.base, problems)).newPage();
-    await nobody.goto(`${inst.base}/users`);
+  test('is not there for other roles, and raised no console errors or requests outside the portal', async ({
+    pageAs,
+    portal,
+    problems,
+  }) => {
+    const nobody = await pageAs(null);
+    await nobody.goto(`${portal.base}/users`);
     expect(new URL(nobody.url()).pathname).toBe('/login');
     expect(problems).toEqual([]);
   });

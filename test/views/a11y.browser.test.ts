@@ -1,13 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, signInWithForm, watchCsp } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { signInWithForm, watchCsp } from '../support/browser.js';
+import { ADMIN } from '../support/cluster.js';
+import { expect, test } from '../support/fixtures.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const PW = 'a-long-user-password';
+
+test.override({
+  cast: { ally: 'manager' },
+  plan: {
+    project: { name: 'Accessible' },
+    by: 'ally',
+    tasks: [{ title: 'Check contrast', due_date: '2001-01-01' }],
+  },
+});
 
 interface Violation {
   id: string;
@@ -16,27 +23,10 @@ interface Violation {
 }
 
 /** axe-core over every page, light and dark: no serious or critical violations. */
-describe('accessibility (axe-core) in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    await api(inst.base, admin, 'POST', '/api/users', { username: 'ally', password: PW, role: 'manager' });
-    const ally = await signIn(inst.base, 'ally', PW);
-    const project = await api(inst.base, ally, 'POST', '/api/projects', { name: 'Accessible' });
-    await api(inst.base, ally, 'POST', '/api/tasks', {
-      project_id: project.body.id,
-      title: 'Check contrast',
-      due_date: '2001-01-01',
-    });
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+test.describe('accessibility (axe-core) in Chromium', () => {
+  // Asking for the world is what makes the fixture create the project and its late task.
+  test.beforeAll(({ world }) => {
+    void world;
   });
 
   async function audit(page: Page): Promise<Violation[]> {
@@ -50,7 +40,7 @@ describe('accessibility (axe-core) in Chromium', () => {
     return (result as Violation[]).filter((v) => v.impact === 'serious' || v.impact === 'critical');
   }
 
-  it('flags a page that is broken on purpose (the check can fail)', async () => {
+  test('flags a page that is broken on purpose (the check can fail)', async ({ browser }) => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.setContent('<html><body><img src="data:,"><button></button></body></html>');
@@ -60,10 +50,10 @@ describe('accessibility (axe-core) in Chromium', () => {
     await context.close();
   });
 
-  it.each(['light', 'dark'] as const)(
+  test.for(['light', 'dark'] as const)(
     'finds nothing serious on any page (%s)',
     { timeout: 180_000 },
-    async (scheme) => {
+    async (scheme, { browser, portal }) => {
       // Under the portal's CSP: any violation on any page audited fails the test too.
       const context = await browser.newContext({ colorScheme: scheme });
       const csp: string[] = [];
@@ -71,7 +61,7 @@ describe('accessibility (axe-core) in Chromium', () => {
       const page = await context.newPage();
       const found: Record<string, string[]> = {};
       const check = async (path: string) => {
-        await page.goto(`${inst.base}${path}`);
+        await page.goto(`${portal.base}${path}`);
         await page.waitForLoadState('networkidle').catch(() => {});
         const violations = await audit(page);
         if (violations.length)
@@ -80,7 +70,7 @@ describe('accessibility (axe-core) in Chromium', () => {
           );
       };
       await check('/login');
-      await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password);
+      await signInWithForm(page, portal.base, ADMIN.username, ADMIN.password);
       for (const path of [
         '/dashboard',
         '/tasks',
@@ -97,7 +87,7 @@ describe('accessibility (axe-core) in Chromium', () => {
       ])
         await check(path);
       // The task dialog, open, with an inline error in it.
-      await page.goto(`${inst.base}/tasks`);
+      await page.goto(`${portal.base}/tasks`);
       await page.click('#task-new');
       await page.waitForSelector('dialog#task-dialog[open] form');
       await page.click('#task-dialog >> text=Create task');
@@ -108,7 +98,7 @@ describe('accessibility (axe-core) in Chromium', () => {
           (v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
         );
       // And the edit form of a project, open, with an inline error in it.
-      await page.goto(`${inst.base}/projects`);
+      await page.goto(`${portal.base}/projects`);
       await page.click('tr[data-project] summary');
       await page.fill('tr[data-project] input[name=name]', '');
       await page.click('tr[data-project] >> text=Save');

@@ -1,11 +1,14 @@
-import pg from 'pg';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import { type ApiTask, expect, test } from '../support/fixtures.js';
+import { api } from '../support/live-client.js';
 
-const PW = 'a-long-user-password';
+test.override({
+  cast: { tia: 'user', mia: 'manager' },
+  plan: {
+    project: { name: 'Garden' },
+    by: 'mia',
+    tasks: ['Weed', 'Water', 'Prune'].map((title) => ({ title, assignee: 'tia' })),
+  },
+});
 
 /**
  * Smaller things of everyday use, in Chromium: live changes are highlighted for a moment, the
@@ -13,55 +16,25 @@ const PW = 'a-long-user-password';
  * passed through, the account page says when each sign-in was last used, and creating a
  * project keeps the focus in the form.
  */
-describe('everyday use in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
-  let sql: pg.Client;
+test.describe('everyday use in Chromium', () => {
+  let base: string;
   let admin: string;
   const ids = { tia: 0, project: 0, tasks: [] as number[] };
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    ids.tia = (
-      await api(inst.base, admin, 'POST', '/api/users', { username: 'tia', password: PW, role: 'user' })
-    ).body.id;
-    await api(inst.base, admin, 'POST', '/api/users', { username: 'mia', password: PW, role: 'manager' });
-    const mia = await signIn(inst.base, 'mia', PW);
-    ids.project = (await api(inst.base, mia, 'POST', '/api/projects', { name: 'Garden' })).body.id;
-    for (const title of ['Weed', 'Water', 'Prune']) {
-      const t = await api(inst.base, mia, 'POST', '/api/tasks', {
-        project_id: ids.project,
-        title,
-        assignee_id: ids.tia,
-      });
-      ids.tasks.push(t.body.id);
-    }
-    sql = new pg.Client({ connectionString: cluster.databaseUrl });
-    await sql.connect();
-  }, 90_000);
-  afterAll(async () => {
-    await sql?.end();
-    await browser?.close();
-    await cluster?.stop();
+  test.beforeAll(({ portal, people, world }) => {
+    base = portal.base;
+    admin = portal.admin;
+    ids.tia = people.get('tia').id;
+    ids.project = world.project.id;
+    ids.tasks = world.tasks.map((t) => t.id);
   });
 
-  async function open(username: string, path: string, options: { reducedMotion?: 'reduce' } = {}) {
-    const device = await openDevice(browser, inst.base, problems, options);
-    const page = await device.newPage();
-    await signInWithForm(page, inst.base, username, PW, path);
-    return page;
-  }
-  const statusOf = async (id: number) => (await api(inst.base, admin, 'GET', `/api/tasks/${id}`)).body.status;
+  const statusOf = async (id: number) =>
+    (await api<ApiTask>(base, admin, 'GET', `/api/tasks/${id}`)).body.status;
 
-  it('counts completions from zero, in whole numbers, when nothing was completed', {
+  test('counts completions from zero, in whole numbers, when nothing was completed', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('tia', '/dashboard');
+  }, async ({ pageAs }) => {
+    const page = await pageAs('tia', { path: '/dashboard' });
     await page.waitForSelector('[data-connection="live"]');
     const axis = await page.evaluate(() => {
       type Scale = { min: number; max: number; ticks: { value: number }[] };
@@ -77,11 +50,11 @@ describe('everyday use in Chromium', () => {
     await page.context().close();
   });
 
-  it('highlights the numbers a live change touched, for a moment; without motion on request', {
+  test('highlights the numbers a live change touched, for a moment; without motion on request', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('tia', '/dashboard');
-    const still = await open('tia', '/dashboard', { reducedMotion: 'reduce' });
+  }, async ({ pageAs, portal }) => {
+    const page = await pageAs('tia', { path: '/dashboard' });
+    const still = await pageAs('tia', { path: '/dashboard', device: { reducedMotion: 'reduce' } });
     for (const p of [page, still]) await p.waitForSelector('[data-connection="live"]');
     // Nothing is highlighted by the first render.
     expect(await page.locator('.changed').count()).toBe(0);
@@ -90,7 +63,7 @@ describe('everyday use in Chromium', () => {
       const el = document.querySelector('[data-metric="my_tasks.in_progress"].changed');
       return el ? getComputedStyle(el, '::after').animationTimingFunction : false;
     });
-    await api(inst.base, admin, 'PATCH', `/api/tasks/${ids.tasks[2]}`, { status: 'in_progress' });
+    await portal.api('PATCH', `/api/tasks/${ids.tasks[2]}`, { status: 'in_progress' });
     await page.waitForSelector('[data-metric="my_tasks.in_progress"].changed');
     expect(await page.textContent('[data-metric="my_tasks.in_progress"]')).toBe('1');
     // Only what changed.
@@ -108,10 +81,10 @@ describe('everyday use in Chromium', () => {
     await still.context().close();
   });
 
-  it('arrow keys on a status select save only the value committed with Enter or by leaving', {
+  test('arrow keys on a status select save only the value committed with Enter or by leaving', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('tia', '/tasks');
+  }, async ({ pageAs }) => {
+    const page = await pageAs('tia', { path: '/tasks' });
     await page.waitForSelector('[data-connection="live"]');
     const posts: string[] = [];
     page.on('request', (r) => {
@@ -151,19 +124,23 @@ describe('everyday use in Chromium', () => {
     await page.context().close();
   });
 
-  it('says when each sign-in was last used and which one is this device', { timeout: 60_000 }, async () => {
-    const phone = await open('tia', '/dashboard');
-    const page = await open('tia', '/account');
-    const sessions = await sql.query<{ id: string }>(
+  test('says when each sign-in was last used and which one is this device', { timeout: 60_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const phone = await pageAs('tia', { path: '/dashboard' });
+    const page = await pageAs('tia', { path: '/account' });
+    const sessions = await portal.sql.query<{ id: string }>(
       `select id from auth_sessions where user_id = $1 and revoked_at is null order by created_at`,
       [ids.tia],
     );
     // tia has signed in four times by now; the phone is the last but one.
     const phoneId = sessions.rows.at(-2)!.id;
     const mine = sessions.rows.at(-1)!.id;
-    await sql.query(`update auth_sessions set last_used_at = now() - interval '3 hours' where id = $1`, [
-      phoneId,
-    ]);
+    await portal.sql.query(
+      `update auth_sessions set last_used_at = now() - interval '3 hours' where id = $1`,
+      [phoneId],
+    );
     await page.reload();
     expect(await page.textContent(`tr[data-session="${phoneId}"] [data-last-used]`)).toBe('3 hours ago');
     expect(await page.textContent(`tr[data-session="${mine}"] [data-last-used]`)).toBe('Now');
@@ -171,21 +148,23 @@ describe('everyday use in Chromium', () => {
     expect(await page.locator('.this-device').count()).toBe(1);
 
     // Using a sign-in brings its time up to date, at most once a minute.
-    await sql.query(`update auth_sessions set last_used_at = now() - interval '2 hours' where id = $1`, [
-      phoneId,
-    ]);
+    await portal.sql.query(
+      `update auth_sessions set last_used_at = now() - interval '2 hours' where id = $1`,
+      [phoneId],
+    );
     await phone.reload();
-    const fresh = await sql.query<{ age: number }>(
+    const fresh = await portal.sql.query<{ age: number }>(
       `select extract(epoch from now() - last_used_at) as age from auth_sessions where id = $1`,
       [phoneId],
     );
     expect(Number(fresh.rows[0]!.age)).toBeLessThan(60);
-    await sql.query(`update auth_sessions set last_used_at = now() - interval '30 seconds' where id = $1`, [
-      phoneId,
-    ]);
-    const before = await sql.query(`select last_used_at from auth_sessions where id = $1`, [phoneId]);
+    await portal.sql.query(
+      `update auth_sessions set last_used_at = now() - interval '30 seconds' where id = $1`,
+      [phoneId],
+    );
+    const before = await portal.sql.query(`select last_used_at from auth_sessions where id = $1`, [phoneId]);
     await phone.reload();
-    const after = await sql.query(`select last_used_at from auth_sessions where id = $1`, [phoneId]);
+    const after = await portal.sql.query(`select last_used_at from auth_sessions where id = $1`, [phoneId]);
     expect(after.rows[0].last_used_at).toEqual(before.rows[0].last_used_at);
     await page.reload();
     expect(await page.textContent(`tr[data-session="${phoneId}"] [data-last-used]`)).toBe(
@@ -195,10 +174,10 @@ describe('everyday use in Chromium', () => {
     await page.context().close();
   });
 
-  it('keeps the focus in the form after creating a project, and reads out what was done', {
+  test('keeps the focus in the form after creating a project, and reads out what was done', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('mia', '/projects');
+  }, async ({ pageAs, problems }) => {
+    const page = await pageAs('mia', { path: '/projects' });
     // Dragging the description's resize handle gives it an inline height (through CSSOM, which
     // the CSP allows); the swap after a create must not copy that onto the new form as a style
     // attribute (which the CSP refuses, with a console error).
@@ -209,19 +188,19 @@ describe('everyday use in Chromium', () => {
     await page.click('text=Create project');
     await page.locator('tr[data-project]', { hasText: 'Orchard' }).waitFor();
     await page.waitForFunction(() => document.activeElement?.id === 'new-name');
-    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('projects-notice');
+    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('projects-notice new-name-limit');
     expect(await page.textContent('#projects-notice')).toBe('Created the project “Orchard”.');
     // A refused create puts the focus on the field to fix.
     await page.fill('#new-name', '  ');
     await page.click('text=Create project');
     await page.waitForSelector('#new-name-error');
     await page.waitForFunction(() => document.activeElement?.id === 'new-name');
-    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('new-name-error');
+    expect(await page.getAttribute('#new-name', 'aria-describedby')).toBe('new-name-error new-name-limit');
     await page.context().close();
     expect(problems.filter((p) => /Content Security Policy/.test(p))).toEqual([]);
   });
 
-  it('raised no console errors and made no request outside the portal', () => {
+  test('raised no console errors and made no request outside the portal', ({ problems }) => {
     expect(problems).toEqual([]);
   });
 });

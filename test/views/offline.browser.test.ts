@@ -1,10 +1,30 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster, startInstance } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { signInWithForm } from '../support/browser.js';
+import { startInstance } from '../support/cluster.js';
+import {
+  type ApiList,
+  type ApiProject,
+  type ApiTask,
+  type ApiUser,
+  expect,
+  type PageAs,
+  PASSWORD as PW,
+  test,
+} from '../support/fixtures.js';
+import { api } from '../support/live-client.js';
 
-const PW = 'a-long-user-password';
+/** Requests that could not be sent are logged by the browser and by htmx; nothing else may be. */
+const EXPECTED =
+  /net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED|FAILED)|htmx:(sendError|afterRequest|responseError|timeout)|Response Status Error Code 404 from \/tasks\/\d+\/status|status of 404|WebSocket connection to .* failed/;
+
+test.override({
+  cast: { mia: 'manager', tia: 'user', ulla: 'user' },
+  plan: {
+    project: { name: 'Harbour' },
+    by: 'mia',
+    tasks: ['Moor', 'Sail', 'Anchor', 'Dock'].map((title) => ({ title, assignee: 'tia' })),
+  },
+});
 
 /**
  * Writes made while the network is gone or the server is down: none may look saved. An in-place
@@ -12,49 +32,26 @@ const PW = 'a-long-user-password';
  * saved and offers Retry; after the connection is back, Retry saves it. And the connection
  * indicator says "Live" again as soon as the socket is back, with no change to carry.
  */
-describe('offline and server down in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
+test.describe('offline and server down in Chromium', () => {
+  let base: string;
   let admin: string;
   const ids = { mia: 0, tia: 0, ulla: 0, project: 0, tasks: [] as number[] };
-  const problems: string[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    const user = (username: string, role: string) =>
-      api(inst.base, admin, 'POST', '/api/users', { username, password: PW, role });
-    ids.mia = (await user('mia', 'manager')).body.id;
-    ids.tia = (await user('tia', 'user')).body.id;
-    ids.ulla = (await user('ulla', 'user')).body.id;
-    const mia = await signIn(inst.base, 'mia', PW);
-    ids.project = (await api(inst.base, mia, 'POST', '/api/projects', { name: 'Harbour' })).body.id;
-    for (const title of ['Moor', 'Sail', 'Anchor', 'Dock']) {
-      const t = await api(inst.base, mia, 'POST', '/api/tasks', {
-        project_id: ids.project,
-        title,
-        assignee_id: ids.tia,
-      });
-      ids.tasks.push(t.body.id);
-    }
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+  test.beforeAll(({ portal, people, world }) => {
+    base = portal.base;
+    admin = portal.admin;
+    for (const name of ['mia', 'tia', 'ulla'] as const) ids[name] = people.get(name).id;
+    ids.project = world.project.id;
+    ids.tasks = world.tasks.map((t) => t.id);
   });
 
-  async function open(username: string, path: string, password = PW): Promise<Page> {
-    const device = await openDevice(browser, inst.base, problems, { acceptDialogs: true });
-    const page = await device.newPage();
-    await signInWithForm(page, inst.base, username, password, path);
-    return page;
+  /** Says yes to confirm(); the network failures this file causes on purpose are no failure. */
+  async function open(pageAs: PageAs, username: string, path: string): Promise<Page> {
+    return pageAs(username, { path, device: { acceptDialogs: true }, allow: EXPECTED });
   }
   const notice = (page: Page) => page.locator('[data-write-notice] [role=alert]');
   const retry = (page: Page) => page.locator('[data-write-notice]').getByRole('button', { name: 'Retry' });
-  const statusOf = async (id: number) => (await api(inst.base, admin, 'GET', `/api/tasks/${id}`)).body.status;
+  const statusOf = async (id: number) =>
+    (await api<ApiTask>(base, admin, 'GET', `/api/tasks/${id}`)).body.status;
   /** Waits until the notice says what `pattern` expects (it starts empty: a live region exists before it speaks). */
   const says = async (page: Page, pattern: RegExp) => {
     await page
@@ -78,10 +75,10 @@ describe('offline and server down in Chromium', () => {
       { timeout: 10_000 },
     );
 
-  it('a status changed in the list while offline goes back, says so, and Retry saves it', {
+  test('a status changed in the list while offline goes back, says so, and Retry saves it', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('tia', '/tasks');
+  }, async ({ pageAs }) => {
+    const page = await open(pageAs, 'tia', '/tasks');
     await page.waitForSelector('[data-connection="live"]');
     const id = ids.tasks[0]!;
     await page.context().setOffline(true);
@@ -104,15 +101,15 @@ describe('offline and server down in Chromium', () => {
     await page.context().close();
   });
 
-  it('a status change the server refuses (the task is gone) goes back, with the reason and no Retry', {
+  test('a status change the server refuses (the task is gone) goes back, with the reason and no Retry', {
     timeout: 60_000,
-  }, async () => {
+  }, async ({ pageAs, portal }) => {
     // No live updates on this page (its socket goes nowhere): the list would drop the task otherwise.
-    const page = await (await openDevice(browser, inst.base, problems)).newPage();
+    const page = await pageAs(null, { allow: EXPECTED });
     await page.routeWebSocket(/\/ws/, () => {});
-    await signInWithForm(page, inst.base, 'tia', PW, '/tasks');
+    await signInWithForm(page, portal.base, 'tia', PW, '/tasks');
     const id = ids.tasks[3]!;
-    await api(inst.base, admin, 'DELETE', `/api/tasks/${id}`);
+    await portal.api('DELETE', `/api/tasks/${id}`);
     await page.selectOption(`#status-${id}`, 'blocked');
     await says(page, /^Not saved: Status of Dock — .*not found/i);
     expect(await page.inputValue(`#status-${id}`)).toBe('todo');
@@ -120,10 +117,10 @@ describe('offline and server down in Chromium', () => {
     await page.context().close();
   });
 
-  it('the task dialog keeps what was typed when create, save or delete cannot get through', {
+  test('the task dialog keeps what was typed when create, save or delete cannot get through', {
     timeout: 90_000,
-  }, async () => {
-    const page = await open('mia', '/tasks');
+  }, async ({ pageAs, people, portal }) => {
+    const page = await open(pageAs, 'mia', '/tasks');
     await page.waitForSelector('[data-connection="live"]');
     // Create.
     await page.click('#task-new');
@@ -139,10 +136,10 @@ describe('offline and server down in Chromium', () => {
     await retry(page).click();
     await page.waitForFunction(() => document.querySelector('dialog')?.open === false);
     expect(await page.textContent('#task-notice')).toContain('Raise the flag');
-    const mia = await signIn(inst.base, 'mia', PW);
-    const created = (await api(inst.base, mia, 'GET', '/api/tasks?q=Raise')).body.items;
+    const mia = await people.token('mia');
+    const created = (await portal.apiAs<ApiList<ApiTask>>(mia, 'GET', '/api/tasks?q=Raise')).body.items;
     expect(created).toHaveLength(1);
-    const id: number = created[0].id;
+    const id = created[0]!.id;
     expect(await notice(page).textContent()).toBe('');
 
     // Save an edit, with the server unreachable (connection refused).
@@ -155,11 +152,11 @@ describe('offline and server down in Chromium', () => {
     await page.click('#task-dialog >> text=Save');
     await says(page, /^Not done: Save — the portal could not be reached/);
     expect(await page.inputValue('#tf-title')).toBe('Raise both flags');
-    expect((await api(inst.base, mia, 'GET', `/api/tasks/${id}`)).body.title).toBe('Raise the flag');
+    expect((await portal.apiAs<ApiTask>(mia, 'GET', `/api/tasks/${id}`)).body.title).toBe('Raise the flag');
     await page.unroute('**/tasks/*/edit');
     await retry(page).click();
     await page.waitForFunction(() => document.querySelector('dialog')?.open === false);
-    expect((await api(inst.base, mia, 'GET', `/api/tasks/${id}`)).body.title).toBe('Raise both flags');
+    expect((await portal.apiAs<ApiTask>(mia, 'GET', `/api/tasks/${id}`)).body.title).toBe('Raise both flags');
 
     // Delete, offline: the task stays, and says so.
     await page.click(`#task-edit-${id}`);
@@ -168,7 +165,7 @@ describe('offline and server down in Chromium', () => {
     await page.click('#task-dialog >> text=Delete task');
     await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await says(page, /^Not done: Delete task — the portal could not be reached/);
-    expect((await api(inst.base, mia, 'GET', `/api/tasks/${id}`)).status).toBe(200);
+    expect((await portal.apiAs(mia, 'GET', `/api/tasks/${id}`)).status).toBe(200);
     // Given up: the dialog closes and the notice about it goes with it.
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => document.querySelector('dialog')?.open === false);
@@ -176,8 +173,11 @@ describe('offline and server down in Chromium', () => {
     await page.context().close();
   });
 
-  it('project create, edit and delete say when they did not get through', { timeout: 60_000 }, async () => {
-    const page = await open('mia', '/projects');
+  test('project create, edit and delete say when they did not get through', { timeout: 60_000 }, async ({
+    pageAs,
+    portal,
+  }) => {
+    const page = await open(pageAs, 'mia', '/projects');
     await page.context().setOffline(true);
     await page.fill('#new-name', 'Lighthouse');
     await page.click('text=Create project');
@@ -195,7 +195,7 @@ describe('offline and server down in Chromium', () => {
     await row.getByRole('button', { name: 'Save' }).click();
     await says(page, /^Not done: Save — the portal could not be reached/);
     expect(await page.inputValue(`#edit-${ids.project}-name`)).toBe('Harbour West');
-    expect((await api(inst.base, admin, 'GET', `/api/projects/${ids.project}`)).body.name).toBe('Harbour');
+    expect((await portal.api<ApiProject>('GET', `/api/projects/${ids.project}`)).body.name).toBe('Harbour');
     await page.getByRole('button', { name: 'Dismiss' }).click();
     expect(await notice(page).textContent()).toBe('');
 
@@ -203,20 +203,20 @@ describe('offline and server down in Chromium', () => {
     // Offline, the dialog cannot count what would go, and says so; confirmed, the delete is tried.
     await page.click('#confirm-dialog[open] [data-confirm-yes]');
     await says(page, /^Not done: Delete Harbour — the portal could not be reached/);
-    expect((await api(inst.base, admin, 'GET', `/api/projects/${ids.project}`)).status).toBe(200);
+    expect((await portal.api('GET', `/api/projects/${ids.project}`)).status).toBe(200);
     await page.context().close();
   });
 
-  it('user admin: a role select goes back, and the row forms say when they did not get through', {
+  test('user admin: a role select goes back, and the row forms say when they did not get through', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open(ADMIN.username, '/users', ADMIN.password);
+  }, async ({ pageAs, portal }) => {
+    const page = await open(pageAs, 'admin', '/users');
     await page.context().setOffline(true);
     // The role select submits with its own "Change" button (no submit on change: WCAG H32).
     await page.selectOption(`#role-${ids.ulla}`, 'manager');
     await page.getByRole('button', { name: 'Change role of ulla' }).click();
     await says(page, /could not be reached/);
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.ulla}`)).body.role).toBe('user');
+    expect((await portal.api<ApiUser>('GET', `/api/users/${ids.ulla}`)).body.role).toBe('user');
     await page.getByRole('button', { name: 'Dismiss' }).click();
     const row = page.locator('tr[data-user="ulla"]');
     await row.getByRole('button', { name: 'Deactivate' }).click();
@@ -229,9 +229,9 @@ describe('offline and server down in Chromium', () => {
     await page.fill('#new-password', 'a-long-user-password');
     await page.click('text=Create user');
     await says(page, /^Not done: Create user — /);
-    const ulla = (await api(inst.base, admin, 'GET', `/api/users/${ids.ulla}`)).body;
+    const ulla = (await portal.api<ApiUser>('GET', `/api/users/${ids.ulla}`)).body;
     expect(ulla).toMatchObject({ role: 'user', active: true });
-    expect((await api(inst.base, admin, 'GET', '/api/users?q=otto')).body.total).toBe(0);
+    expect((await portal.api<ApiList<ApiUser>>('GET', '/api/users?q=otto')).body.total).toBe(0);
 
     await page.context().setOffline(false);
     await retry(page).click();
@@ -240,11 +240,11 @@ describe('offline and server down in Chromium', () => {
     await page.context().close();
   });
 
-  it('ending another sign-in on /account while offline says so; Retry ends it', {
+  test('ending another sign-in on /account while offline says so; Retry ends it', {
     timeout: 60_000,
-  }, async () => {
-    const phone = await open('ulla', '/dashboard');
-    const page = await open('ulla', '/account');
+  }, async ({ pageAs }) => {
+    const phone = await open(pageAs, 'ulla', '/dashboard');
+    const page = await open(pageAs, 'ulla', '/account');
     const rows = page.locator('tr[data-session]');
     expect(await rows.count()).toBe(2);
     await page.context().setOffline(true);
@@ -264,10 +264,10 @@ describe('offline and server down in Chromium', () => {
     await page.context().close();
   });
 
-  it('says "Live" again within seconds of the network coming back, with nothing changed', {
+  test('says "Live" again within seconds of the network coming back, with nothing changed', {
     timeout: 60_000,
-  }, async () => {
-    const page = await open('tia', '/dashboard');
+  }, async ({ pageAs }) => {
+    const page = await open(pageAs, 'tia', '/dashboard');
     await page.waitForSelector('[data-connection="live"]');
     await page.context().setOffline(true);
     await page.waitForSelector('[data-connection="offline"]');
@@ -279,19 +279,19 @@ describe('offline and server down in Chromium', () => {
     await page.context().close();
   });
 
-  it('a status changed while the server is down goes back; Retry saves it once the server is back', {
+  test('a status changed while the server is down goes back; Retry saves it once the server is back', {
     timeout: 90_000,
-  }, async () => {
-    const page = await open('tia', '/tasks');
+  }, async ({ pageAs, portal }) => {
+    const page = await open(pageAs, 'tia', '/tasks');
     await page.waitForSelector('[data-connection="live"]');
     const id = ids.tasks[1]!;
-    await inst.stop('SIGKILL');
+    await portal.instance.stop('SIGKILL');
     await page.selectOption(`#status-${id}`, 'in_progress');
     await says(page, /^Not saved: Status of Sail — the portal could not be reached/);
     expect(await page.inputValue(`#status-${id}`)).toBe('todo');
     // The same server comes back on the same address.
-    const back = await startInstance({ ...cluster.env, PORT: String(inst.port) });
-    cluster.instances.push(back);
+    const back = await startInstance({ ...portal.cluster.env, PORT: String(portal.instance.port) });
+    portal.cluster.instances.push(back);
     expect(await statusOf(id)).toBe('todo');
     await retry(page).click();
     await page.waitForSelector(`[data-column="in_progress"] li[data-card="${id}"]`);
@@ -299,10 +299,10 @@ describe('offline and server down in Chromium', () => {
     await page.context().close();
   });
 
-  it('raised no console errors but the expected network failures, and stayed in the portal', () => {
-    // Requests that could not be sent are logged by the browser and by htmx; nothing else may be.
-    const expected =
-      /net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED|FAILED)|htmx:(sendError|afterRequest|responseError|timeout)|Response Status Error Code 404 from \/tasks\/\d+\/status|status of 404|WebSocket connection to .* failed/;
+  test('raised no console errors but the expected network failures, and stayed in the portal', ({
+    problems,
+  }) => {
+    const expected = EXPECTED;
     expect(problems.filter((p) => !expected.test(p))).toEqual([]);
   });
 });

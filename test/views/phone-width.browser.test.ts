@@ -1,13 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Page } from 'playwright-core';
+import { signInWithForm } from '../support/browser.js';
+import { ADMIN } from '../support/cluster.js';
+import { type ApiProject, type ApiTask, expect, PASSWORD as PW, test } from '../support/fixtures.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const PW = 'a-long-user-password';
 const WIDTH = 390;
 const HEIGHT = 844;
 
@@ -27,27 +25,23 @@ const PROJECT = 'Donaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterb
  * own box), the controls of a row stay on screen, and every dialog fits the screen.
  * SCREENSHOTS=docs/screenshots also writes the README's phone screenshots.
  */
-describe('phone width (390 px) in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
+test.override({
+  cast: {
+    [MANAGER]: { role: 'manager', display_name: MANAGER_NAME },
+    [USER]: { role: 'user', display_name: USER_NAME },
+    ada: { role: 'user', display_name: 'Ada Lovelace' },
+    'grace.hopper-and-the-whole-compiler-team-of-nineteen-fifty-two': { role: 'user', display_name: '' },
+  },
+});
+
+test.describe('phone width (390 px) in Chromium', () => {
   const ids: Record<string, number> = {};
-  const problems: string[] = [];
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    browser = await launchChromium();
-    const admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    const user = async (username: string, role: string, display_name: string) =>
-      (await api(inst.base, admin, 'POST', '/api/users', { username, password: PW, role, display_name })).body
-        .id as number;
-    ids.manager = await user(MANAGER, 'manager', MANAGER_NAME);
-    ids.user = await user(USER, 'user', USER_NAME);
-    await user('ada', 'user', 'Ada Lovelace');
-    await user('grace.hopper-and-the-whole-compiler-team-of-nineteen-fifty-two', 'user', '');
-    const manager = await signIn(inst.base, MANAGER, PW);
+  test.beforeAll(async ({ portal, people }) => {
+    ids.manager = people.get(MANAGER).id;
+    ids.user = people.get(USER).id;
+    const manager = await people.token(MANAGER);
     const project = async (name: string, description: string) =>
-      (await api(inst.base, manager, 'POST', '/api/projects', { name, description })).body.id as number;
+      (await portal.apiAs<ApiProject>(manager, 'POST', '/api/projects', { name, description })).body.id;
     ids.project = await project(PROJECT, `${UNBROKEN}${UNBROKEN} and more words after the long one.`);
     await project(
       'Quarterly infrastructure modernisation and datacentre consolidation programme',
@@ -55,27 +49,23 @@ describe('phone width (390 px) in Chromium', () => {
     );
     const task = async (title: string, extra: Record<string, unknown> = {}) =>
       (
-        await api(inst.base, manager, 'POST', '/api/tasks', {
+        await portal.apiAs<ApiTask>(manager, 'POST', '/api/tasks', {
           project_id: ids.project,
           title,
           assignee_id: ids.user,
           description: `${UNBROKEN}\n${'https://example.com/a/very/long/address/without/spaces/'.repeat(3)}`,
           ...extra,
         })
-      ).body.id as number;
+      ).body.id;
     ids.unbroken = await task(UNBROKEN, { due_date: '2001-01-01', priority: 'urgent' });
     ids.long = await task(LONG_TITLE, { due_date: '2099-12-31' });
     for (const n of [1, 2, 3]) await task(`Routine check number ${n}`);
     // History on the task page and entries on the activity page.
-    await api(inst.base, manager, 'PATCH', `/api/tasks/${ids.unbroken}`, {
+    await portal.apiAs(manager, 'PATCH', `/api/tasks/${ids.unbroken}`, {
       status: 'in_progress',
       title: `${UNBROKEN}!`,
     });
-    await api(inst.base, manager, 'PATCH', `/api/tasks/${ids.unbroken}`, { title: UNBROKEN });
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+    await portal.apiAs(manager, 'PATCH', `/api/tasks/${ids.unbroken}`, { title: UNBROKEN });
   });
 
   /** The page's width if it scrolls sideways, and the outermost elements that stick out. */
@@ -154,162 +144,169 @@ describe('phone width (390 px) in Chromium', () => {
     (['light', 'dark'] as const).map((scheme) => ({ username, password, role, scheme })),
   );
 
-  it.for(cases)('no page scrolls sideways: $role, $scheme', { timeout: 300_000 }, async (c) => {
-    const device = await openDevice(browser, inst.base, problems, {
-      viewport: { width: WIDTH, height: HEIGHT },
-      colorScheme: c.scheme,
-    });
-    const page = await device.newPage();
-    // A confirm() (hx-confirm) is the browser's own and always fits: say no to it.
-    let confirms = 0;
-    page.on('dialog', (d) => {
-      confirms++;
-      void d.dismiss();
-    });
-    /** Waits for the question a delete asks: the browser's confirm(), or a <dialog> of the page. */
-    const asked = async (before: number, opener: string) => {
-      const deadline = Date.now() + 5000;
-      while (confirms === before && Date.now() < deadline) {
-        const own = await page.$$eval('dialog[open]', (ds) => ds.map((d) => d.id));
-        if (own.some((id) => id !== opener)) return;
-        await page.waitForTimeout(50);
-      }
-      if (confirms === before) throw new Error(`no question asked before deleting (${opener})`);
-    };
-    const found: Record<string, string[]> = {};
-    const note = (where: string, what: (string | undefined)[]) => {
-      const bad = what.filter((w): w is string => !!w);
-      if (bad.length) found[where] = [...(found[where] ?? []), ...bad];
-    };
-    /** A screenshot for the README, taken in one role and scheme (`when`) only; `at` scrolled into view. */
-    const shot = async (name: string, when: string, at?: string) => {
-      if (!shots || when !== `${c.role} ${c.scheme}`) return;
-      mkdirSync(shots, { recursive: true });
-      if (at)
-        await page
-          .locator(at)
-          .first()
-          .evaluate((el) => el.scrollIntoView({ block: 'start' }));
-      await page.screenshot({ path: `${shots}/${name}.png`, fullPage: !at });
-    };
-    const visit = async (path: string) => {
-      await page.goto(`${inst.base}${path}`);
-      await page.waitForLoadState('load');
-      note(path, [await sideways(page)]);
-    };
+  test.for(cases)(
+    'no page scrolls sideways: $role, $scheme',
+    { timeout: 300_000 },
+    async (c, { pageAs, portal }) => {
+      const page = await pageAs(null, {
+        device: { viewport: { width: WIDTH, height: HEIGHT }, colorScheme: c.scheme },
+        allow: /404/,
+      });
+      const device = page.context();
+      // A confirm() (hx-confirm) is the browser's own and always fits: say no to it.
+      let confirms = 0;
+      page.on('dialog', (d) => {
+        confirms++;
+        void d.dismiss();
+      });
+      /** Waits for the question a delete asks: the browser's confirm(), or a <dialog> of the page. */
+      const asked = async (before: number, opener: string) => {
+        const deadline = Date.now() + 5000;
+        while (confirms === before && Date.now() < deadline) {
+          const own = await page.$$eval('dialog[open]', (ds) => ds.map((d) => d.id));
+          if (own.some((id) => id !== opener)) return;
+          await page.waitForTimeout(50);
+        }
+        if (confirms === before) throw new Error(`no question asked before deleting (${opener})`);
+      };
+      const found: Record<string, string[]> = {};
+      const note = (where: string, what: (string | undefined)[]) => {
+        const bad = what.filter((w): w is string => !!w);
+        if (bad.length) found[where] = [...(found[where] ?? []), ...bad];
+      };
+      /** A screenshot for the README, taken in one role and scheme (`when`) only; `at` scrolled into view. */
+      const shot = async (name: string, when: string, at?: string) => {
+        if (!shots || when !== `${c.role} ${c.scheme}`) return;
+        mkdirSync(shots, { recursive: true });
+        if (at)
+          await page
+            .locator(at)
+            .first()
+            .evaluate((el) => el.scrollIntoView({ block: 'start' }));
+        await page.screenshot({ path: `${shots}/${name}.png`, fullPage: !at });
+      };
+      const visit = async (path: string) => {
+        await page.goto(`${portal.base}${path}`);
+        await page.waitForLoadState('load');
+        note(path, [await sideways(page)]);
+      };
 
-    await visit('/login');
-    await signInWithForm(page, inst.base, c.username, c.password);
-    note('/dashboard', [await sideways(page)]);
-    await shot('dashboard-user-phone', 'user light');
-    // The notification bell, open.
-    await page.click('.bell summary');
-    note('/dashboard (bell open)', [await sideways(page), ...(await offScreen(page, '.bell-panel'))]);
+      await visit('/login');
+      await signInWithForm(page, portal.base, c.username, c.password);
+      note('/dashboard', [await sideways(page)]);
+      await shot('dashboard-user-phone', 'user light');
+      // The notification bell, open.
+      await page.click('.bell summary');
+      note('/dashboard (bell open)', [await sideways(page), ...(await offScreen(page, '.bell-panel'))]);
 
-    const pages = [
-      '/tasks',
-      '/tasks?overdue=1',
-      `/tasks/${ids.unbroken}`,
-      `/tasks/${ids.long}`,
-      '/tasks/99999',
-      '/projects',
-      `/projects/${ids.project}`,
-      '/account',
-      '/account/password',
-      `/${UNBROKEN}/${UNBROKEN}`,
-    ];
-    if (c.role !== 'user') pages.push('/workload');
-    if (c.role === 'admin') pages.push('/users', '/audit', `/audit?entity=tasks&id=${ids.unbroken}`);
-    for (const path of pages) await visit(path);
-    await visit('/tasks?assignee=me&overdue=1');
-    await page.waitForSelector('[data-connection="live"]');
-    await shot('tasks-overdue-phone-dark', 'user dark');
+      const pages = [
+        '/tasks',
+        '/tasks?overdue=1',
+        `/tasks/${ids.unbroken}`,
+        `/tasks/${ids.long}`,
+        '/tasks/99999',
+        '/projects',
+        `/projects/${ids.project}`,
+        '/account',
+        '/account/password',
+        `/${UNBROKEN}/${UNBROKEN}`,
+      ];
+      if (c.role !== 'user') pages.push('/workload');
+      if (c.role === 'admin') pages.push('/users', '/audit', `/audit?entity=tasks&id=${ids.unbroken}`);
+      for (const path of pages) await visit(path);
+      await visit('/tasks?assignee=me&overdue=1');
+      await page.waitForSelector('[data-connection="live"]');
+      await shot('tasks-overdue-phone-dark', 'user dark');
 
-    // The task list and board: each row's status picker and Edit button on screen.
-    await visit('/tasks');
-    await page.waitForSelector('[data-connection="live"]');
-    note('/tasks controls', await offScreen(page, '[data-task-list] select, [data-task-list] button'));
-    note('/tasks board', await offScreen(page, '[data-board] summary'));
-    await shot('tasks-phone', 'manager light', '[data-task-list]');
-    await page.click(`[data-card="${ids.unbroken}"] details.move summary`);
-    note('/tasks board menu', [
-      await sideways(page),
-      ...(await offScreen(page, `[data-card="${ids.unbroken}"] button`)),
-    ]);
+      // The task list and board: each row's status picker and Edit button on screen.
+      await visit('/tasks');
+      await page.waitForSelector('[data-connection="live"]');
+      note('/tasks controls', await offScreen(page, '[data-task-list] select, [data-task-list] button'));
+      note('/tasks board', await offScreen(page, '[data-board] summary'));
+      await shot('tasks-phone', 'manager light', '[data-task-list]');
+      await page.click(`[data-card="${ids.unbroken}"] details.move summary`);
+      note('/tasks board menu', [
+        await sideways(page),
+        ...(await offScreen(page, `[data-card="${ids.unbroken}"] button`)),
+      ]);
 
-    // The edit (or, for the assignee, status) dialog of the task with the long unbroken title.
-    await page.click(`#task-edit-${ids.unbroken}`);
-    await page.waitForSelector('#task-dialog[open] form');
-    note('/tasks edit dialog', [
-      await sideways(page),
-      ...(await dialogsFit(page)),
-      ...(await offScreen(page, '#task-dialog button')),
-    ]);
-    await shot('task-status-dialog-phone-dark', 'user dark', '#task-dialog');
-    if (c.role !== 'user') {
-      // Deleting asks first: whatever asks must fit too.
-      const before = confirms;
-      await page.click('#task-dialog button.danger');
-      await asked(before, 'task-dialog');
-      note('/tasks delete confirm', [await sideways(page), ...(await dialogsFit(page))]);
-      await page.keyboard.press('Escape');
-      if (await page.isVisible('#task-dialog[open]')) await page.keyboard.press('Escape');
-
-      // The new-task dialog, empty and then with its inline errors.
-      await page.click('#task-new');
-      await page.waitForSelector('#task-dialog[open] #tf-title');
-      note('/tasks new dialog', [await sideways(page), ...(await dialogsFit(page))]);
-      await page.click('#task-dialog button[type=submit]');
-      await page.waitForSelector('#tf-title-error');
-      note('/tasks new dialog (errors)', [
+      // The edit (or, for the assignee, status) dialog of the task with the long unbroken title.
+      await page.click(`#task-edit-${ids.unbroken}`);
+      await page.waitForSelector('#task-dialog[open] form');
+      note('/tasks edit dialog', [
         await sideways(page),
         ...(await dialogsFit(page)),
         ...(await offScreen(page, '#task-dialog button')),
       ]);
-      await shot('task-dialog-phone', 'manager light', '#task-dialog');
-      await page.keyboard.press('Escape');
+      await shot('task-status-dialog-phone-dark', 'user dark', '#task-dialog');
+      if (c.role !== 'user') {
+        // Deleting asks first: whatever asks must fit too.
+        const before = confirms;
+        await page.click('#task-dialog button.danger');
+        await asked(before, 'task-dialog');
+        note('/tasks delete confirm', [await sideways(page), ...(await dialogsFit(page))]);
+        await page.keyboard.press('Escape');
+        if (await page.isVisible('#task-dialog[open]')) await page.keyboard.press('Escape');
 
-      // A project's Edit form, open in its row; its Delete asks first.
-      await visit('/projects');
-      note('/projects controls', await offScreen(page, '[data-projects] summary, [data-projects] button'));
-      await page.click(`tr[data-project="${ids.project}"] summary`);
-      note('/projects editing', [
-        await sideways(page),
-        ...(await offScreen(page, `tr[data-project="${ids.project}"] :is(input, textarea, select, button)`)),
-        ...(await dialogsFit(page)),
-      ]);
-      await shot('projects-editing-phone', 'admin light', `tr[data-project="${ids.project}"]`);
-      const beforeProject = confirms;
-      await page.click(`tr[data-project="${ids.project}"] button.danger`);
-      await asked(beforeProject, '');
-      note('/projects delete confirm', [await sideways(page), ...(await dialogsFit(page))]);
-      await page.keyboard.press('Escape');
-    }
-    if (c.role === 'admin') {
-      await visit('/users');
-      note(
-        '/users controls',
-        await offScreen(
-          page,
-          '[data-users] select, [data-users] button, [data-users] input:not([type=hidden])',
-        ),
-      );
-      await shot('users-phone-dark', 'admin dark', '[data-users] tbody');
-    }
-    // The two-factor setup page (the account's security step).
-    await visit('/account');
-    await page.click('text=Set up two-factor sign-in');
-    await page.waitForSelector('[data-secret]');
-    note('/account/mfa/setup', [await sideways(page)]);
+        // The new-task dialog, empty and then with its inline errors.
+        await page.click('#task-new');
+        await page.waitForSelector('#task-dialog[open] #tf-title');
+        note('/tasks new dialog', [await sideways(page), ...(await dialogsFit(page))]);
+        await page.click('#task-dialog button[type=submit]');
+        await page.waitForSelector('#tf-title-error');
+        note('/tasks new dialog (errors)', [
+          await sideways(page),
+          ...(await dialogsFit(page)),
+          ...(await offScreen(page, '#task-dialog button')),
+        ]);
+        await shot('task-dialog-phone', 'manager light', '#task-dialog');
+        await page.keyboard.press('Escape');
 
-    await device.close();
-    expect(found).toEqual({});
-  });
+        // A project's Edit form, open in its row; its Delete asks first.
+        await visit('/projects');
+        note('/projects controls', await offScreen(page, '[data-projects] summary, [data-projects] button'));
+        await page.click(`tr[data-project="${ids.project}"] summary`);
+        note('/projects editing', [
+          await sideways(page),
+          ...(await offScreen(
+            page,
+            `tr[data-project="${ids.project}"] :is(input, textarea, select, button)`,
+          )),
+          ...(await dialogsFit(page)),
+        ]);
+        await shot('projects-editing-phone', 'admin light', `tr[data-project="${ids.project}"]`);
+        const beforeProject = confirms;
+        await page.click(`tr[data-project="${ids.project}"] button.danger`);
+        await asked(beforeProject, '');
+        note('/projects delete confirm', [await sideways(page), ...(await dialogsFit(page))]);
+        await page.keyboard.press('Escape');
+      }
+      if (c.role === 'admin') {
+        await visit('/users');
+        note(
+          '/users controls',
+          await offScreen(
+            page,
+            '[data-users] select, [data-users] button, [data-users] input:not([type=hidden])',
+          ),
+        );
+        await shot('users-phone-dark', 'admin dark', '[data-users] tbody');
+      }
+      // The two-factor setup page (the account's security step).
+      await visit('/account');
+      await page.click('text=Set up two-factor sign-in');
+      await page.waitForSelector('[data-secret]');
+      note('/account/mfa/setup', [await sideways(page)]);
 
-  it.for(['light', 'dark'] as const)(
+      await device.close();
+      expect(found).toEqual({});
+    },
+  );
+
+  test.for(['light', 'dark'] as const)(
     'the stacked cards pass axe-core (no serious or critical violation): %s',
     { timeout: 180_000 },
-    async (scheme) => {
+    async (scheme, { browser, portal }) => {
       // bypassCSP only so that axe itself can be injected; the pages are unchanged.
       const context = await browser.newContext({
         viewport: { width: WIDTH, height: HEIGHT },
@@ -317,7 +314,7 @@ describe('phone width (390 px) in Chromium', () => {
         bypassCSP: true,
       });
       const page = await context.newPage();
-      await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password);
+      await signInWithForm(page, portal.base, ADMIN.username, ADMIN.password);
       const found: Record<string, string[]> = {};
       for (const path of [
         '/tasks',
@@ -327,7 +324,7 @@ describe('phone width (390 px) in Chromium', () => {
         '/audit',
         '/account',
       ]) {
-        await page.goto(`${inst.base}${path}`);
+        await page.goto(`${portal.base}${path}`);
         await page.waitForLoadState('load');
         await page.addScriptTag({ path: AXE });
         const violations = (await page.evaluate(async () => {
@@ -344,7 +341,7 @@ describe('phone width (390 px) in Chromium', () => {
     },
   );
 
-  it('nothing went wrong in the pages', () => {
+  test('nothing went wrong in the pages', ({ problems }) => {
     expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
   });
 });

@@ -1,68 +1,57 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
+import type { Page } from 'playwright-core';
+import { openDevice, signInWithForm } from '../support/browser.js';
+import { ADMIN } from '../support/cluster.js';
+import {
+  type ApiList,
+  type ApiProject,
+  type ApiTask,
+  type ApiUser,
+  expect,
+  test,
+} from '../support/fixtures.js';
 import { validateHtml } from '../support/html-validate.js';
-import { api, signIn } from '../support/live-client.js';
+
+test.override({
+  cast: { mona: 'manager', max: 'manager', wes: 'user', ursa: 'user' },
+  plan: {
+    project: { name: 'Roadmap' },
+    by: 'mona',
+    tasks: (
+      [
+        ['Draft plan', 'todo'],
+        ['Book rooms', 'in_progress'],
+        ['Order laptops', 'blocked'],
+        ['Kick-off', 'done'],
+      ] as const
+    ).map(([title, status]) => ({ title, status, assignee: 'wes' })),
+  },
+});
 
 /**
  * Issue 14 items 7 and 8, as an admin or a manager meets them: destructive actions ask in a dialog
  * that says what will happen (counted by the server), reversible ones offer Undo, a manager's
  * projects are handed over in one step, a forbidden page is a page, and forms speak plainly.
  */
-describe('safe admin actions and plain messages in Chromium', () => {
-  let cluster: Cluster;
-  let inst: Instance;
-  let browser: Browser;
+test.describe('safe admin actions and plain messages in Chromium', () => {
   let page: Page;
-  let admin: string;
-  const problems: string[] = [];
   /** Native dialogs (window.confirm): there must be none. */
   const nativeDialogs: string[] = [];
-  const PW = 'a-long-enough-password';
   const ids: Record<string, number> = {};
 
-  beforeAll(async () => {
-    cluster = await startCluster(1);
-    inst = cluster.instances[0]!;
-    admin = await signIn(inst.base, ADMIN.username, ADMIN.password);
-    for (const [username, role] of [
-      ['mona', 'manager'],
-      ['max', 'manager'],
-      ['wes', 'user'],
-      ['ursa', 'user'],
-    ] as const) {
-      const made = await api(inst.base, admin, 'POST', '/api/users', { username, password: PW, role });
-      ids[username] = made.body.id;
-    }
-    const mona = await signIn(inst.base, 'mona', PW);
-    const roadmap = await api(inst.base, mona, 'POST', '/api/projects', { name: 'Roadmap' });
-    await api(inst.base, mona, 'POST', '/api/projects', { name: 'Hiring' });
-    ids.roadmap = roadmap.body.id;
-    for (const [title, status] of [
-      ['Draft plan', 'todo'],
-      ['Book rooms', 'in_progress'],
-      ['Order laptops', 'blocked'],
-      ['Kick-off', 'done'],
-    ]) {
-      await api(inst.base, mona, 'POST', '/api/tasks', {
-        project_id: roadmap.body.id,
-        title,
-        status,
-        assignee_id: ids.wes,
-      });
-    }
-    browser = await launchChromium();
-    page = await (await openDevice(browser, inst.base, problems)).newPage();
+  // One admin page for the whole file: each test goes on where the one before left it.
+  test.beforeAll(async ({ browser, people, portal, problems, world }) => {
+    for (const username of ['mona', 'max', 'wes', 'ursa']) ids[username] = people.get(username).id;
+    ids.roadmap = world.project.id;
+    await portal.apiAs(await people.token('mona'), 'POST', '/api/projects', { name: 'Hiring' });
+    page = await (await openDevice(browser, portal.base, problems)).newPage();
     page.on('dialog', (d) => {
       nativeDialogs.push(d.message());
       void d.dismiss();
     });
-    await signInWithForm(page, inst.base, ADMIN.username, ADMIN.password, '/users');
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
+    await signInWithForm(page, portal.base, ADMIN.username, ADMIN.password, '/users');
+  });
+  test.afterAll(async () => {
+    await page?.context().close();
   });
 
   const dialogText = () => page.textContent('#confirm-dialog-body');
@@ -70,9 +59,9 @@ describe('safe admin actions and plain messages in Chromium', () => {
   const closed = () =>
     page.waitForFunction(() => !(document.getElementById('confirm-dialog') as HTMLDialogElement).open);
 
-  it('deleting a user asks first, with the real counts; Cancel changes nothing', {
+  test('deleting a user asks first, with the real counts; Cancel changes nothing', {
     timeout: 60_000,
-  }, async () => {
+  }, async ({ portal }) => {
     await page.click('tr[data-user="wes"] >> text=Delete');
     await openDialog();
     expect(await page.textContent('#confirm-dialog-title')).toBe('Delete wes?');
@@ -82,7 +71,7 @@ describe('safe admin actions and plain messages in Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
     await page.click('#confirm-dialog >> text=Cancel');
     await closed();
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.wes}`)).status).toBe(200);
+    expect((await portal.api('GET', `/api/users/${ids.wes}`)).status).toBe(200);
     expect(await page.locator('tr[data-user="wes"]').count()).toBe(1);
     // Focus is back on the button that asked.
     expect(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.user)).toBe('wes');
@@ -92,7 +81,7 @@ describe('safe admin actions and plain messages in Chromium', () => {
     await openDialog();
     await page.keyboard.press('Escape');
     await closed();
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.wes}`)).status).toBe(200);
+    expect((await portal.api('GET', `/api/users/${ids.wes}`)).status).toBe(200);
 
     // Confirmed: gone, and the notice says what happened.
     await page.click('tr[data-user="wes"] >> text=Delete');
@@ -102,8 +91,8 @@ describe('safe admin actions and plain messages in Chromium', () => {
     expect(await page.textContent('[data-users-notice]')).toContain(
       'Deleted wes; 4 tasks are now unassigned.',
     );
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.wes}`)).status).toBe(404);
-    const tasks = await api(inst.base, admin, 'GET', `/api/tasks?project_id=${ids.roadmap}`);
+    expect((await portal.api('GET', `/api/users/${ids.wes}`)).status).toBe(404);
+    const tasks = await portal.api<ApiList<ApiTask>>('GET', `/api/tasks?project_id=${ids.roadmap}`);
     expect(tasks.body.items.map((t: { assignee_id: number | null }) => t.assignee_id)).toEqual([
       null,
       null,
@@ -113,43 +102,43 @@ describe('safe admin actions and plain messages in Chromium', () => {
     expect(nativeDialogs).toEqual([]);
   });
 
-  it('Undo puts a role change and a deactivation back', { timeout: 60_000 }, async () => {
+  test('Undo puts a role change and a deactivation back', { timeout: 60_000 }, async ({ portal }) => {
     await page.selectOption(`#role-${ids.ursa}`, 'manager');
     await page.getByRole('button', { name: 'Change role of ursa' }).click();
     await page.waitForSelector('[data-users-notice] [data-undo]');
     expect(await page.textContent('[data-users-notice] p')).toBe('ursa is now manager (was user).');
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.ursa}`)).body.role).toBe('manager');
+    expect((await portal.api<ApiUser>('GET', `/api/users/${ids.ursa}`)).body.role).toBe('manager');
     await page.getByRole('button', { name: /^Undo\W+make ursa user again$/ }).click();
     await page.waitForFunction(() =>
       document.querySelector('[data-users-notice]')?.textContent?.includes('ursa is now user (was manager).'),
     );
     expect(await page.inputValue(`#role-${ids.ursa}`)).toBe('user');
     expect(await validateHtml(await page.content(), 'dom')).toEqual([]);
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.ursa}`)).body.role).toBe('user');
+    expect((await portal.api<ApiUser>('GET', `/api/users/${ids.ursa}`)).body.role).toBe('user');
 
     await page.locator('tr[data-user="ursa"]').getByRole('button', { name: 'Deactivate' }).click();
     await page.waitForFunction(() =>
       document.querySelector('[data-users-notice]')?.textContent?.includes('ursa is deactivated'),
     );
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.ursa}`)).body.active).toBe(false);
+    expect((await portal.api<ApiUser>('GET', `/api/users/${ids.ursa}`)).body.active).toBe(false);
     await page.getByRole('button', { name: /^Undo\W+reactivate ursa$/ }).click();
     await page.waitForFunction(() =>
       document.querySelector('[data-users-notice]')?.textContent?.includes('ursa is active again.'),
     );
-    expect((await api(inst.base, admin, 'GET', `/api/users/${ids.ursa}`)).body.active).toBe(true);
+    expect((await portal.api<ApiUser>('GET', `/api/users/${ids.ursa}`)).body.active).toBe(true);
     expect(await page.textContent('tr[data-user="ursa"]')).not.toContain('deactivated');
   });
 
-  it('a manager who owns projects is handed over in one step, then can be deleted', {
+  test('a manager who owns projects is handed over in one step, then can be deleted', {
     timeout: 60_000,
-  }, async () => {
+  }, async ({ portal }) => {
     // Before: Delete says why it cannot, and offers no delete button.
     await page.click('tr[data-user="mona"] >> text=Delete');
     await openDialog();
     expect(await dialogText()).toMatch(/mona owns 2 projects\. Hand them over/);
     expect(await page.isVisible('#confirm-dialog [data-confirm-yes]')).toBe(false);
     // Valid HTML: the page as served (with the hand-over form), and live with the dialog open.
-    expect(await validateHtml(await (await page.request.get(`${inst.base}/users`)).text())).toEqual([]);
+    expect(await validateHtml(await (await page.request.get(`${portal.base}/users`)).text())).toEqual([]);
     expect(await validateHtml(await page.content(), 'dom')).toEqual([]);
     await page.click('#confirm-dialog >> text=Close');
     await closed();
@@ -162,7 +151,7 @@ describe('safe admin actions and plain messages in Chromium', () => {
         .querySelector('[data-users-notice]')
         ?.textContent?.includes('2 projects of mona now belong to max.'),
     );
-    const projects = await api(inst.base, admin, 'GET', '/api/projects?limit=200');
+    const projects = await portal.api<ApiList<ApiProject>>('GET', '/api/projects?limit=200');
     expect(
       projects.body.items.map((p: { name: string; owner_id: number }) => [p.name, p.owner_id === ids.max]),
     ).toEqual(
@@ -181,15 +170,15 @@ describe('safe admin actions and plain messages in Chromium', () => {
     await page.waitForSelector('tr[data-user="mona"]', { state: 'detached' });
   });
 
-  it('deleting a project says how many tasks go with it', { timeout: 60_000 }, async () => {
-    await page.goto(`${inst.base}/projects`);
+  test('deleting a project says how many tasks go with it', { timeout: 60_000 }, async ({ portal }) => {
+    await page.goto(`${portal.base}/projects`);
     await page.click(`tr[data-project="${ids.roadmap}"] >> text=Delete`);
     await openDialog();
     expect(await page.textContent('#confirm-dialog-title')).toBe('Delete the project “Roadmap”?');
     expect(await dialogText()).toContain('Its 4 tasks will be deleted with it: 3 open, 1 done.');
     await page.click('#confirm-dialog >> text=Cancel');
     await closed();
-    expect((await api(inst.base, admin, 'GET', `/api/projects/${ids.roadmap}`)).status).toBe(200);
+    expect((await portal.api('GET', `/api/projects/${ids.roadmap}`)).status).toBe(200);
     await page.click(`tr[data-project="${ids.roadmap}"] >> text=Delete`);
     await openDialog();
     await page.click('#confirm-dialog [data-confirm-yes]');
@@ -199,13 +188,12 @@ describe('safe admin actions and plain messages in Chromium', () => {
   });
 
   for (const colorScheme of ['light', 'dark'] as const) {
-    it(`a manager opening /users gets a readable 403 page with a way back (${colorScheme})`, {
+    test(`a manager opening /users gets a readable 403 page with a way back (${colorScheme})`, {
       timeout: 60_000,
-    }, async () => {
-      const context = await openDevice(browser, inst.base, [], { colorScheme });
-      const other = await context.newPage();
-      await signInWithForm(other, inst.base, 'max', PW);
-      const res = await other.goto(`${inst.base}/users`);
+    }, async ({ pageAs, portal }) => {
+      const other = await pageAs('max', { device: { colorScheme }, allow: 'all' });
+      const context = other.context();
+      const res = await other.goto(`${portal.base}/users`);
       expect(res?.status()).toBe(403);
       expect(res?.headers()['content-type']).toMatch(/text\/html/);
       expect(await other.textContent('h1')).toBe('You cannot open this page');
@@ -238,15 +226,15 @@ describe('safe admin actions and plain messages in Chromium', () => {
       expect(contrast.text).toBeGreaterThanOrEqual(4.5);
       expect(contrast.link).toBeGreaterThanOrEqual(4.5);
       await other.click('text=Back to the dashboard');
-      await other.waitForURL(`${inst.base}/dashboard`);
+      await other.waitForURL(`${portal.base}/dashboard`);
       await context.close();
     });
   }
 
-  it('says what is wrong next to the field, shows the rules first, and keeps what was typed', {
+  test('says what is wrong next to the field, shows the rules first, and keeps what was typed', {
     timeout: 60_000,
-  }, async () => {
-    await page.goto(`${inst.base}/users`);
+  }, async ({ portal }) => {
+    await page.goto(`${portal.base}/users`);
     // The password rules and the limits are there before anything is sent.
     expect(await page.textContent('#new-password-hint')).toContain('At least 12 characters');
     expect(await page.getAttribute('#new-password', 'aria-describedby')).toContain('new-password-hint');
@@ -279,7 +267,7 @@ describe('safe admin actions and plain messages in Chromium', () => {
     expect(body).not.toMatch(/Too big|Too small|Invalid input|expected string/);
   });
 
-  it('raised no console errors and no CSP violations', () => {
+  test('raised no console errors and no CSP violations', ({ problems }) => {
     expect(problems.filter((p) => !/status of 40[34]/.test(p))).toEqual([]);
   });
 });

@@ -1,0 +1,57 @@
+import { sql } from 'drizzle-orm';
+import type { Actor } from '../auth/actor.js';
+import type { Db } from '../db/database.js';
+import type { AppDeps } from '../http/context.js';
+import { CURSOR } from '../realtime/feed.js';
+import { computeDashboard, type Dashboard } from './metrics.js';
+
+/**
+ * Whether the change log holds anything the realtime leader has not published yet: a change at or
+ * above its persisted transaction boundary (src/realtime/feed.ts), which it persists only after
+ * publishing every document the changes before it touched. One index probe, prepared once per
+ * database handle.
+ */
+const pendingStatements = new WeakMap<Db, ReturnType<typeof preparePending>>();
+function preparePending(db: Db) {
+  return db
+    .select({
+      pending: sql<boolean>`exists (select 1 from change_log
+        where tx_id >= coalesce((select tx_boundary from realtime_cursor where name = ${CURSOR}), 0))`,
+    })
+    .from(sql`(select 1) as one`)
+    .prepare('portal_changes_pending');
+}
+async function changesPending(db: Db): Promise<boolean> {
+  let statement = pendingStatements.get(db);
+  if (!statement) {
+    statement = preparePending(db);
+    pendingStatements.set(db, statement);
+  }
+  const [row] = await statement.execute();
+  return row?.pending !== false;
+}
+
+const utcToday = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * The caller's dashboard for GET /api/metrics and /dashboard: the document the realtime engine
+ * keeps for them when there is one (someone has the portal open) and it is current, else computed
+ * now (one statement). Current means: nothing in the change log the leader has not published yet,
+ * the role the sign-in check read on this request, and today's date (a document from yesterday
+ * counts overdue tasks and the last fourteen days differently). A notification marked read is not
+ * in the change log; marking it refreshes the stored document before answering
+ * (`refreshRealtime`), so a following read sees it.
+ */
+export async function currentDashboard(deps: AppDeps, actor: Actor): Promise<Dashboard | undefined> {
+  const db = deps.database.db;
+  const stored = await deps.storedDashboard?.(actor.id);
+  if (
+    stored &&
+    stored.role === actor.role &&
+    Object.keys(stored.completed_by_day).at(-1) === utcToday() &&
+    !(await changesPending(db))
+  ) {
+    return stored;
+  }
+  return computeDashboard(db, actor.id);
+}
