@@ -1,4 +1,5 @@
-import { type AssetUrl, Layout, LiveStatus } from '../views/layout.js';
+import type { AssetUrl } from '../views/layout.js';
+import { LivePage } from '../views/live-page.js';
 import { actorName, ChangeObject, ChangeText, when } from './changes-view.js';
 import type { Change, Names } from './history.js';
 
@@ -119,77 +120,68 @@ export function AuditPage(props: {
 }) {
   const f = props.rows.filters;
   return (
-    <Layout
-      title="Activity"
-      asset={props.asset}
-      user={props.user}
-      scripts={['htmx.js']}
-      modules={['live-events.js']}
-    >
-      <div data-live>
-        <LiveStatus />
-        <h1>Activity</h1>
-        <form
-          id="audit-filters"
-          method="get"
-          action="/audit"
-          class="filters"
-          hx-get="/audit"
-          hx-target="#audit-results"
-          hx-select="#audit-results"
-          hx-swap="outerHTML"
-          hx-trigger="input changed delay:300ms from:#audit-id, change, submit"
-          hx-push-url="true"
-        >
-          <div>
-            <label for="audit-actor">Who</label>
-            <select id="audit-actor" name="actor">
-              <option value="">Anyone</option>
-              {props.people.map((p) => (
-                <option value={String(p.id)} selected={f.actor === String(p.id)}>
-                  {p.label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="audit-entity">Kind</label>
-            <select id="audit-entity" name="entity">
-              <option value="">Everything</option>
-              {KINDS.map(([value, label]) => (
-                <option value={value} selected={f.entity === value}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="audit-id">Number (id)</label>
-            <input
-              id="audit-id"
-              name="id"
-              type="text"
-              inputmode="numeric"
-              pattern="[0-9]*"
-              value={f.id ?? ''}
-            />
-          </div>
-          <div>
-            <label for="audit-from">From</label>
-            <input id="audit-from" name="from" type="date" value={f.from ?? ''} />
-          </div>
-          <div>
-            <label for="audit-to">To</label>
-            <input id="audit-to" name="to" type="date" value={f.to ?? ''} />
-          </div>
-          <noscript>
-            <button type="submit">Apply</button>
-          </noscript>
-        </form>
-        <p class="muted">Days are UTC. A task's or project's own page shows its history too.</p>
-        <AuditRows {...props.rows} />
-      </div>
-    </Layout>
+    <LivePage title="Activity" asset={props.asset} user={props.user}>
+      <h1>Activity</h1>
+      <form
+        id="audit-filters"
+        method="get"
+        action="/audit"
+        class="filters"
+        hx-get="/audit"
+        hx-target="#audit-results"
+        hx-select="#audit-results"
+        hx-swap="outerHTML"
+        hx-trigger="input changed delay:300ms from:#audit-id, change, submit"
+        hx-push-url="true"
+      >
+        <div>
+          <label for="audit-actor">Who</label>
+          <select id="audit-actor" name="actor">
+            <option value="">Anyone</option>
+            {props.people.map((p) => (
+              <option value={String(p.id)} selected={f.actor === String(p.id)}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="audit-entity">Kind</label>
+          <select id="audit-entity" name="entity">
+            <option value="">Everything</option>
+            {KINDS.map(([value, label]) => (
+              <option value={value} selected={f.entity === value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="audit-id">Number (id)</label>
+          <input
+            id="audit-id"
+            name="id"
+            type="text"
+            inputmode="numeric"
+            pattern="[0-9]*"
+            value={f.id ?? ''}
+          />
+        </div>
+        <div>
+          <label for="audit-from">From</label>
+          <input id="audit-from" name="from" type="date" value={f.from ?? ''} />
+        </div>
+        <div>
+          <label for="audit-to">To</label>
+          <input id="audit-to" name="to" type="date" value={f.to ?? ''} />
+        </div>
+        <noscript>
+          <button type="submit">Apply</button>
+        </noscript>
+      </form>
+      <p class="muted">Days are UTC. A task's or project's own page shows its history too.</p>
+      <AuditRows {...props.rows} />
+    </LivePage>
   );
 }
 

@@ -74,7 +74,7 @@ function mayGuess(c: Context<AppEnv>): boolean {
  * the check says anything else (revoked, expired, deactivated, another role or name), the answer
  * is thrown away and the request runs again after the check (`speculativeFetch`). Nothing is ever
  * answered on the guess alone, so there is nothing to invalidate across instances (docs/decisions/
- * 0021-reqpath-sign-in-check-beside-the-read.md).
+ * 0021-sign-in-check-beside-the-read.md).
  */
 export function identify(deps: AppDeps) {
   const guesses = new SignInGuesses();

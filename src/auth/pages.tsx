@@ -72,6 +72,28 @@ const NOTICES: Record<string, string> = {
 /** Sign-in and account pages: sign in, my sign-ins, my password and two-factor sign-in (forms, no scripts). */
 export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox }, asset: AssetUrl) {
   const { db } = deps.database;
+  /** The account page: my sign-ins, my password and two-factor forms (with what a refused form sent). */
+  const accountPage = async (
+    c: Context,
+    actor: Actor,
+    forms: Parameters<typeof accountSecurity>[2],
+    notice?: string,
+  ) => {
+    const [sessions, security] = await Promise.all([
+      listSessions(db, actor.id),
+      accountSecurity(db, actor, forms),
+    ]);
+    return c.html(
+      <AccountPage
+        asset={asset}
+        user={actor}
+        sessions={sessions}
+        current={actor.sessionId}
+        security={security}
+        notice={notice}
+      />,
+    );
+  };
 
   app.get('/login', (c) => {
     if (c.get('actor')) return c.redirect(safeNext(c.req.query('next')), 302);
@@ -87,20 +109,9 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     );
   });
 
-  app.get('/account', signedIn(), async (c) => {
-    const actor = c.get('user');
-    const [sessions, security] = await Promise.all([listSessions(db, actor.id), accountSecurity(db, actor)]);
-    return c.html(
-      <AccountPage
-        asset={asset}
-        user={actor}
-        sessions={sessions}
-        current={actor.sessionId}
-        security={security}
-        notice={accountNotice(c.req.query('done'))}
-      />,
-    );
-  });
+  app.get('/account', signedIn(), (c) =>
+    accountPage(c, c.get('user'), undefined, accountNotice(c.req.query('done'))),
+  );
 
   // Forms, not fetch: cookie-authenticated, so the identify middleware has checked their Origin.
   app.post('/account/sessions/:sid/end', signedIn(), async (c) => {
@@ -118,19 +129,6 @@ export function registerAccountPages(app: App, deps: AppDeps & { mfa: SecretBox 
     for (const id of ended) await deps.revokeRealtime?.(actor.id, id);
     return c.redirect('/account', 303);
   });
-
-  const accountPage = async (c: Context, actor: Actor, forms: Parameters<typeof accountSecurity>[2]) => {
-    const sessions = await listSessions(db, actor.id);
-    return c.html(
-      <AccountPage
-        asset={asset}
-        user={actor}
-        sessions={sessions}
-        current={actor.sessionId}
-        security={await accountSecurity(db, actor, forms)}
-      />,
-    );
-  };
 
   app.get(CHANGE_PASSWORD_PAGE, signedIn(), (c) => {
     const actor = c.get('user');

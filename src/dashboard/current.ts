@@ -44,13 +44,13 @@ const utcToday = () => new Date().toISOString().slice(0, 10);
  */
 export async function currentDashboard(deps: AppDeps, actor: Actor): Promise<Dashboard | undefined> {
   const db = deps.database.db;
-  const stored = await deps.storedDashboard?.(actor.id);
-  if (
-    stored &&
-    stored.role === actor.role &&
-    Object.keys(stored.completed_by_day).at(-1) === utcToday() &&
-    !(await changesPending(db))
-  ) {
+  // The order matters: "nothing pending" first, the stored document second. Every change committed
+  // before the check is then either pending (→ computed now) or already in the store when it is
+  // read. Read the other way round, the leader could publish and move its boundary between the two
+  // reads, and a document from before the change would pass as current.
+  if (!deps.storedDashboard || (await changesPending(db))) return computeDashboard(db, actor.id);
+  const stored = await deps.storedDashboard(actor.id);
+  if (stored && stored.role === actor.role && Object.keys(stored.completed_by_day).at(-1) === utcToday()) {
     return stored;
   }
   return computeDashboard(db, actor.id);

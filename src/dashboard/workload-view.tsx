@@ -1,5 +1,6 @@
 import { STATUS_LABELS } from '../views/labels.js';
-import { type AssetUrl, Layout, LiveStatus } from '../views/layout.js';
+import type { AssetUrl } from '../views/layout.js';
+import { LivePage } from '../views/live-page.js';
 import { type Load, OPEN_STATUSES } from './workload.js';
 
 const COLUMNS = OPEN_STATUSES.map((s) => [s, STATUS_LABELS[s]] as const);
@@ -82,29 +83,15 @@ export function WorkloadPage(props: {
 }) {
   const team = props.user.role !== 'admin';
   return (
-    <Layout
-      title="Workload"
-      asset={props.asset}
-      user={props.user}
-      scripts={['htmx.js']}
-      modules={['live-events.js']}
-    >
-      <div data-live>
-        <LiveStatus />
-        <h1>Workload</h1>
-        <p class="muted">
-          Open tasks (not done) {team ? 'in the projects you own' : 'across the organisation'}, per person.
-          Each number opens those tasks.
-        </p>
-        <div
-          hx-get="/workload"
-          hx-trigger="portal:change from:body"
-          hx-select="#workload"
-          hx-swap="innerHTML"
-        >
-          <WorkloadTable people={props.people} team={team} />
-        </div>
+    <LivePage title="Workload" asset={props.asset} user={props.user}>
+      <h1>Workload</h1>
+      <p class="muted">
+        Open tasks (not done) {team ? 'in the projects you own' : 'across the organisation'}, per person. Each
+        number opens those tasks.
+      </p>
+      <div hx-get="/workload" hx-trigger="portal:change from:body" hx-select="#workload" hx-swap="innerHTML">
+        <WorkloadTable people={props.people} team={team} />
       </div>
-    </Layout>
+    </LivePage>
   );
 }

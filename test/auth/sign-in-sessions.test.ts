@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApi } from '../support/api-harness.js';
 import { client, ORIGIN } from '../support/client.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, PASSWORD, type World } from '../support/world.js';
+import { PASSWORD } from '../support/world.js';
 
 /**
  * Sign-ins as a person has them, on each database driver: a revoked token, sign-ins on several
@@ -10,30 +9,19 @@ import { makeWorld, PASSWORD, type World } from '../support/world.js';
  * JSON API's contract is in test/<feature>/api.test.ts.
  */
 describe.each(['pglite', 'pg', 'neon'] as const)('sign-ins on %s', (driver) => {
-  let ctx: TestApp;
-  let w: World;
-  let contract: ContractCheck;
-  beforeAll(async () => {
-    ctx = await startTestApp(driver);
-    contract = await validateResponses(ctx);
-    w = await makeWorld(ctx);
-  });
-  afterAll(async () => {
-    await ctx?.close();
-    // The check ran on this file's responses, not on none of them.
-    expect(contract.validated).toBeGreaterThan(10);
-  });
+  // One app, its organisation and the OpenAPI response check (test/support/api-harness.ts).
+  const h = useApi(driver, { minValidated: 11, app: {} });
 
   describe('tokens and devices', () => {
     it('logout refuses that token from then on, and only that one', async () => {
-      const a = await w.anon.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
-      const b = await w.anon.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
-      const first = client(ctx, a.body.token);
+      const a = await h.w.anon.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
+      const b = await h.w.anon.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
+      const first = client(h.ctx, a.body.token);
       expect((await first.post('/api/auth/logout')).status).toBe(204);
       const after = await first.get('/api/me');
       expect(after.status).toBe(401);
       expect(after.body.error.code).toBe('unauthenticated');
-      expect((await client(ctx, b.body.token).get('/api/me')).status).toBe(200);
+      expect((await client(h.ctx, b.body.token).get('/api/me')).status).toBe(200);
       // A client still holding the revoked token can sign in again and reach public routes.
       const again = await first.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
       expect(again.status).toBe(200);
@@ -42,13 +30,13 @@ describe.each(['pglite', 'pg', 'neon'] as const)('sign-ins on %s', (driver) => {
     });
 
     it('lists my sessions on every device and ends one of them', async () => {
-      const other = await w.anon.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
-      const list = await w.userA.api.get('/api/me/sessions');
+      const other = await h.w.anon.post('/api/auth/login', { username: 'ursula', password: PASSWORD });
+      const list = await h.w.userA.api.get('/api/me/sessions');
       expect(list.status).toBe(200);
       expect(list.body.items.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
       const target = list.body.items.find((s: { current: boolean }) => !s.current);
-      expect((await w.userA.api.delete(`/api/me/sessions/${target.id}`)).status).toBe(204);
-      const remaining = await w.userA.api.get('/api/me/sessions');
+      expect((await h.w.userA.api.delete(`/api/me/sessions/${target.id}`)).status).toBe(204);
+      const remaining = await h.w.userA.api.get('/api/me/sessions');
       expect(remaining.body.items.map((s: { id: string }) => s.id)).not.toContain(target.id);
       expect(other.status).toBe(200);
     });
@@ -56,7 +44,7 @@ describe.each(['pglite', 'pg', 'neon'] as const)('sign-ins on %s', (driver) => {
 
   describe('browser cookie and Origin', () => {
     const form = (fields: Record<string, string>, origin = ORIGIN) =>
-      ctx.app.request(`${ORIGIN}/login`, {
+      h.ctx.app.request(`${ORIGIN}/login`, {
         method: 'POST',
         headers: { host: 'portal.test', origin, 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(fields).toString(),
@@ -71,13 +59,13 @@ describe.each(['pglite', 'pg', 'neon'] as const)('sign-ins on %s', (driver) => {
       expect(cookie).toMatch(/HttpOnly/i);
       expect(cookie).toMatch(/SameSite=Lax/i);
       const token = /portal_session=([^;]+)/.exec(cookie)![1]!;
-      const cookieApi = client(ctx);
+      const cookieApi = client(h.ctx);
       const me = await cookieApi.get('/api/me', { cookie: `portal_session=${token}` });
       expect(me.body.username).toBe('ursula');
       // Unsafe cookie requests need this portal's Origin, whatever the content type.
       const patch = (origin?: string) =>
         cookieApi.patch(
-          `/api/tasks/${w.taskA.id}`,
+          `/api/tasks/${h.w.taskA.id}`,
           { status: 'in_progress' },
           {
             cookie: `portal_session=${token}`,
@@ -90,9 +78,9 @@ describe.each(['pglite', 'pg', 'neon'] as const)('sign-ins on %s', (driver) => {
       expect((await patch()).status).toBe(403);
       expect((await patch(ORIGIN)).status).toBe(200);
       // The same token as a bearer needs no Origin.
-      expect((await client(ctx, token).patch(`/api/tasks/${w.taskA.id}`, { status: 'todo' })).status).toBe(
-        200,
-      );
+      expect(
+        (await client(h.ctx, token).patch(`/api/tasks/${h.w.taskA.id}`, { status: 'todo' })).status,
+      ).toBe(200);
     });
 
     it('refuses a sign-in form posted from another site, and never redirects off-site', async () => {

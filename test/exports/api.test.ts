@@ -1,12 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exportProbe } from '../../src/exports/api.js';
 import { csvCell } from '../../src/exports/csv.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useApi } from '../support/api-harness.js';
 import { ORIGIN } from '../support/client.js';
 import { expectErrorBody } from '../support/errors.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, type World } from '../support/world.js';
 
 /** A minimal RFC 4180 reader for the assertions: quoted cells, doubled quotes, CRLF rows. */
 function parseCsv(text: string): string[][] {
@@ -57,30 +55,20 @@ describe('csvCell', () => {
 });
 
 describe.each(['pg', 'pglite'] as const)('CSV exports on %s', (driver) => {
-  let ctx: TestApp;
-  let w: World;
-  let contract: ContractCheck;
-  beforeAll(async () => {
-    ctx = await startTestApp(driver);
-    contract = await validateResponses(ctx);
-    w = await makeWorld(ctx);
-  });
-  afterAll(async () => {
-    await ctx?.close();
-    expect(contract.validated).toBeGreaterThan(8);
-  });
+  // One app, its organisation and the OpenAPI response check (test/support/api-harness.ts).
+  const h = useApi(driver, { minValidated: 9, app: {} });
 
   it('GET /api/tasks/export.csv: every matching row in scope, header of API names, quoting, inert formulas', async () => {
     const tricky = ['=cmd|" /C calc"!A0', 'comma, "quote"', 'line\nbreak', 'Ünïcödé ✓', '-2+3', '@SUM(A1)'];
     for (const title of tricky) {
-      const res = await w.managerA.api.post('/api/tasks', {
-        project_id: w.projectA.id,
+      const res = await h.w.managerA.api.post('/api/tasks', {
+        project_id: h.w.projectA.id,
         title,
         status: 'blocked',
       });
       expect(res.status).toBe(201);
     }
-    const res = await w.managerA.api.get('/api/tasks/export.csv?status=blocked');
+    const res = await h.w.managerA.api.get('/api/tasks/export.csv?status=blocked');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="tasks-[\d-]+\.csv"$/);
@@ -90,22 +78,24 @@ describe.each(['pg', 'pglite'] as const)('CSV exports on %s', (driver) => {
     const titles = rows.map((r) => r[2]);
     expect(titles).toEqual(tricky.map((t) => (/^[=+\-@]/.test(t) ? `'${t}` : t)));
     // The same rows as the JSON list with the same filter.
-    const list = await w.managerA.api.get('/api/tasks?status=blocked&limit=200');
+    const list = await h.w.managerA.api.get('/api/tasks?status=blocked&limit=200');
     expect(rows.map((r) => Number(r[0])).sort()).toEqual(
       list.body.items.map((t: { id: number }) => t.id).sort(),
     );
     expect(rows[0]![7]).toMatch(/^\d{4}-\d\d-\d\dT/);
     // Scope: a user sees their own tasks only; another manager none of these.
-    const mine = parseCsv((await w.userA.api.get('/api/tasks/export.csv')).text);
-    expect(mine.slice(1).map((r) => Number(r[0]))).toEqual([w.taskA.id]);
-    expect(parseCsv((await w.managerB.api.get('/api/tasks/export.csv?status=blocked')).text)).toHaveLength(1);
+    const mine = parseCsv((await h.w.userA.api.get('/api/tasks/export.csv')).text);
+    expect(mine.slice(1).map((r) => Number(r[0]))).toEqual([h.w.taskA.id]);
+    expect(parseCsv((await h.w.managerB.api.get('/api/tasks/export.csv?status=blocked')).text)).toHaveLength(
+      1,
+    );
     // Bad filters are 422 like the list; no sign-in 401; not parsed as a task id.
-    expectErrorBody(await w.managerA.api.get('/api/tasks/export.csv?status=nope'), 422);
-    expectErrorBody(await w.anon.get('/api/tasks/export.csv'), 401);
+    expectErrorBody(await h.w.managerA.api.get('/api/tasks/export.csv?status=nope'), 422);
+    expectErrorBody(await h.w.anon.get('/api/tasks/export.csv'), 401);
   });
 
   it('GET /api/audit/export.csv: admins only (403 otherwise, as /api/audit), with the audit filters', async () => {
-    const res = await w.admin.api.get(`/api/audit/export.csv?entity=tasks&row_id=${w.taskA.id}`);
+    const res = await h.w.admin.api.get(`/api/audit/export.csv?entity=tasks&row_id=${h.w.taskA.id}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-[\d-]+\.csv"$/);
@@ -122,28 +112,29 @@ describe.each(['pg', 'pglite'] as const)('CSV exports on %s', (driver) => {
       'after',
       'affected_user_ids',
     ]);
-    const list = await w.admin.api.get(`/api/audit?entity=tasks&row_id=${w.taskA.id}&limit=200`);
+    const list = await h.w.admin.api.get(`/api/audit?entity=tasks&row_id=${h.w.taskA.id}&limit=200`);
     expect(rows.map((r) => Number(r[0]))).toEqual(list.body.items.map((e: { id: number }) => e.id));
     expect(JSON.parse(rows[0]![8]!)).toEqual(list.body.items[0].after);
-    for (const who of [w.managerA, w.userA]) expectErrorBody(await who.api.get('/api/audit/export.csv'), 403);
+    for (const who of [h.w.managerA, h.w.userA])
+      expectErrorBody(await who.api.get('/api/audit/export.csv'), 403);
   });
 
   it('streams in batches past any row cap, and stops reading when the client goes away', async () => {
     if (driver === 'pglite') return; // the volume part runs on real PostgreSQL only
-    await ctx.database.db.execute(
-      sql`insert into tasks (project_id, title) select ${w.projectB.id}, 'bulk ' || g from generate_series(1, 9000) g`,
+    await h.ctx.database.db.execute(
+      sql`insert into tasks (project_id, title) select ${h.w.projectB.id}, 'bulk ' || g from generate_series(1, 9000) g`,
     );
     let batches = 0;
     exportProbe.onBatch = () => {
       batches++;
     };
     try {
-      const whole = await w.managerB.api.get(`/api/tasks/export.csv?project_id=${w.projectB.id}`);
+      const whole = await h.w.managerB.api.get(`/api/tasks/export.csv?project_id=${h.w.projectB.id}`);
       expect(parseCsv(whole.text)).toHaveLength(1 + 9001);
       expect(batches).toBe(5); // 2000 a batch: 4 full, 1 short
       batches = 0;
-      const res = await ctx.app.request(`${ORIGIN}/api/tasks/export.csv?project_id=${w.projectB.id}`, {
-        headers: { host: 'portal.test', authorization: `Bearer ${w.managerB.token}` },
+      const res = await h.ctx.app.request(`${ORIGIN}/api/tasks/export.csv?project_id=${h.w.projectB.id}`, {
+        headers: { host: 'portal.test', authorization: `Bearer ${h.w.managerB.token}` },
       });
       const reader = res.body!.getReader();
       const first = await reader.read(); // the header row
@@ -153,7 +144,7 @@ describe.each(['pg', 'pglite'] as const)('CSV exports on %s', (driver) => {
       const seen = batches;
       expect(seen).toBeLessThanOrEqual(2);
       // Whatever else happens afterwards, no further batch is read for the cancelled export.
-      await w.managerB.api.get('/api/me');
+      await h.w.managerB.api.get('/api/me');
       for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
       expect(batches).toBe(seen);
     } finally {

@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { query } from '../../src/db/database.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { useApi } from '../support/api-harness.js';
 import { expectErrorBody } from '../support/errors.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, PASSWORD, type World } from '../support/world.js';
+import { PASSWORD } from '../support/world.js';
 
 /**
  * Bad input on every write route, and odd ids in every path and filter: always a 4xx with exactly
@@ -31,25 +30,14 @@ const ODD_IDS = [
 ];
 
 describe('bad input (pglite)', () => {
-  let ctx: TestApp;
-  let w: World;
-  let contract: ContractCheck;
-  beforeAll(async () => {
-    ctx = await startTestApp('pglite');
-    contract = await validateResponses(ctx);
-    w = await makeWorld(ctx);
-  });
-  afterAll(async () => {
-    await ctx?.close();
-    // The check ran on this file's responses, not on none of them.
-    expect(contract.validated).toBeGreaterThan(1000);
-  });
+  // One app, its organisation and the OpenAPI response check (test/support/api-harness.ts).
+  const h = useApi('pglite', { minValidated: 1001, app: {} });
 
   /** Row counts of every table a write could touch (change_log catches updates too). */
   const counts = async () =>
     (
       await query<Record<string, number>>(
-        ctx.database.db,
+        h.ctx.database.db,
         sql`select (select count(*)::int from users) as users,
                    (select count(*)::int from projects) as projects,
                    (select count(*)::int from tasks) as tasks,
@@ -69,29 +57,29 @@ describe('bad input (pglite)', () => {
       },
       {
         method: 'PATCH',
-        path: `/api/users/${w.userB.id}`,
+        path: `/api/users/${h.w.userB.id}`,
         valid: { role: 'user', password: 'a long enough password', display_name: 'U', active: true },
         required: [],
       },
       {
         method: 'POST',
         path: '/api/projects',
-        valid: { name: 'P', description: 'd', owner_id: w.managerA.id },
+        valid: { name: 'P', description: 'd', owner_id: h.w.managerA.id },
         required: ['name'],
       },
       {
         method: 'PATCH',
-        path: `/api/projects/${w.projectA.id}`,
-        valid: { name: 'P', description: 'd', owner_id: w.managerA.id },
+        path: `/api/projects/${h.w.projectA.id}`,
+        valid: { name: 'P', description: 'd', owner_id: h.w.managerA.id },
         required: [],
       },
       {
         method: 'POST',
         path: '/api/tasks',
         valid: {
-          project_id: w.projectA.id,
+          project_id: h.w.projectA.id,
           title: 'T',
-          assignee_id: w.userA.id,
+          assignee_id: h.w.userA.id,
           status: 'todo',
           priority: 'high',
           due_date: '2026-12-31',
@@ -100,11 +88,11 @@ describe('bad input (pglite)', () => {
       },
       {
         method: 'PATCH',
-        path: `/api/tasks/${w.taskA.id}`,
+        path: `/api/tasks/${h.w.taskA.id}`,
         valid: {
-          project_id: w.projectA.id,
+          project_id: h.w.projectA.id,
           title: 'T',
-          assignee_id: w.userA.id,
+          assignee_id: h.w.userA.id,
           status: 'done',
           priority: 'low',
           due_date: '2026-12-31',
@@ -159,7 +147,7 @@ describe('bad input (pglite)', () => {
     const before = await counts();
     for (const { method, path } of routes()) {
       const send = (body: string | undefined, headers?: Record<string, string>) =>
-        w.admin.api.send(method, path, body, headers);
+        h.w.admin.api.send(method, path, body, headers);
       const label = `${method} ${path}`;
       for (const broken of ['{"name": "x",', "{'name':'x'}", '{"title":"x"}}', 'NaN', '   ', '{"a":1,}']) {
         const res = await send(broken);
@@ -206,7 +194,7 @@ describe('bad input (pglite)', () => {
         for (const bad of table[field]!) {
           const body = { ...valid, [field]: bad };
           const label = `${method} ${path} ${field}=${JSON.stringify(bad).slice(0, 40)}`;
-          expect(expectErrorBody(await w.admin.api.send(method, path, body), 422, label), label).toContain(
+          expect(expectErrorBody(await h.w.admin.api.send(method, path, body), 422, label), label).toContain(
             field,
           );
           checked++;
@@ -224,7 +212,7 @@ describe('bad input (pglite)', () => {
       const fields = Object.keys(valid);
       // Every field wrong at once, each with its first bad value.
       const body = Object.fromEntries(fields.map((f) => [f, table[f]![0]]));
-      const named = expectErrorBody(await w.admin.api.send(method, path, body), 422, `${method} ${path}`);
+      const named = expectErrorBody(await h.w.admin.api.send(method, path, body), 422, `${method} ${path}`);
       for (const field of fields) expect(named, `${method} ${path}`).toContain(field);
     }
     expect(await counts()).toEqual(before);
@@ -236,22 +224,22 @@ describe('bad input (pglite)', () => {
       const label = `${method} ${path}`;
       for (const field of required) {
         const { [field]: _dropped, ...rest } = valid as Record<string, unknown>;
-        expect(expectErrorBody(await w.admin.api.send(method, path, rest), 422, label)).toContain(field);
+        expect(expectErrorBody(await h.w.admin.api.send(method, path, rest), 422, label)).toContain(field);
       }
       if (required.length > 0) {
-        const named = expectErrorBody(await w.admin.api.send(method, path, {}), 422, label);
+        const named = expectErrorBody(await h.w.admin.api.send(method, path, {}), 422, label);
         for (const field of required) expect(named, label).toContain(field);
       } else {
-        expect(expectErrorBody(await w.admin.api.send(method, path, {}), 422, label)).toEqual(['(body)']);
+        expect(expectErrorBody(await h.w.admin.api.send(method, path, {}), 422, label)).toEqual(['(body)']);
       }
       for (const unknown of ['is_admin', 'password_hash', 'id', 'created_at', '__proto__', 'constructor']) {
         const raw = `${JSON.stringify(valid).slice(0, -1)},"${unknown}":"x"}`;
         expect(
-          expectErrorBody(await w.admin.api.send(method, path, raw), 422, `${label} ${unknown}`),
+          expectErrorBody(await h.w.admin.api.send(method, path, raw), 422, `${label} ${unknown}`),
         ).toContain(unknown);
       }
       const two = { ...valid, hack: "'; drop table tasks; --", nested: { role: 'admin' } };
-      const named = expectErrorBody(await w.admin.api.send(method, path, two), 422, label);
+      const named = expectErrorBody(await h.w.admin.api.send(method, path, two), 422, label);
       expect(named).toEqual(expect.arrayContaining(['hack', 'nested']));
     }
     expect(await counts()).toEqual(before);
@@ -266,11 +254,11 @@ describe('bad input (pglite)', () => {
           resource
         ];
         for (const res of [
-          await w.admin.api.get(path),
-          await w.admin.api.patch(path, patch),
-          await w.admin.api.delete(path),
-          await w.managerA.api.get(path),
-          await w.userA.api.patch(path, { status: 'done' }),
+          await h.w.admin.api.get(path),
+          await h.w.admin.api.patch(path, patch),
+          await h.w.admin.api.delete(path),
+          await h.w.managerA.api.get(path),
+          await h.w.userA.api.patch(path, { status: 'done' }),
         ]) {
           // An empty id is another route (the list, or no route for PATCH/DELETE).
           if (odd === '' && res.status === 200) continue;
@@ -281,11 +269,11 @@ describe('bad input (pglite)', () => {
     }
     // An id that is well-formed but names nothing: 404.
     for (const resource of ['users', 'projects', 'tasks']) {
-      expectErrorBody(await w.admin.api.get(`/api/${resource}/2147483647`), 404);
-      expectErrorBody(await w.admin.api.delete(`/api/${resource}/2147483647`), 404);
+      expectErrorBody(await h.w.admin.api.get(`/api/${resource}/2147483647`), 404);
+      expectErrorBody(await h.w.admin.api.delete(`/api/${resource}/2147483647`), 404);
     }
-    expectErrorBody(await w.admin.api.delete('/api/me/sessions/not-a-uuid'), 422);
-    expectErrorBody(await w.admin.api.delete(`/api/me/sessions/${'1'.repeat(30)}`), 422);
+    expectErrorBody(await h.w.admin.api.delete('/api/me/sessions/not-a-uuid'), 422);
+    expectErrorBody(await h.w.admin.api.delete(`/api/me/sessions/${'1'.repeat(30)}`), 422);
     expect(await counts()).toEqual(before);
   });
 
@@ -301,31 +289,33 @@ describe('bad input (pglite)', () => {
       for (const param of params) {
         for (const odd of ODD_IDS) {
           if (param === 'offset' && odd === '0') continue; // a fine offset
-          const res = await w.admin.api.get(`${list}?${param}=${odd}`);
+          const res = await h.w.admin.api.get(`${list}?${param}=${odd}`);
           const named = expectErrorBody(res, 422, `${list}?${param}=${odd}`);
           expect(named).toContain(param);
         }
         // Repeated parameters are not a way around the checks.
         expectErrorBody(
-          await w.admin.api.get(`${list}?${param}=1&${param}=2`),
+          await h.w.admin.api.get(`${list}?${param}=1&${param}=2`),
           422,
           `${list} twice ${param}`,
         );
       }
       for (const limit of ['201', '1000', '99999']) {
-        expect(expectErrorBody(await w.admin.api.get(`${list}?limit=${limit}`), 422)).toContain('limit');
+        expect(expectErrorBody(await h.w.admin.api.get(`${list}?limit=${limit}`), 422)).toContain('limit');
       }
       // Free-text search takes anything printable up to 200 characters, but never a NUL.
       for (const q of ["1' OR '1'='1", '%', '_', '\\', '1;drop table users', '%F0%9F%92%A9']) {
-        expect((await w.admin.api.get(`${list}?q=${encodeURIComponent(q)}`)).status).toBeLessThan(300);
+        expect((await h.w.admin.api.get(`${list}?q=${encodeURIComponent(q)}`)).status).toBeLessThan(300);
       }
       if (list !== '/api/audit') {
-        expect(expectErrorBody(await w.admin.api.get(`${list}?q=%00`), 422, `${list}?q=%00`)).toContain('q');
-        expect(expectErrorBody(await w.admin.api.get(`${list}?q=${huge(201)}`), 422)).toContain('q');
+        expect(expectErrorBody(await h.w.admin.api.get(`${list}?q=%00`), 422, `${list}?q=%00`)).toContain(
+          'q',
+        );
+        expect(expectErrorBody(await h.w.admin.api.get(`${list}?q=${huge(201)}`), 422)).toContain('q');
       }
     }
     // As a manager and a user the same checks hold (their scoping comes after validation).
-    for (const who of [w.managerA, w.userA]) {
+    for (const who of [h.w.managerA, h.w.userA]) {
       for (const odd of ODD_IDS.filter((o) => o !== '')) {
         expectErrorBody(await who.api.get(`/api/tasks?project_id=${odd}`), 422);
         expectErrorBody(await who.api.get(`/api/projects?limit=${odd}`), 422);
@@ -337,16 +327,23 @@ describe('bad input (pglite)', () => {
   it('references to objects that do not exist are 4xx, not 5xx', async () => {
     const before = await counts();
     const missing = 2_000_000_000;
-    expectErrorBody(await w.admin.api.post('/api/tasks', { project_id: missing, title: 't' }), 404);
+    expectErrorBody(await h.w.admin.api.post('/api/tasks', { project_id: missing, title: 't' }), 404);
     expectErrorBody(
-      await w.admin.api.post('/api/tasks', { project_id: w.projectA.id, title: 't', assignee_id: missing }),
+      await h.w.admin.api.post('/api/tasks', {
+        project_id: h.w.projectA.id,
+        title: 't',
+        assignee_id: missing,
+      }),
       422,
     );
-    expectErrorBody(await w.admin.api.post('/api/projects', { name: 'p', owner_id: missing }), 422);
-    expectErrorBody(await w.admin.api.patch(`/api/tasks/${w.taskA.id}`, { project_id: missing }), 404);
-    expectErrorBody(await w.admin.api.patch(`/api/tasks/${w.taskA.id}`, { assignee_id: missing }), 422);
-    expectErrorBody(await w.admin.api.patch(`/api/projects/${w.projectA.id}`, { owner_id: missing }), 422);
-    expectErrorBody(await w.admin.api.patch(`/api/users/${missing}`, { display_name: 'x' }), 404);
+    expectErrorBody(await h.w.admin.api.post('/api/projects', { name: 'p', owner_id: missing }), 422);
+    expectErrorBody(await h.w.admin.api.patch(`/api/tasks/${h.w.taskA.id}`, { project_id: missing }), 404);
+    expectErrorBody(await h.w.admin.api.patch(`/api/tasks/${h.w.taskA.id}`, { assignee_id: missing }), 422);
+    expectErrorBody(
+      await h.w.admin.api.patch(`/api/projects/${h.w.projectA.id}`, { owner_id: missing }),
+      422,
+    );
+    expectErrorBody(await h.w.admin.api.patch(`/api/users/${missing}`, { display_name: 'x' }), 404);
     expect(await counts()).toEqual(before);
   });
 });

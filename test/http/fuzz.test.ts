@@ -1,9 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApi } from '../support/api-harness.js';
 import { expectErrorBody } from '../support/errors.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, type World } from '../support/world.js';
 
 /**
  * Property: whatever JSON-ish body an admin, a manager or a user sends to the write routes, the
@@ -78,19 +76,8 @@ const junk = fc.oneof(
 );
 
 describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
-  let ctx: TestApp;
-  let w: World;
-  let contract: ContractCheck;
-  beforeAll(async () => {
-    ctx = await startTestApp('pglite');
-    contract = await validateResponses(ctx);
-    w = await makeWorld(ctx);
-  });
-  afterAll(async () => {
-    await ctx?.close();
-    // The check ran on this file's responses, not on none of them.
-    expect(contract.validated).toBeGreaterThan(1000);
-  });
+  // One app, its organisation and the OpenAPI response check (test/support/api-harness.ts).
+  const h = useApi('pglite', { minValidated: 1001, app: {} });
 
   const MISSING = 2_147_483_647;
   /** Field values the API accepts (or rejects only for domain reasons: scope, taken names). */
@@ -102,10 +89,10 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
     active: fc.boolean(),
     name: text({ minLength: 1, maxLength: 200 }),
     description: text({ maxLength: 300 }),
-    owner_id: fc.constantFrom(w.admin.id, w.managerA.id, w.managerB.id, w.userA.id, MISSING),
-    project_id: fc.constantFrom(w.projectA.id, w.projectB.id, MISSING),
+    owner_id: fc.constantFrom(h.w.admin.id, h.w.managerA.id, h.w.managerB.id, h.w.userA.id, MISSING),
+    project_id: fc.constantFrom(h.w.projectA.id, h.w.projectB.id, MISSING),
     title: text({ minLength: 1, maxLength: 200 }),
-    assignee_id: fc.constantFrom(w.userA.id, w.userB.id, w.managerA.id, null, MISSING),
+    assignee_id: fc.constantFrom(h.w.userA.id, h.w.userB.id, h.w.managerA.id, null, MISSING),
     status: fc.constantFrom('todo', 'in_progress', 'blocked', 'done'),
     priority: fc.constantFrom('low', 'medium', 'high', 'urgent'),
     due_date: fc.oneof(
@@ -162,12 +149,12 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
   ] as const;
 
   it.each(cases)('%s %s /api/%s', async (role, method, resource) => {
-    const caller = { admin: w.admin, manager: w.managerA, user: w.userA }[role];
+    const caller = { admin: h.w.admin, manager: h.w.managerA, user: h.w.userA }[role];
     const targets = {
       // Not userA: a reset password or deactivation would sign out the caller of the last case.
-      users: [w.userB.id, w.managerB.id, MISSING],
-      projects: [w.projectA.id, w.projectB.id, MISSING],
-      tasks: [w.taskA.id, w.taskB.id, MISSING],
+      users: [h.w.userB.id, h.w.managerB.id, MISSING],
+      projects: [h.w.projectA.id, h.w.projectB.id, MISSING],
+      tasks: [h.w.taskA.id, h.w.taskB.id, MISSING],
     }[resource];
     const statuses = new Map<number, number>();
     await fc.assert(

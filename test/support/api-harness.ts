@@ -77,7 +77,14 @@ export interface ApiHarness {
  * against the OpenAPI document (test/support/openapi-contract.ts), and the check must have run on
  * at least `minValidated` of them (a check that saw nothing proves nothing).
  */
-export function useApi(driver: (typeof DRIVERS)[number], options: { minValidated: number }): ApiHarness {
+export function useApi(
+  driver: (typeof DRIVERS)[number],
+  options: {
+    minValidated: number;
+    /** The app's options; the API contract files use a small sign-in budget, the default here. */
+    app?: Parameters<typeof startTestApp>[1];
+  },
+): ApiHarness {
   const h = {
     anon: () => client(h.ctx),
     login: (username: string, password: string) =>
@@ -104,7 +111,10 @@ export function useApi(driver: (typeof DRIVERS)[number], options: { minValidated
     },
   } as ApiHarness;
   beforeAll(async () => {
-    h.ctx = await startTestApp(driver, { limits: { perUsername: 3, perAddress: 100, windowSeconds: 60 } });
+    h.ctx = await startTestApp(
+      driver,
+      options.app ?? { limits: { perUsername: 3, perAddress: 100, windowSeconds: 60 } },
+    );
     h.contract = await validateResponses(h.ctx);
     h.w = await makeWorld(h.ctx);
   });
