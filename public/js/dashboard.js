@@ -1,9 +1,8 @@
 // @ts-check
 /**
  * Keeps the server-rendered dashboard live: every [data-metric] element follows the document,
- * charts update in place (never re-created), the connection indicator tells what is going on.
+ * charts update in place (never re-created). The connection line is alpine-components.js `connection`.
  */
-import { showConnection } from './live-document.js';
 import { pageLive, startPageLive } from './page-live.js';
 
 const root = /** @type {HTMLElement} */ (document.querySelector('[data-dashboard]'));
@@ -222,12 +221,6 @@ function render(doc, live = false) {
 }
 
 const live = pageLive();
-showConnection(live, root, {
-  connecting: 'Connecting…',
-  live: 'Live',
-  reconnecting: 'Reconnecting…',
-  offline: 'Offline — showing the last known numbers',
-});
 live.addEventListener('snapshot', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
 live.addEventListener('change', (event) => render(/** @type {CustomEvent} */ (event).detail.doc, true));
 startPageLive();

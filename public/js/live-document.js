@@ -158,24 +158,3 @@ export class LiveDocument extends EventTarget {
     }
   }
 }
-
-/**
- * Shows a LiveDocument's state on a page: `data-connection` on `root` (live | reconnecting |
- * offline), the words for it in [data-connection-label], and back to sign-in once signed out.
- * @param {LiveDocument} live
- * @param {HTMLElement} root
- * @param {Record<string, string>} labels
- */
-export function showConnection(live, root, labels) {
-  const label = document.querySelector('[data-connection-label]');
-  live.addEventListener('state', (event) => {
-    const state = /** @type {CustomEvent} */ (event).detail;
-    if (state === 'signed-out') {
-      root.dataset.connection = 'offline';
-      location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
-      return;
-    }
-    root.dataset.connection = state === 'connecting' ? 'reconnecting' : state;
-    if (label) label.textContent = labels[state] ?? state;
-  });
-}

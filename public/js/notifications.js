@@ -1,75 +1,80 @@
 // @ts-check
 /**
- * The bell in the page header and the short notices: both follow `notifications` in the user's
- * realtime document ({unread, latest: {<id>: {kind, message, task_id?, at, read}}}), so a
- * notification made anywhere shows on every open page at once, and marking them read on one page
- * clears the count on all of them. Nothing is polled.
+ * The bell in the page header (src/notifications/view.tsx NotificationBell), an Alpine component,
+ * and its short notices: both follow `notifications` in the user's realtime document ({unread,
+ * latest: {<id>: {kind, message, task_id?, at, read}}}), so a notification made anywhere shows on
+ * every open page at once, and marking them read on one page clears the count on all of them.
+ * Nothing is polled. Registered here, before alpine-components.js (loaded after this module)
+ * starts Alpine.
  */
+import Alpine from './alpine.js';
 import { startPageLive } from './page-live.js';
 
-const NOTICE_MS = 8000;
+/** A notice under the header (the `notices` component of alpine-components.js). @param {string} message */
+const notice = (message) => dispatchEvent(new CustomEvent('portal-notice', { detail: message }));
 
-const bell = /** @type {HTMLElement | null} */ (document.querySelector('[data-bell]'));
-if (bell) {
-  const count = /** @type {HTMLElement} */ (bell.querySelector('[data-bell-count]'));
-  const list = /** @type {HTMLElement} */ (bell.querySelector('[data-bell-list]'));
-  const empty = /** @type {HTMLElement} */ (bell.querySelector('[data-bell-empty]'));
-  const readAll = /** @type {HTMLButtonElement} */ (bell.querySelector('[data-bell-read]'));
-  const label = /** @type {HTMLElement} */ (bell.querySelector('[data-bell-label]'));
-  const notices = /** @type {HTMLElement | null} */ (document.querySelector('[data-notices]'));
-  /** Ids already shown, so only new ones make a notice; undefined until the first document. */
-  /** @type {Set<string> | undefined} */
-  let known;
+/** A boolean attribute's value for x-bind: present (empty) or absent. @param {boolean} on */
+const present = (on) => (on ? '' : null);
 
-  /** @param {string} message */
-  const notice = (message) => {
-    if (!notices) return;
-    const p = document.createElement('p');
-    p.className = 'notice';
-    p.textContent = message;
-    notices.append(p);
-    setTimeout(() => p.remove(), NOTICE_MS);
-  };
+/**
+ * @typedef {{ id: string, message: string, at: string, when: string, read: boolean, cls: string }} Entry
+ */
 
-  /** @param {any} doc */
-  const render = (doc) => {
-    const section = doc?.notifications;
-    if (!section) return;
-    const unread = Number(section.unread) || 0;
-    count.textContent = String(unread);
-    count.hidden = unread === 0;
-    bell.dataset.unread = String(unread);
-    label.textContent = unread === 1 ? '1 unread notification' : `${unread} unread notifications`;
-    readAll.disabled = unread === 0;
-    const entries = Object.entries(section.latest ?? {}).sort((a, b) => Number(b[0]) - Number(a[0]));
-    list.replaceChildren(
-      ...entries.map(([id, n]) => {
-        const li = document.createElement('li');
-        li.dataset.notification = id;
-        if (!n.read) li.className = 'unread';
-        const text = document.createElement('span');
-        text.textContent = n.message;
-        const time = document.createElement('time');
-        time.dateTime = n.at;
-        time.textContent = new Date(n.at).toLocaleString();
-        li.append(text, ' ', time);
-        return li;
-      }),
-    );
-    empty.hidden = entries.length > 0;
-    if (known) {
-      for (const [id, n] of entries.slice().reverse()) if (!known.has(id) && !n.read) notice(n.message);
-    }
-    known = new Set(entries.map(([id]) => id));
-  };
-
-  const live = startPageLive();
-  live.addEventListener('snapshot', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
-  live.addEventListener('change', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
-  if (live.doc) render(live.doc);
-
-  readAll.addEventListener('click', async () => {
-    readAll.disabled = true;
+Alpine.data('bell', () => ({
+  /** Unread notifications; null until the first document (no `data-unread` on the bell yet). */
+  /** @type {number | null} */
+  unread: null,
+  /** Newest first. @type {Entry[]} */
+  entries: [],
+  /** A "mark all read" under way. */
+  marking: false,
+  /** `hidden` of the count: Alpine would write hidden="true", which is not HTML's form. */
+  get countHidden() {
+    return present(!this.unread);
+  },
+  get emptyHidden() {
+    return present(this.entries.length > 0);
+  },
+  get cannotRead() {
+    return !this.unread || this.marking;
+  },
+  get label() {
+    return this.unread === 1 ? '1 unread notification' : `${this.unread ?? 0} unread notifications`;
+  },
+  init() {
+    /** Ids already shown, so only new ones make a notice; undefined until the first document. */
+    /** @type {Set<string> | undefined} */
+    let known;
+    /** @param {any} doc */
+    const render = (doc) => {
+      const section = doc?.notifications;
+      if (!section) return;
+      this.unread = Number(section.unread) || 0;
+      this.marking = false;
+      /** @type {[string, any][]} */
+      const latest = Object.entries(section.latest ?? {});
+      this.entries = latest
+        .sort((a, b) => Number(b[0]) - Number(a[0]))
+        .map(([id, n]) => ({
+          id,
+          message: n.message,
+          at: n.at,
+          when: new Date(n.at).toLocaleString(),
+          read: Boolean(n.read),
+          cls: n.read ? '' : 'unread',
+        }));
+      if (known) {
+        for (const n of this.entries.slice().reverse()) if (!known.has(n.id) && !n.read) notice(n.message);
+      }
+      known = new Set(this.entries.map((n) => n.id));
+    };
+    const live = startPageLive();
+    live.addEventListener('snapshot', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
+    live.addEventListener('change', (event) => render(/** @type {CustomEvent} */ (event).detail.doc));
+    if (live.doc) render(live.doc);
+  },
+  async readAll() {
+    this.marking = true;
     const res = await fetch('/api/notifications/read', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -78,8 +83,8 @@ if (bell) {
     }).catch(() => undefined);
     // The count itself follows the document (on every open page); only a failure is shown here.
     if (!res?.ok) {
-      readAll.disabled = false;
+      this.marking = false;
       notice('Could not mark notifications read. Try again.');
     }
-  });
-}
+  },
+}));

@@ -92,8 +92,8 @@ export function DashboardPage(props: {
       scripts={['chart.js']}
       modules={['dashboard.js']}
     >
-      <div data-dashboard data-role={doc.role} data-connection="reconnecting">
-        <LiveStatus />
+      <div data-dashboard data-role={doc.role}>
+        <LiveStatus offline="Offline — showing the last known numbers" />
         <h1>Dashboard</h1>
         <div class="tiles">
           <Tile

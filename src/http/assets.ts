@@ -15,10 +15,13 @@ const SOURCES: [name: string, file: string][] = [
   ['portal.css', 'public/css/portal.css'],
   ['chart.js', 'node_modules/chart.js/dist/chart.umd.js'],
   ['htmx.js', 'node_modules/htmx.org/dist/htmx.min.js'],
+  // Alpine's CSP build (no eval): an ES module, imported by alpine-components.js.
+  ['alpine.js', 'node_modules/@alpinejs/csp/dist/module.esm.min.js'],
   ['merge-patch.js', 'public/js/merge-patch.js'],
   ['protocol.js', 'public/js/protocol.js'],
   ['live-document.js', 'public/js/live-document.js'],
   ['page-live.js', 'public/js/page-live.js'],
+  ['alpine-components.js', 'public/js/alpine-components.js'],
   ['dashboard.js', 'public/js/dashboard.js'],
   ['live-events.js', 'public/js/live-events.js'],
   ['task-dialog.js', 'public/js/task-dialog.js'],

@@ -228,7 +228,7 @@ export function TasksPage(props: {
         'edit-watch.js',
       ]}
     >
-      <div data-live data-connection="reconnecting">
+      <div data-live>
         <LiveStatus />
         <div class="heading">
           <h1>Tasks</h1>

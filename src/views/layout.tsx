@@ -8,10 +8,23 @@ export const withDoctype = (page: Child) => html`<!doctype html>${page}`;
 /** Fingerprinted URL of an asset by its logical name (see src/http/assets.ts). */
 export type AssetUrl = (name: string) => string;
 
-/** The connection line of a live page; public/js/live-document.js `showConnection` keeps it current. */
-export function LiveStatus() {
+/**
+ * The connection line of a live page: the `connection` component of public/js/alpine-components.js
+ * keeps its state (`data-connection`) and its words current; `offline` replaces the word Offline.
+ */
+export function LiveStatus(props: { offline?: string }) {
   return (
-    <p class="connection" role="status" aria-live="polite" data-connection-label>
+    <p
+      class="connection"
+      role="status"
+      aria-live="polite"
+      data-connection-label
+      data-connection="reconnecting"
+      data-offline={props.offline}
+      x-data="connection"
+      x-bind:data-connection="shown"
+      x-text="label"
+    >
       Connecting…
     </p>
   );
@@ -55,6 +68,7 @@ export function Layout(props: {
           <script type="module" src={props.asset(name)} />
         ))}
         {live && <script type="module" src={props.asset('notifications.js')} />}
+        {live && <script type="module" src={props.asset('alpine-components.js')} />}
       </head>
       <body>
         <header class="top">

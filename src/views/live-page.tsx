@@ -19,7 +19,7 @@ export function LivePage(props: {
       scripts={['htmx.js']}
       modules={['live-events.js']}
     >
-      <div data-live data-connection="reconnecting">
+      <div data-live>
         <LiveStatus />
         {props.children}
       </div>

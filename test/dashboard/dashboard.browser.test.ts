@@ -121,6 +121,9 @@ test.describe('dashboards in Chromium', () => {
     const context = page.context();
     await context.setOffline(true);
     await page.waitForSelector('[data-connection="offline"]');
+    expect(await page.textContent('[data-connection-label]')).toBe(
+      'Offline — showing the last known numbers',
+    );
     await portal.sql.query(`update tasks set status = 'blocked' where id = $1`, [world.task.id]);
     await new Promise((r) => setTimeout(r, 300));
     expect(await metric(page, 'my_tasks.blocked')).toBe('0');

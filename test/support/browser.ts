@@ -46,12 +46,41 @@ export function watchPage(page: Page, origin: string, problems: string[]): void 
   });
 }
 
+/**
+ * Reports into `problems` every Content-Security-Policy violation on the pages of `context`, as
+ * `csp: <directive> blocked <what>` (from the `securitypolicyviolation` event each document fires;
+ * Chromium also logs them on the console, which {@link watchPage} reports as console errors).
+ * The CSP is the portal's own (docs/http.md): inline script or style, eval, or a foreign origin
+ * anywhere in the pages is a bug. A context opened with `bypassCSP` sees no violations.
+ */
+export async function watchCsp(context: BrowserContext, problems: string[]): Promise<void> {
+  await context.exposeBinding('__portalCspViolation', ({ page }, v: Record<string, string>) => {
+    problems.push(
+      `csp: ${v.directive} blocked ${v.blocked || '(inline)'} on ${page.url()}${v.sample ? ` (${v.sample})` : ''}`,
+    );
+  });
+  await context.addInitScript(() => {
+    document.addEventListener(
+      'securitypolicyviolation',
+      (e) => {
+        // biome-ignore lint/suspicious/noExplicitAny: the binding is exposed by Playwright above
+        (globalThis as any).__portalCspViolation({
+          directive: e.effectiveDirective,
+          blocked: e.blockedURI,
+          sample: e.sample,
+        });
+      },
+      true,
+    );
+  });
+}
+
 export interface DeviceOptions extends BrowserContextOptions {
   /** Says yes to every `confirm()` (otherwise Playwright dismisses it). */
   acceptDialogs?: boolean;
 }
 
-/** A browser context (a device) each of whose pages is watched with {@link watchPage}. */
+/** A browser context (a device) each of whose pages is watched with {@link watchPage} and {@link watchCsp}. */
 export async function openDevice(
   browser: Browser,
   origin: string,
@@ -60,6 +89,7 @@ export async function openDevice(
 ): Promise<BrowserContext> {
   const { acceptDialogs = false, ...contextOptions } = options;
   const context = await browser.newContext(contextOptions);
+  await watchCsp(context, problems);
   context.on('page', (page) => {
     watchPage(page, origin, problems);
     if (acceptDialogs) page.on('dialog', (d) => void d.accept());

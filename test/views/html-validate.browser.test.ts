@@ -1,4 +1,5 @@
 import type { BrowserContext, Page } from 'playwright-core';
+import { openDevice } from '../support/browser.js';
 import { expect, test } from '../support/fixtures.js';
 import { validateHtml } from '../support/html-validate.js';
 
@@ -41,6 +42,26 @@ test.describe('HTML validity (html-validate) in Chromium', () => {
         'input-missing-label:',
       ]),
     );
+  });
+
+  test('reports a CSP violation on a portal page (the CSP check can fail)', async ({ browser, portal }) => {
+    const seen: string[] = [];
+    const context = await openDevice(browser, portal.base, seen);
+    const page = await context.newPage();
+    await page.goto(`${portal.base}/login`);
+    // What the policy forbids: an inline handler, an inline style attribute.
+    await page.evaluate(() => {
+      const b = document.createElement('button');
+      b.setAttribute('onclick', 'void 0');
+      b.setAttribute('style', 'color: red');
+      document.body.append(b);
+      b.click();
+    });
+    await page.waitForTimeout(200);
+    await context.close();
+    const csp = seen.filter((p) => p.startsWith('csp: ')).join('\n');
+    expect(csp).toMatch(/csp: script-src-attr blocked inline/);
+    expect(csp).toMatch(/csp: style-src-attr blocked inline/);
   });
 
   /** The page as served (with the context's cookie) and as the browser holds it after its scripts ran. */
@@ -166,7 +187,9 @@ test.describe('HTML validity (html-validate) in Chromium', () => {
     expect(invalid).toEqual({});
   });
 
-  test('raised no console errors and made no request outside the portal', ({ problems }) => {
+  test('raised no console errors, no CSP violations, and made no request outside the portal', ({
+    problems,
+  }) => {
     expect(problems).toEqual([]);
   });
 });
