@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from '../src/config.js';
-import { migrateOnly } from '../src/db/open.js';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { migrateOnly } from '../src/db/open.ts';
 
 /** `npm run migrate`: bring the configured database up to date (the image runs `node dist/main.js migrate`). */
 try {

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { hashPassword } from '../src/auth/passwords.js';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/open.js';
-import { seedOrganisation } from '../src/db/seed/organisation.js';
-import { progressBar } from './progress.js';
+import { hashPassword } from '../src/auth/passwords.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/open.ts';
+import { seedOrganisation } from '../src/db/seed/organisation.ts';
+import { progressBar } from './progress.ts';
 
 /**
  * `npm run seed -- --users N --tasks M [--managers K] [--projects P]`: large data sets for benchmarks.

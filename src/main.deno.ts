@@ -1,5 +1,5 @@
-import { denoPlatform } from './platform/deno.js';
-import { run } from './start.js';
+import { denoPlatform } from './platform/deno.ts';
+import { run } from './start.ts';
 
 /** The process entry on Deno (`deno task start`, deno.json); Node's is ./main.ts. */
 run(denoPlatform());

@@ -3,18 +3,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
-import { createApp } from './app.js';
-import { SecretBox } from './auth/secret-box.js';
-import { LoginThrottle } from './auth/throttle.js';
-import { TokenService } from './auth/tokens.js';
-import type { Config } from './config.js';
-import type { Database } from './db/database.js';
-import { openDatabase } from './db/open.js';
-import { buildAssets } from './http/assets.js';
-import { isSameOrigin } from './http/middleware/client.js';
-import { createMetrics, type Metrics } from './observability/metrics.js';
-import type { Platform } from './platform/platform.js';
-import { createRealtime, type Realtime } from './realtime/index.js';
+import { createApp } from './app.ts';
+import { SecretBox } from './auth/secret-box.ts';
+import { LoginThrottle } from './auth/throttle.ts';
+import { TokenService } from './auth/tokens.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { openDatabase } from './db/open.ts';
+import { buildAssets } from './http/assets.ts';
+import { isSameOrigin } from './http/middleware/client.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import type { Platform } from './platform/platform.ts';
+import { createRealtime, type Realtime } from './realtime/index.ts';
 
 /** Everything long-lived the portal needs, built once: the process entry and tests share it. */
 export interface Runtime {

@@ -1,9 +1,9 @@
-import { ConfigError, loadConfig } from './config.js';
-import { migrateOnly } from './db/open.js';
-import { seedDemo } from './db/seed/demo.js';
-import type { Platform } from './platform/platform.js';
-import { buildRuntime } from './server.js';
-import { bootstrapAdmin } from './users/bootstrap.js';
+import { ConfigError, loadConfig } from './config.ts';
+import { migrateOnly } from './db/open.ts';
+import { seedDemo } from './db/seed/demo.ts';
+import type { Platform } from './platform/platform.ts';
+import { buildRuntime } from './server.ts';
+import { bootstrapAdmin } from './users/bootstrap.ts';
 
 /**
  * The process, whatever runtime runs it (src/main.ts: Node, src/main.deno.ts: Deno):

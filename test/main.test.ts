@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/net.js';
-import { freshPgDatabase } from './support/pg.js';
+import { freePort } from './support/net.ts';
+import { freshPgDatabase } from './support/pg.ts';
 
 /** Starts the real entry point (`npm start` runs the same file) and collects what it prints. */
 function start(env: Record<string, string>) {

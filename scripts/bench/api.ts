@@ -15,14 +15,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { eq } from 'drizzle-orm';
-import { hashPassword } from '../../src/auth/passwords.js';
-import type { DatabaseTarget } from '../../src/config.js';
-import { computeDashboards } from '../../src/dashboard/metrics.js';
-import { openDatabase } from '../../src/db/open.js';
-import { projects } from '../../src/db/schema/projects.js';
-import { users } from '../../src/db/schema/users.js';
-import { seedOrganisation } from '../../src/db/seed/organisation.js';
-import { LiveClient } from '../../test/support/live-client.js';
+import { hashPassword } from '../../src/auth/passwords.ts';
+import type { DatabaseTarget } from '../../src/config.ts';
+import { computeDashboards } from '../../src/dashboard/metrics.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { projects } from '../../src/db/schema/projects.ts';
+import { users } from '../../src/db/schema/users.ts';
+import { seedOrganisation } from '../../src/db/seed/organisation.ts';
+import { LiveClient } from '../../test/support/live-client.ts';
 import {
   freshBenchDatabase,
   machine,
@@ -31,7 +31,7 @@ import {
   stopServer,
   tempDir,
   writeSection,
-} from './support.js';
+} from './support.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);

@@ -6,8 +6,8 @@
  * document (snapshot + merge patches) so the run can compare it with the database at the end.
  */
 import WebSocket from 'ws';
-import { TASK_STATUSES } from '../../src/db/schema/enums.js';
-import { apply, type Json } from '../../src/realtime/merge-patch.js';
+import { TASK_STATUSES } from '../../src/db/schema/enums.ts';
+import { apply, type Json } from '../../src/realtime/merge-patch.ts';
 
 export interface Session {
   user: number;

@@ -12,16 +12,16 @@
  * BENCH_RATE (writes/s, default 20), BENCH_SECONDS (per step, default 15), BENCH_INSTANCES (3),
  * BENCH_PG_URL, BENCH_REDIS_URL.
  */
-import type { Report, Session } from './cluster-worker.js';
-import type { RealtimeBench } from './lib/bench.js';
-import { connect } from './lib/database.js';
-import { f0, row, sum, utcMinute } from './lib/format.js';
-import { HeldSessions, LoadGenerators } from './lib/generators.js';
-import { type Instance, isLeader, planPortal, REDIS_URL, startInstances } from './lib/instances.js';
-import { seedProbeOrganisation, signInAll } from './lib/organisation.js';
-import { finish, loadAtStart, log, now, sleep, started } from './lib/run.js';
-import { StatusWriter, type Write } from './lib/writes.js';
-import { cpuMs, dropRedisPrefix, machine, pct, rssKb, writeSection } from './support.js';
+import type { Report, Session } from './cluster-worker.ts';
+import type { RealtimeBench } from './lib/bench.ts';
+import { connect } from './lib/database.ts';
+import { f0, row, sum, utcMinute } from './lib/format.ts';
+import { HeldSessions, LoadGenerators } from './lib/generators.ts';
+import { type Instance, isLeader, planPortal, REDIS_URL, startInstances } from './lib/instances.ts';
+import { seedProbeOrganisation, signInAll } from './lib/organisation.ts';
+import { finish, loadAtStart, log, now, sleep, started } from './lib/run.ts';
+import { StatusWriter, type Write } from './lib/writes.ts';
+import { cpuMs, dropRedisPrefix, machine, pct, rssKb, writeSection } from './support.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const STEPS = (process.env.BENCH_SESSIONS ?? '600,1500,3000').split(',').map(Number);

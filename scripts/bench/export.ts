@@ -8,13 +8,13 @@
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createApp } from '../../src/app.js';
-import { LoginThrottle } from '../../src/auth/throttle.js';
-import { TokenService } from '../../src/auth/tokens.js';
-import { openDatabase } from '../../src/db/open.js';
-import { createMetrics } from '../../src/observability/metrics.js';
-import { createUser } from '../../src/users/rules.js';
-import { freshBenchDatabase, machine } from './support.js';
+import { createApp } from '../../src/app.ts';
+import { LoginThrottle } from '../../src/auth/throttle.ts';
+import { TokenService } from '../../src/auth/tokens.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { createUser } from '../../src/users/rules.ts';
+import { freshBenchDatabase, machine } from './support.ts';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 

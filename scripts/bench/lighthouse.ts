@@ -12,8 +12,8 @@ import { cpus, loadavg } from 'node:os';
 import { launch } from 'chrome-launcher';
 import lighthouse from 'lighthouse';
 import desktopConfig from 'lighthouse/core/config/desktop-config.js';
-import { startInstance } from '../../test/support/cluster.js';
-import { signIn } from './support.js';
+import { startInstance } from '../../test/support/cluster.ts';
+import { signIn } from './support.ts';
 
 const ADMIN = { username: 'lighthouse', password: 'a-long-measuring-password' };
 const CATEGORIES = ['best-practices', 'accessibility', 'performance', 'seo'] as const;

@@ -9,10 +9,10 @@
  *
  *   npm run bench:open-storm     # STORM_SESSIONS (12000), STORM_INSTANCES (3), STORM_RATES (1000,0)
  */
-import { ADMIN, startCluster } from '../../test/support/cluster.js';
-import { api, signIn } from '../../test/support/live-client.js';
-import { type StormResult, stormProcess, tcpCounters } from './lib/storm.js';
-import { machine } from './support.js';
+import { ADMIN, startCluster } from '../../test/support/cluster.ts';
+import { api, signIn } from '../../test/support/live-client.ts';
+import { type StormResult, stormProcess, tcpCounters } from './lib/storm.ts';
+import { machine } from './support.ts';
 
 const SESSIONS = Number(process.env.STORM_SESSIONS ?? 12_000);
 const INSTANCES = Number(process.env.STORM_INSTANCES ?? 3);

@@ -4,7 +4,7 @@
  * delta a plain user receives, which task status it reports and when it arrived.
  */
 import WebSocket from 'ws';
-import { TASK_STATUSES } from '../../src/db/schema/enums.js';
+import { TASK_STATUSES } from '../../src/db/schema/enums.ts';
 
 export type Kind = 'user' | 'manager' | 'admin';
 export interface Session {

@@ -12,15 +12,15 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import pino from 'pino';
-import type { Database } from '../../src/db/database.js';
-import { Engine } from '../../src/realtime/engine.js';
-import type { ChangeRow } from '../../src/realtime/feed.js';
-import { realtimeKeys } from '../../src/realtime/keys.js';
-import { MemoryBus, MemoryStore } from '../../src/realtime/memory.js';
-import type { RealtimeBench } from './lib/bench.js';
-import { connect } from './lib/database.js';
-import { f0, f1, mean, row, sum, utcMinute } from './lib/format.js';
-import { HeldSessions, LoadGenerators } from './lib/generators.js';
+import type { Database } from '../../src/db/database.ts';
+import { Engine } from '../../src/realtime/engine.ts';
+import type { ChangeRow } from '../../src/realtime/feed.ts';
+import { realtimeKeys } from '../../src/realtime/keys.ts';
+import { MemoryBus, MemoryStore } from '../../src/realtime/memory.ts';
+import type { RealtimeBench } from './lib/bench.ts';
+import { connect } from './lib/database.ts';
+import { f0, f1, mean, row, sum, utcMinute } from './lib/format.ts';
+import { HeldSessions, LoadGenerators } from './lib/generators.ts';
 import {
   type Instance,
   openFilesLimit,
@@ -28,12 +28,12 @@ import {
   REDIS_URL,
   startInstance,
   stopInstance,
-} from './lib/instances.js';
-import { type Person, seedProbeOrganisation, signInAll } from './lib/organisation.js';
-import { defer, elapsedMinutes, finish, loadAtStart, loadNow, log, now, sleep, started } from './lib/run.js';
-import { StatusWriter, type Write } from './lib/writes.js';
-import type { Command, Report, Session } from './realtime-worker.js';
-import { ask, cpuMs, dropRedisPrefix, machine, PG_ADMIN_URL, pct, rssKb, writeSection } from './support.js';
+} from './lib/instances.ts';
+import { type Person, seedProbeOrganisation, signInAll } from './lib/organisation.ts';
+import { defer, elapsedMinutes, finish, loadAtStart, loadNow, log, now, sleep, started } from './lib/run.ts';
+import { StatusWriter, type Write } from './lib/writes.ts';
+import type { Command, Report, Session } from './realtime-worker.ts';
+import { ask, cpuMs, dropRedisPrefix, machine, PG_ADMIN_URL, pct, rssKb, writeSection } from './support.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const STEPS = (process.env.BENCH_SESSIONS ?? '1000,5000,10000').split(',').map(Number);

@@ -11,14 +11,14 @@
  * Prints markdown and writes it into docs/benchmarks.md.
  */
 import { eq } from 'drizzle-orm';
-import { hashPassword } from '../../src/auth/passwords.js';
-import { openDatabase } from '../../src/db/open.js';
-import { projects } from '../../src/db/schema/projects.js';
-import { tasks } from '../../src/db/schema/tasks.js';
-import { users } from '../../src/db/schema/users.js';
-import { seedOrganisation } from '../../src/db/seed/organisation.js';
-import { startLatencyProxy } from './latency-proxy.js';
-import { freshBenchDatabase, machine, startServer, stopServer, writeSection } from './support.js';
+import { hashPassword } from '../../src/auth/passwords.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { projects } from '../../src/db/schema/projects.ts';
+import { tasks } from '../../src/db/schema/tasks.ts';
+import { users } from '../../src/db/schema/users.ts';
+import { seedOrganisation } from '../../src/db/seed/organisation.ts';
+import { startLatencyProxy } from './latency-proxy.ts';
+import { freshBenchDatabase, machine, startServer, stopServer, writeSection } from './support.ts';
 
 const DELAY = Number(process.env.BENCH_DELAY_MS ?? 40);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 7);

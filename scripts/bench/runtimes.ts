@@ -16,8 +16,8 @@ import {
   type Instance,
   type RuntimeName,
   startInstance,
-} from '../../test/support/cluster.js';
-import { dropRedisPrefix, freshBenchDatabase, machine, pct, rssKb, signIn, writeSection } from './support.js';
+} from '../../test/support/cluster.ts';
+import { dropRedisPrefix, freshBenchDatabase, machine, pct, rssKb, signIn, writeSection } from './support.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 600);

@@ -104,8 +104,8 @@ export function spawnNode(
   });
 }
 
-export { signIn } from '../../test/support/live-client.js';
-export { freePort } from '../../test/support/net.js';
+export { signIn } from '../../test/support/live-client.ts';
+export { freePort } from '../../test/support/net.ts';
 
 /** One request to a load-generator process over IPC, and its one reply. */
 export function ask<T>(worker: ChildProcess, message: unknown): Promise<T> {

@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { registerAuditExport } from '../exports/api.js';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { errorResponses, IdParam, IsoDate, json, Pagination, security, Timestamp } from '../http/schemas.js';
-import { listAudit } from './rules.js';
+import { registerAuditExport } from '../exports/api.ts';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { errorResponses, IdParam, IsoDate, json, Pagination, security, Timestamp } from '../http/schemas.ts';
+import { listAudit } from './rules.ts';
 
 const AuditEntry = z
   .object({

@@ -1,5 +1,5 @@
-import { statusLabel } from '../views/labels.js';
-import type { Change, Names } from './history.js';
+import { statusLabel } from '../views/labels.ts';
+import type { Change, Names } from './history.ts';
 
 export const FIELDS: Record<string, string> = {
   title: 'title',

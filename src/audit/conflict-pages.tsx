@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
-import type { Actor } from '../auth/actor.js';
-import { type IfMatch, parseIfMatch } from '../db/versions.js';
-import { PortalError } from '../errors.js';
-import type { App, AppDeps, AppEnv } from '../http/context.js';
-import { pathId } from '../http/forms.js';
-import { ConflictNotice } from './conflict-view.js';
-import { type Conflict, conflictOf, currentEtag, type Editable, sinceOf } from './conflicts.js';
+import type { Actor } from '../auth/actor.ts';
+import { type IfMatch, parseIfMatch } from '../db/versions.ts';
+import { PortalError } from '../errors.ts';
+import type { App, AppDeps, AppEnv } from '../http/context.ts';
+import { pathId } from '../http/forms.ts';
+import { ConflictNotice } from './conflict-view.tsx';
+import { type Conflict, conflictOf, currentEtag, type Editable, sinceOf } from './conflicts.ts';
 
 /**
  * No lost edits from the pages (docs/ui-writes.md). A form's save sends `version` (the ETag the

@@ -1,5 +1,5 @@
-import { actorName, ChangeText, FIELDS, HIDDEN, valueText, when } from './changes-view.js';
-import type { Conflict } from './conflicts.js';
+import { actorName, ChangeText, FIELDS, HIDDEN, valueText, when } from './changes-view.tsx';
+import type { Conflict } from './conflicts.ts';
 
 /** The version an edit form was opened with: sent back with the save (docs/ui-writes.md). */
 export interface EditVersion {

@@ -1,13 +1,13 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import type { Actor } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { changeLog } from '../db/schema/change-log.js';
-import { etagOf } from '../db/versions.js';
-import { PortalError } from '../errors.js';
-import { canManage, getProject } from '../projects/rules.js';
-import { getTask } from '../tasks/rules.js';
-import { getUser } from '../users/rules.js';
-import { type Change, changeEntries, changeOf, type Names, namesOf } from './history.js';
+import type { Actor } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { changeLog } from '../db/schema/change-log.ts';
+import { etagOf } from '../db/versions.ts';
+import { PortalError } from '../errors.ts';
+import { canManage, getProject } from '../projects/rules.ts';
+import { getTask } from '../tasks/rules.ts';
+import { getUser } from '../users/rules.ts';
+import { type Change, changeEntries, changeOf, type Names, namesOf } from './history.ts';
 
 /**
  * Edits that would overwrite someone else's (docs/ui-writes.md, "No lost edits"). An edit form

@@ -1,15 +1,15 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
-import { type Actor, iso } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { shownName } from '../db/pickers.js';
-import { changeLog } from '../db/schema/change-log.js';
+import { type Actor, iso } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { shownName } from '../db/pickers.ts';
+import { changeLog } from '../db/schema/change-log.ts';
 
 type ChangeLogRow = typeof changeLog.$inferSelect;
 
-import { projects } from '../db/schema/projects.js';
-import { tasks } from '../db/schema/tasks.js';
-import { users } from '../db/schema/users.js';
-import { getTask } from '../tasks/rules.js';
+import { projects } from '../db/schema/projects.ts';
+import { tasks } from '../db/schema/tasks.ts';
+import { users } from '../db/schema/users.ts';
+import { getTask } from '../tasks/rules.ts';
 
 /** One change as the pages show it (the API's audit entry has the same fields). */
 export interface Change {

@@ -1,13 +1,13 @@
 import type { Context } from 'hono';
-import { peopleChoices } from '../db/pickers.js';
-import type { App, AppDeps } from '../http/context.js';
-import { isFragmentRequest, signedIn } from '../http/page-kit.js';
-import { IsoDate } from '../http/schemas.js';
-import { ForbiddenPage } from '../views/forbidden.js';
-import type { AssetUrl } from '../views/layout.js';
-import { namesOf } from './history.js';
-import { listAudit } from './rules.js';
-import { AUDIT_PAGE_SIZE, type AuditFilters, AuditPage, AuditRows, auditUrl } from './view.js';
+import { peopleChoices } from '../db/pickers.ts';
+import type { App, AppDeps } from '../http/context.ts';
+import { isFragmentRequest, signedIn } from '../http/page-kit.tsx';
+import { IsoDate } from '../http/schemas.ts';
+import { ForbiddenPage } from '../views/forbidden.tsx';
+import type { AssetUrl } from '../views/layout.tsx';
+import { namesOf } from './history.ts';
+import { listAudit } from './rules.ts';
+import { AUDIT_PAGE_SIZE, type AuditFilters, AuditPage, AuditRows, auditUrl } from './view.tsx';
 
 const ID = /^[1-9][0-9]{0,9}$/;
 const ENTITIES = ['tasks', 'projects', 'users'] as const;

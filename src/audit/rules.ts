@@ -1,9 +1,9 @@
 import { and, count, desc, eq, gte, lt, sql } from 'drizzle-orm';
-import { type Actor, type Page, pageOf } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { changeLog } from '../db/schema/change-log.js';
-import { forbidden } from '../errors.js';
-import { changeEntries, changeOf } from './history.js';
+import { type Actor, type Page, pageOf } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { changeLog } from '../db/schema/change-log.ts';
+import { forbidden } from '../errors.ts';
+import { changeEntries, changeOf } from './history.ts';
 
 export interface AuditQuery extends Page {
   actor_id?: number | undefined;

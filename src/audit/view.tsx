@@ -1,7 +1,7 @@
-import type { AssetUrl } from '../views/layout.js';
-import { LivePage } from '../views/live-page.js';
-import { actorName, ChangeObject, ChangeText, when } from './changes-view.js';
-import type { Change, Names } from './history.js';
+import type { AssetUrl } from '../views/layout.tsx';
+import { LivePage } from '../views/live-page.tsx';
+import { actorName, ChangeObject, ChangeText, when } from './changes-view.tsx';
+import type { Change, Names } from './history.ts';
 
 export const AUDIT_PAGE_SIZE = 50;
 

@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { type AssetUrl, Layout } from '../views/layout.js';
+import { type AssetUrl, Layout } from '../views/layout.tsx';
 
 export interface SessionView {
   id: string;

@@ -1,12 +1,12 @@
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
-import { users } from '../db/schema/users.js';
-import { invalid, PortalError } from '../errors.js';
-import { usernameKey } from '../users/rules.js';
-import { type Actor, writeAs } from './actor.js';
-import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import { revokeAllSessions } from './sessions.js';
-import type { LoginThrottle } from './throttle.js';
+import type { Db } from '../db/database.ts';
+import { users } from '../db/schema/users.ts';
+import { invalid, PortalError } from '../errors.ts';
+import { usernameKey } from '../users/rules.ts';
+import { type Actor, writeAs } from './actor.ts';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+import { revokeAllSessions } from './sessions.ts';
+import type { LoginThrottle } from './throttle.ts';
 
 /** The 429 a spent throttle budget answers with. */
 export function throttled(retryAfter: number) {

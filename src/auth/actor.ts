@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
-import type { Role } from '../db/schema/enums.js';
+import type { Db } from '../db/database.ts';
+import type { Role } from '../db/schema/enums.ts';
 
 /** The signed-in user a request acts for, as read from the database on this very request. */
 export interface Actor {

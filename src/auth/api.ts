@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { PortalError } from '../errors.js';
-import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
-import { clientAddress, isSameOrigin } from '../http/middleware/client.js';
+import { PortalError } from '../errors.ts';
+import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { clientAddress, isSameOrigin } from '../http/middleware/client.ts';
 import {
   errorResponses,
   json,
@@ -13,14 +13,14 @@ import {
   security,
   Timestamp,
   User,
-} from '../http/schemas.js';
-import { findUserByUsername } from '../users/rules.js';
-import { SESSION_COOKIE } from './middleware.js';
-import type { SecretBox } from './secret-box.js';
-import { SecondFactorCode } from './security-api.js';
-import { revokeSession } from './sessions.js';
-import { signIn, signInSecondStep } from './sign-in.js';
-import { PENDING_TTL_SECONDS } from './tokens.js';
+} from '../http/schemas.ts';
+import { findUserByUsername } from '../users/rules.ts';
+import { SESSION_COOKIE } from './middleware.ts';
+import type { SecretBox } from './secret-box.ts';
+import { SecondFactorCode } from './security-api.ts';
+import { revokeSession } from './sessions.ts';
+import { signIn, signInSecondStep } from './sign-in.ts';
+import { PENDING_TTL_SECONDS } from './tokens.ts';
 
 const LoginBody = z
   .object({

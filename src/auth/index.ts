@@ -1,8 +1,8 @@
-import { type FeatureDeps, featureApp } from '../http/feature.js';
-import { registerAuth } from './api.js';
-import { registerMe } from './me-api.js';
-import { registerAccountPages } from './pages.js';
-import { registerAccountSecurity } from './security-api.js';
+import { type FeatureDeps, featureApp } from '../http/feature.ts';
+import { registerAuth } from './api.ts';
+import { registerMe } from './me-api.ts';
+import { registerAccountPages } from './pages.tsx';
+import { registerAccountSecurity } from './security-api.ts';
 
 /** Sign-in and sessions: /api/auth, /api/me (password, two-factor) and the pages /login, /account. */
 export const authFeature = (deps: FeatureDeps) =>

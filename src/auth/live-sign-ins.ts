@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
-import { authSessions } from '../db/schema/auth-sessions.js';
-import { users } from '../db/schema/users.js';
+import type { Db } from '../db/database.ts';
+import { authSessions } from '../db/schema/auth-sessions.ts';
+import { users } from '../db/schema/users.ts';
 
 /**
  * Which of `ids` are sign-ins still in force (not revoked, not expired, their user active): one

@@ -1,4 +1,4 @@
-import { type AssetUrl, Layout } from '../views/layout.js';
+import { type AssetUrl, Layout } from '../views/layout.tsx';
 
 const MESSAGES: Record<string, string> = {
   invalid: 'Wrong username or password.',

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { notFound } from '../errors.js';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { errorResponses, json, security, Timestamp, User } from '../http/schemas.js';
-import { getUserById, toUser } from '../users/rules.js';
-import { listSessions, revokeSession } from './sessions.js';
+import { notFound } from '../errors.ts';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { errorResponses, json, security, Timestamp, User } from '../http/schemas.ts';
+import { getUserById, toUser } from '../users/rules.ts';
+import { listSessions, revokeSession } from './sessions.ts';
 
 const tags = ['me'];
 

@@ -1,10 +1,10 @@
 import { createHash, randomInt } from 'node:crypto';
 import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { Secret, TOTP } from 'otpauth';
-import type { Db } from '../db/database.js';
-import { userMfa, userRecoveryCodes } from '../db/schema/user-mfa.js';
-import { PortalError } from '../errors.js';
-import type { SecretBox } from './secret-box.js';
+import type { Db } from '../db/database.ts';
+import { userMfa, userRecoveryCodes } from '../db/schema/user-mfa.ts';
+import { PortalError } from '../errors.ts';
+import type { SecretBox } from './secret-box.ts';
 
 /**
  * Two-factor sign-in with TOTP (RFC 6238: SHA-1, 6 digits, 30-second steps, ±1 step of clock

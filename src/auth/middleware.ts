@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import type { UserRow } from '../db/schema/users.js';
-import type { AppDeps, AppEnv } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
-import { isSameOrigin, isUnsafeMethod } from '../http/middleware/client.js';
-import { findSessionUser } from './sessions.js';
+import type { UserRow } from '../db/schema/users.ts';
+import type { AppDeps, AppEnv } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { isSameOrigin, isUnsafeMethod } from '../http/middleware/client.ts';
+import { findSessionUser } from './sessions.ts';
 
 export const SESSION_COOKIE = 'portal_session';
 

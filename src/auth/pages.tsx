@@ -2,20 +2,20 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import QRCode from 'qrcode';
-import type { Db } from '../db/database.js';
-import type { App, AppDeps } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
-import { formErrors, formFields, refusalOf } from '../http/forms.js';
-import { clientAddress } from '../http/middleware/client.js';
-import { signedIn } from '../http/page-kit.js';
-import { Password } from '../http/schemas.js';
-import { fieldErrors } from '../http/validation.js';
-import type { AssetUrl, FieldErrors } from '../views/layout.js';
-import { changeOwnPassword, throttledCheck } from './account.js';
-import { AccountPage } from './account-view.js';
-import type { Actor } from './actor.js';
-import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from './api.js';
-import { LoginPage } from './login-view.js';
+import type { Db } from '../db/database.ts';
+import type { App, AppDeps } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { formErrors, formFields, refusalOf } from '../http/forms.ts';
+import { clientAddress } from '../http/middleware/client.ts';
+import { signedIn } from '../http/page-kit.tsx';
+import { Password } from '../http/schemas.ts';
+import { fieldErrors } from '../http/validation.ts';
+import type { AssetUrl, FieldErrors } from '../views/layout.tsx';
+import { changeOwnPassword, throttledCheck } from './account.ts';
+import { AccountPage } from './account-view.tsx';
+import type { Actor } from './actor.ts';
+import { MFA_PENDING_COOKIE, retrySeconds, safeNext } from './api.ts';
+import { LoginPage } from './login-view.tsx';
 import {
   confirmEnrolment,
   mfaState,
@@ -24,18 +24,18 @@ import {
   removeMfa,
   startEnrolment,
   useSecondFactor,
-} from './mfa.js';
-import { CHANGE_PASSWORD_PAGE } from './password-change.js';
-import type { SecretBox } from './secret-box.js';
-import { SecondFactorCode } from './security-api.js';
+} from './mfa.ts';
+import { CHANGE_PASSWORD_PAGE } from './password-change.ts';
+import type { SecretBox } from './secret-box.ts';
+import { SecondFactorCode } from './security-api.ts';
 import {
   ChangePasswordForm,
   ChangePasswordPage,
   MfaSetupPage,
   RecoveryCodesPage,
   TwoFactorSection,
-} from './security-view.js';
-import { listSessions, revokeAllSessions, revokeSession } from './sessions.js';
+} from './security-view.tsx';
+import { listSessions, revokeAllSessions, revokeSession } from './sessions.ts';
 
 const PasswordForm = z
   .object({

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
+import type { AppEnv } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
 
 /** The page a user who must change their password is sent to. */
 export const CHANGE_PASSWORD_PAGE = '/account/password';

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { forbidden } from '../errors.js';
-import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
-import { clientAddress } from '../http/middleware/client.js';
-import { errorResponses, IdParams, json, jsonBody, Password, security } from '../http/schemas.js';
-import { findUserById, getUser } from '../users/rules.js';
-import { changeOwnPassword, throttledCheck } from './account.js';
+import { forbidden } from '../errors.ts';
+import { type App, type AppDeps, type AppEnv, actorOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { clientAddress } from '../http/middleware/client.ts';
+import { errorResponses, IdParams, json, jsonBody, Password, security } from '../http/schemas.ts';
+import { findUserById, getUser } from '../users/rules.ts';
+import { changeOwnPassword, throttledCheck } from './account.ts';
 import {
   confirmEnrolment,
   mfaEnabled,
@@ -16,8 +16,8 @@ import {
   removeMfa,
   startEnrolment,
   useSecondFactor,
-} from './mfa.js';
-import type { SecretBox } from './secret-box.js';
+} from './mfa.ts';
+import type { SecretBox } from './secret-box.ts';
 
 const PasswordChange = z
   .object({

@@ -1,5 +1,5 @@
-import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.js';
-import { MIN_PASSWORD_LENGTH } from './passwords.js';
+import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.tsx';
+import { MIN_PASSWORD_LENGTH } from './passwords.ts';
 
 type PageUser = { username: string; role: string };
 

@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, isNull, lt, ne, sql } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
-import { authSessions } from '../db/schema/auth-sessions.js';
-import { type UserRow, users } from '../db/schema/users.js';
+import type { Db } from '../db/database.ts';
+import { authSessions } from '../db/schema/auth-sessions.ts';
+import { type UserRow, users } from '../db/schema/users.ts';
 
 /** Sign-in sessions (one per device or browser); the token carries the id, so revoking is immediate. */
 

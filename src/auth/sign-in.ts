@@ -1,14 +1,14 @@
-import type { Db } from '../db/database.js';
-import type { UserRow } from '../db/schema/users.js';
-import { PortalError } from '../errors.js';
-import { findUserById, findUserForSignIn, toUser, usernameKey } from '../users/rules.js';
-import { throttled } from './account.js';
-import { mfaEnabled, useSecondFactor } from './mfa.js';
-import { verifyPassword } from './passwords.js';
-import type { SecretBox } from './secret-box.js';
-import { createAuthSession } from './sessions.js';
-import type { LoginThrottle } from './throttle.js';
-import type { TokenService } from './tokens.js';
+import type { Db } from '../db/database.ts';
+import type { UserRow } from '../db/schema/users.ts';
+import { PortalError } from '../errors.ts';
+import { findUserById, findUserForSignIn, toUser, usernameKey } from '../users/rules.ts';
+import { throttled } from './account.ts';
+import { mfaEnabled, useSecondFactor } from './mfa.ts';
+import { verifyPassword } from './passwords.ts';
+import type { SecretBox } from './secret-box.ts';
+import { createAuthSession } from './sessions.ts';
+import type { LoginThrottle } from './throttle.ts';
+import type { TokenService } from './tokens.ts';
 
 export interface SignInRequest {
   username: string;

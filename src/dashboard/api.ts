@@ -1,9 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
-import { errorResponses, json, security } from '../http/schemas.js';
-import { currentDashboard } from './current.js';
-import { DashboardSchema } from './document.js';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { errorResponses, json, security } from '../http/schemas.ts';
+import { currentDashboard } from './current.ts';
+import { DashboardSchema } from './document.ts';
 
 export function registerMetrics(app: App, deps: AppDeps) {
   app.openapi(

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import type { Actor } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import type { AppDeps } from '../http/context.js';
-import { CURSOR } from '../realtime/feed.js';
-import { computeDashboard, type Dashboard } from './metrics.js';
+import type { Actor } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import type { AppDeps } from '../http/context.ts';
+import { CURSOR } from '../realtime/feed.ts';
+import { computeDashboard, type Dashboard } from './metrics.ts';
 
 /**
  * Whether the change log holds anything the realtime leader has not published yet: a change at or

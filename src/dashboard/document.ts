@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { ROLES, type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
-import { NOTIFICATION_KINDS } from '../db/schema/notifications.js';
+import { ROLES, type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.ts';
+import { NOTIFICATION_KINDS } from '../db/schema/notifications.ts';
 
 /**
  * The dashboard document (docs/contract.md §5), declared once: this schema documents

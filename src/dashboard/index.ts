@@ -1,6 +1,6 @@
-import { type FeatureDeps, featureApp } from '../http/feature.js';
-import { registerMetrics } from './api.js';
-import { registerDashboardPages } from './pages.js';
+import { type FeatureDeps, featureApp } from '../http/feature.ts';
+import { registerMetrics } from './api.ts';
+import { registerDashboardPages } from './pages.tsx';
 
 /** Dashboards: /api/metrics (the live document's first state), / → /dashboard, and /workload. */
 export const dashboardFeature = (deps: FeatureDeps) =>

@@ -1,14 +1,14 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Db, query } from '../db/database.js';
-import { type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
-import type { Dashboard, DocNotification, StatusCounts } from './document.js';
+import { type Db, query } from '../db/database.ts';
+import { type Role, TASK_STATUSES, type TaskStatus } from '../db/schema/enums.ts';
+import type { Dashboard, DocNotification, StatusCounts } from './document.ts';
 
 /**
  * The dashboard document (docs/contract.md §5; its one declaration is dashboard-document.ts).
  * `computeDashboards` builds it for any number of users in one SQL statement, whatever
  * the batch size: the realtime leader calls it with every user a change touches.
  */
-export type { Dashboard, DocNotification, NotificationsSection, StatusCounts } from './document.js';
+export type { Dashboard, DocNotification, NotificationsSection, StatusCounts } from './document.ts';
 
 /** How many notifications the document (and the bell) holds; the rest are in GET /api/notifications. */
 export const NOTIFICATIONS_IN_DOCUMENT = 20;

@@ -1,10 +1,10 @@
-import type { App, AppDeps } from '../http/context.js';
-import { renderPage, signedIn } from '../http/page-kit.js';
-import type { AssetUrl } from '../views/layout.js';
-import { currentDashboard } from './current.js';
-import { DashboardPage } from './view.js';
-import { workload } from './workload.js';
-import { WorkloadPage, WorkloadTable } from './workload-view.js';
+import type { App, AppDeps } from '../http/context.ts';
+import { renderPage, signedIn } from '../http/page-kit.tsx';
+import type { AssetUrl } from '../views/layout.tsx';
+import { currentDashboard } from './current.ts';
+import { DashboardPage } from './view.tsx';
+import { workload } from './workload.ts';
+import { WorkloadPage, WorkloadTable } from './workload-view.tsx';
 
 /** The home page (/ → the dashboard or sign-in), the live dashboard, and /workload for admins and managers. */
 export function registerDashboardPages(app: App, deps: AppDeps, asset: AssetUrl) {

@@ -1,6 +1,6 @@
-import { STATUS_LABELS } from '../views/labels.js';
-import { type AssetUrl, Layout, LiveStatus } from '../views/layout.js';
-import type { Dashboard } from './metrics.js';
+import { STATUS_LABELS } from '../views/labels.ts';
+import { type AssetUrl, Layout, LiveStatus } from '../views/layout.tsx';
+import type { Dashboard } from './metrics.ts';
 
 /** A number and what it counts; it links to the list of exactly those things. */
 function Tile(props: { label: string; metric: string; value: number; href: string }) {

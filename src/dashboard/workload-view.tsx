@@ -1,7 +1,7 @@
-import { STATUS_LABELS } from '../views/labels.js';
-import type { AssetUrl } from '../views/layout.js';
-import { LivePage } from '../views/live-page.js';
-import { type Load, OPEN_STATUSES } from './workload.js';
+import { STATUS_LABELS } from '../views/labels.ts';
+import type { AssetUrl } from '../views/layout.tsx';
+import { LivePage } from '../views/live-page.tsx';
+import { type Load, OPEN_STATUSES } from './workload.ts';
 
 const COLUMNS = OPEN_STATUSES.map((s) => [s, STATUS_LABELS[s]] as const);
 

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import type { Actor } from '../auth/actor.js';
-import { type Db, query } from '../db/database.js';
-import { shownName } from '../db/pickers.js';
-import type { TaskStatus } from '../db/schema/enums.js';
-import { forbidden } from '../errors.js';
+import type { Actor } from '../auth/actor.ts';
+import { type Db, query } from '../db/database.ts';
+import { shownName } from '../db/pickers.ts';
+import type { TaskStatus } from '../db/schema/enums.ts';
+import { forbidden } from '../errors.ts';
 
 /** Open work is everything not done. */
 export const OPEN_STATUSES = ['todo', 'in_progress', 'blocked'] as const satisfies readonly TaskStatus[];

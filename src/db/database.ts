@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type * as schema from './schema/index.js';
+import type * as schema from './schema/index.ts';
 
 /** The drizzle handle every query goes through, whatever the driver. A transaction is one too. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;

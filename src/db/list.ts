@@ -1,7 +1,7 @@
 import { count, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { type Page, pageOf } from '../auth/actor.js';
-import type { Db } from './database.js';
+import { type Page, pageOf } from '../auth/actor.ts';
+import type { Db } from './database.ts';
 
 /**
  * One page of a table's rows and the total matching `where`, as every list of the API answers:

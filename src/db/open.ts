@@ -1,6 +1,6 @@
-import type { DatabaseTarget } from '../config.js';
-import type { Database } from './database.js';
-import { migrate } from './migrate.js';
+import type { DatabaseTarget } from '../config.ts';
+import type { Database } from './database.ts';
+import { migrate } from './migrate.ts';
 
 /** Opens the configured driver and brings the schema up to date (safe with many instances at once). */
 export async function openDatabase(
@@ -9,13 +9,13 @@ export async function openDatabase(
 ): Promise<Database> {
   let database: Database;
   if (target.driver === 'pglite') {
-    const { openPglite } = await import('./drivers/pglite.js');
+    const { openPglite } = await import('./drivers/pglite.ts');
     database = await openPglite(target.dataDir);
   } else if (target.driver === 'pg') {
-    const { openPg } = await import('./drivers/pg.js');
+    const { openPg } = await import('./drivers/pg.ts');
     database = await openPg(target.url, { max: target.poolMax, listenUrl: target.listenUrl });
   } else {
-    const { openNeon } = await import('./drivers/neon.js');
+    const { openNeon } = await import('./drivers/neon.ts');
     database = await openNeon(target.url, { ...options, max: target.poolMax, listenUrl: target.listenUrl });
   }
   try {

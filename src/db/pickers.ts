@@ -1,9 +1,9 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { Actor } from '../auth/actor.js';
-import { visibleProjects } from '../projects/rules.js';
-import type { Db } from './database.js';
-import { projects } from './schema/projects.js';
-import { users } from './schema/users.js';
+import type { Actor } from '../auth/actor.ts';
+import { visibleProjects } from '../projects/rules.ts';
+import type { Db } from './database.ts';
+import { projects } from './schema/projects.ts';
+import { users } from './schema/users.ts';
 
 /** What a person is called on screen: the display name, else the username. */
 export const shownName = (u: { username: string; display_name: string }) => u.display_name || u.username;

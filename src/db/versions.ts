@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { PortalError } from '../errors.js';
+import { PortalError } from '../errors.ts';
 
 /**
  * Versions of single rows, for HTTP `ETag` / `If-Match` (optimistic concurrency).

@@ -1,8 +1,8 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { errorResponses, security } from '../http/schemas.js';
-import { auditCsvSource, csvStream, type ExportProbe, taskCsvSource } from './csv.js';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { errorResponses, security } from '../http/schemas.ts';
+import { auditCsvSource, csvStream, type ExportProbe, taskCsvSource } from './csv.ts';
 
 /** GET /api/tasks/export.csv and /api/audit/export.csv: every matching row, streamed (docs/api.md). */
 

@@ -1,13 +1,13 @@
 import { and, asc, desc, eq, gt, lt, type SQL } from 'drizzle-orm';
-import { type AuditQuery, auditFilter } from '../audit/rules.js';
-import type { Actor } from '../auth/actor.js';
-import { iso } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { changeLog } from '../db/schema/change-log.js';
-import { tasks } from '../db/schema/tasks.js';
-import { users } from '../db/schema/users.js';
-import { forbidden } from '../errors.js';
-import { type TaskQuery, taskFilter, toTask } from '../tasks/rules.js';
+import { type AuditQuery, auditFilter } from '../audit/rules.ts';
+import type { Actor } from '../auth/actor.ts';
+import { iso } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { changeLog } from '../db/schema/change-log.ts';
+import { tasks } from '../db/schema/tasks.ts';
+import { users } from '../db/schema/users.ts';
+import { forbidden } from '../errors.ts';
+import { type TaskQuery, taskFilter, toTask } from '../tasks/rules.ts';
 
 /**
  * CSV exports of every matching row, streamed: the rows are read in batches by keyset on `id`

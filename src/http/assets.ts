@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { compress, type Encoding, negotiateEncoding } from './compression.js';
-import type { App } from './context.js';
+import { compress, type Encoding, negotiateEncoding } from './compression.ts';
+import type { App } from './context.ts';
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 

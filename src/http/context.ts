@@ -1,16 +1,16 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
-import type { Actor } from '../auth/actor.js';
-import type { SecretBox } from '../auth/secret-box.js';
-import type { LoginThrottle } from '../auth/throttle.js';
-import type { TokenService } from '../auth/tokens.js';
-import type { Dashboard } from '../dashboard/metrics.js';
-import type { Database } from '../db/database.js';
-import type { UserRow } from '../db/schema/users.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { Asset } from './assets.js';
-import { ApiError } from './errors.js';
+import type { Actor } from '../auth/actor.ts';
+import type { SecretBox } from '../auth/secret-box.ts';
+import type { LoginThrottle } from '../auth/throttle.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import type { Dashboard } from '../dashboard/metrics.ts';
+import type { Database } from '../db/database.ts';
+import type { UserRow } from '../db/schema/users.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Asset } from './assets.ts';
+import { ApiError } from './errors.ts';
 
 /** Long-lived clients and settings, built once at start-up and handed to `createApp`. */
 export interface AppDeps {

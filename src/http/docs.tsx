@@ -1,5 +1,5 @@
-import { type AssetUrl, withDoctype } from '../views/layout.js';
-import type { App } from './context.js';
+import { type AssetUrl, withDoctype } from '../views/layout.tsx';
+import type { App } from './context.ts';
 
 const INFO = {
   openapi: '3.0.3',

@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
-import { findPgError, isDatabaseDown, isDatabaseError } from '../db/errors.js';
-import { PortalError } from '../errors.js';
-import { loggable } from '../observability/loggable.js';
-import type { Metrics } from '../observability/metrics.js';
-import { ApiError, errorBody, errorHeaders, statusOf } from './errors.js';
+import { findPgError, isDatabaseDown, isDatabaseError } from '../db/errors.ts';
+import { PortalError } from '../errors.ts';
+import { loggable } from '../observability/loggable.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { ApiError, errorBody, errorHeaders, statusOf } from './errors.ts';
 
 /** Constraint names the database may report, and the request field each one is about. */
 const CONSTRAINT_FIELDS: Record<string, { field: string; message: string }> = {

@@ -1,5 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { type ErrorCode, PortalError, type RefusalOptions } from '../errors.js';
+import { type ErrorCode, PortalError, type RefusalOptions } from '../errors.ts';
 
 /** The status each error code carries on the wire. */
 export const ERROR_STATUS = {

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { etagOf, type IfMatch, parseIfMatch } from '../db/versions.js';
-import { ErrorResponse } from './schemas.js';
+import { etagOf, type IfMatch, parseIfMatch } from '../db/versions.ts';
+import { ErrorResponse } from './schemas.ts';
 
 /** ETag / If-Match on single objects (users, projects, tasks): docs/api.md, "Concurrent edits". */
 

@@ -1,8 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { SecretBox } from '../auth/secret-box.js';
-import type { AssetUrl } from '../views/layout.js';
-import type { App, AppDeps, AppEnv } from './context.js';
-import { validationHook } from './validation.js';
+import type { SecretBox } from '../auth/secret-box.ts';
+import type { AssetUrl } from '../views/layout.tsx';
+import type { App, AppDeps, AppEnv } from './context.ts';
+import { validationHook } from './validation.ts';
 
 /** What every feature gets: the app's long-lived dependencies and the fingerprinted asset URLs. */
 export interface FeatureDeps extends AppDeps {

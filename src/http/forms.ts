@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
-import { notFound, type PortalError } from '../errors.js';
-import type { FieldErrors } from '../views/layout.js';
-import { toPortalError } from './error-handler.js';
-import { statusOf } from './errors.js';
-import { IdParam } from './schemas.js';
+import { notFound, type PortalError } from '../errors.ts';
+import type { FieldErrors } from '../views/layout.tsx';
+import { toPortalError } from './error-handler.ts';
+import { statusOf } from './errors.ts';
+import { IdParam } from './schemas.ts';
 
 /** The text fields of a posted form (files and repeated fields dropped): what the page routes read. */
 export async function formFields(c: Context): Promise<Record<string, string>> {

@@ -1,8 +1,8 @@
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { secureHeaders } from 'hono/secure-headers';
-import { SESSION_COOKIE } from '../auth/middleware.js';
-import type { AppEnv } from './context.js';
+import { SESSION_COOKIE } from '../auth/middleware.ts';
+import type { AppEnv } from './context.ts';
 
 /** Strict Transport Security for a year; sent only on answers that went out over HTTPS. */
 const HSTS = 'max-age=31536000; includeSubDomains';

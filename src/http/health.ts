@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { App, AppDeps } from './context.js';
+import type { App, AppDeps } from './context.ts';
 
 export function registerHealth(app: App, deps: AppDeps) {
   app.get('/healthz', (c) => c.json({ ok: true }));

@@ -1,14 +1,14 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { z } from 'zod';
-import type { Actor } from '../auth/actor.js';
-import { PortalError } from '../errors.js';
-import type { FieldErrors } from '../views/layout.js';
-import { MissingPage } from '../views/missing.js';
-import type { AppEnv } from './context.js';
-import { formErrors, formFields, refusalOf } from './forms.js';
-import { IdParam } from './schemas.js';
-import { fieldErrors } from './validation.js';
+import type { Actor } from '../auth/actor.ts';
+import { PortalError } from '../errors.ts';
+import type { FieldErrors } from '../views/layout.tsx';
+import { MissingPage } from '../views/missing.tsx';
+import type { AppEnv } from './context.ts';
+import { formErrors, formFields, refusalOf } from './forms.ts';
+import { IdParam } from './schemas.ts';
+import { fieldErrors } from './validation.ts';
 
 /**
  * The small kit every page route uses (docs/pages.md): one guard, one way to answer a page or

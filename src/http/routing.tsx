@@ -1,13 +1,13 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { TrieRouter } from 'hono/router/trie-router';
-import { PortalError } from '../errors.js';
-import { ForbiddenPage } from '../views/forbidden.js';
-import type { AssetUrl } from '../views/layout.js';
-import { NotFoundPage } from '../views/not-found.js';
-import type { App, AppEnv } from './context.js';
-import { ApiError, errorBody, statusOf } from './errors.js';
-import { isFragmentRequest } from './page-kit.js';
+import { PortalError } from '../errors.ts';
+import { ForbiddenPage } from '../views/forbidden.tsx';
+import type { AssetUrl } from '../views/layout.tsx';
+import { NotFoundPage } from '../views/not-found.tsx';
+import type { App, AppEnv } from './context.ts';
+import { ApiError, errorBody, statusOf } from './errors.ts';
+import { isFragmentRequest } from './page-kit.tsx';
 
 /**
  * A wrong method on a path that exists answers 405 with `Allow` (RFC 9110 §15.5.6), before any

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ROLES, TASK_PRIORITIES, TASK_STATUSES } from '../db/schema/enums.js';
+import { ROLES, TASK_PRIORITIES, TASK_STATUSES } from '../db/schema/enums.ts';
 
 /** Shared request and response schemas: they validate input and write the OpenAPI document. */
 

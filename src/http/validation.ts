@@ -1,6 +1,6 @@
 import type { Hook } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
-import { ApiError } from './errors.js';
+import { ApiError } from './errors.ts';
 
 type Issue = ZodError['issues'][number];
 

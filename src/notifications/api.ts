@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { NOTIFICATION_KINDS } from '../db/schema/notifications.js';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { errorResponses, json, jsonBody, Pagination, security } from '../http/schemas.js';
-import { listNotifications, markNotificationsRead } from './rules.js';
+import { NOTIFICATION_KINDS } from '../db/schema/notifications.ts';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { errorResponses, json, jsonBody, Pagination, security } from '../http/schemas.ts';
+import { listNotifications, markNotificationsRead } from './rules.ts';
 
 const tags = ['notifications'];
 

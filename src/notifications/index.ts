@@ -1,5 +1,5 @@
-import { type FeatureDeps, featureApp } from '../http/feature.js';
-import { registerNotifications } from './api.js';
+import { type FeatureDeps, featureApp } from '../http/feature.ts';
+import { registerNotifications } from './api.ts';
 
 /** Notifications: /api/notifications (the bell reads the live document). */
 export const notificationsFeature = (deps: FeatureDeps) =>

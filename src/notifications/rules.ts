@@ -1,7 +1,7 @@
 import { and, count, desc, eq, inArray, isNull } from 'drizzle-orm';
-import { type Actor, iso, isoOrNull, type Page, pageOf } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { notifications } from '../db/schema/notifications.js';
+import { type Actor, iso, isoOrNull, type Page, pageOf } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { notifications } from '../db/schema/notifications.ts';
 
 /**
  * A person's notifications (created by the change_log trigger of migration 0007, never here).

@@ -1,4 +1,4 @@
-import { findPgError } from '../db/errors.js';
+import { findPgError } from '../db/errors.ts';
 
 /** `insert users`, `update users`, ... : which statement failed, without its column lists. */
 function statementOf(text: string) {

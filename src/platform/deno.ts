@@ -1,8 +1,8 @@
 import { getConnInfo, upgradeWebSocket } from 'hono/deno';
 import { HTTPException } from 'hono/http-exception';
-import { metricsFetch } from '../observability/metrics-fetch.js';
-import { type StandardWebSocket, standardSocket } from '../realtime/socket.js';
-import type { Fetch, Listening, Platform } from './platform.js';
+import { metricsFetch } from '../observability/metrics-fetch.ts';
+import { type StandardWebSocket, standardSocket } from '../realtime/socket.ts';
+import type { Fetch, Listening, Platform } from './platform.ts';
 
 /** The part of the `Deno` global used here (the Node type definitions the project checks with have none). */
 interface DenoServeApi {

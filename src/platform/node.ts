@@ -4,10 +4,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { WebSocket } from 'ws';
-import { listen } from '../http/node-server.js';
-import { startMetricsServer } from '../observability/metrics-server.js';
-import { nodeSocket, type OpeningLimit } from '../realtime/socket.js';
-import type { Platform } from './platform.js';
+import { listen } from '../http/node-server.ts';
+import { startMetricsServer } from '../observability/metrics-server.ts';
+import { nodeSocket, type OpeningLimit } from '../realtime/socket.ts';
+import type { Platform } from './platform.ts';
 
 /** Node: `@hono/node-server` for HTTP, `@hono/node-ws` (the `ws` package) for WebSocket upgrades. */
 export function nodePlatform(): Platform {

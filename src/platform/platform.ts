@@ -1,6 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { Registry } from 'prom-client';
-import type { SocketLayer } from '../realtime/socket.js';
+import type { SocketLayer } from '../realtime/socket.ts';
 
 /** A server this process listens with; `close` stops accepting connections. */
 export interface Listening {

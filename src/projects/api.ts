@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from '../http/etag.js';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from '../http/etag.ts';
 import {
   Description,
   errorResponses,
@@ -16,8 +16,8 @@ import {
   Search,
   security,
   sortParam,
-} from '../http/schemas.js';
-import { createProject, deleteProject, getProject, listProjects, updateProject } from './rules.js';
+} from '../http/schemas.ts';
+import { createProject, deleteProject, getProject, listProjects, updateProject } from './rules.ts';
 
 const tags = ['projects'];
 

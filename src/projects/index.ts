@@ -1,7 +1,7 @@
-import { type FeatureDeps, featureApp } from '../http/feature.js';
-import { registerProjects } from './api.js';
-import { registerProjectPages } from './pages.js';
-import { registerProjectPage } from './project-pages.js';
+import { type FeatureDeps, featureApp } from '../http/feature.ts';
+import { registerProjects } from './api.ts';
+import { registerProjectPages } from './pages.tsx';
+import { registerProjectPage } from './project-pages.tsx';
 
 /** Projects: /api/projects, the list /projects and one project's page /projects/{id}. */
 export const projectsFeature = (deps: FeatureDeps) =>

@@ -1,7 +1,7 @@
-import { ConflictNotice, type EditVersion, VersionFields } from '../audit/conflict-view.js';
-import type { Conflict } from '../audit/conflicts.js';
-import { confirmable } from '../views/confirm.js';
-import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.js';
+import { ConflictNotice, type EditVersion, VersionFields } from '../audit/conflict-view.tsx';
+import type { Conflict } from '../audit/conflicts.ts';
+import { confirmable } from '../views/confirm.tsx';
+import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.tsx';
 
 export interface ProjectView {
   id: number;

@@ -1,16 +1,16 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
-import { logPosition } from '../audit/conflicts.js';
-import type { Actor } from '../auth/actor.js';
-import type { App, AppDeps } from '../http/context.js';
-import { pathId, refusalOf } from '../http/forms.js';
-import { formAction, renderPage, signedIn } from '../http/page-kit.js';
-import { Description, IdParam, Name } from '../http/schemas.js';
-import { listUsers } from '../users/rules.js';
-import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.js';
-import type { AssetUrl } from '../views/layout.js';
-import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from './list-view.js';
+import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.tsx';
+import { logPosition } from '../audit/conflicts.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { App, AppDeps } from '../http/context.ts';
+import { pathId, refusalOf } from '../http/forms.ts';
+import { formAction, renderPage, signedIn } from '../http/page-kit.tsx';
+import { Description, IdParam, Name } from '../http/schemas.ts';
+import { listUsers } from '../users/rules.ts';
+import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.tsx';
+import type { AssetUrl } from '../views/layout.tsx';
+import { ProjectsPage, ProjectsSection, type ProjectsSectionProps } from './list-view.tsx';
 import {
   canManage,
   createProject,
@@ -19,7 +19,7 @@ import {
   projectDeletionImpact,
   projectVersions,
   updateProject,
-} from './rules.js';
+} from './rules.ts';
 
 /** What the project forms send, checked with the API's own field rules (src/http/schemas.ts). */
 const ProjectForm = z.object({

@@ -1,9 +1,9 @@
-import type { App, AppDeps } from '../http/context.js';
-import { missingPage, orMissing, pageId, renderPage, signedIn } from '../http/page-kit.js';
-import { listTasks, taskLabels } from '../tasks/rules.js';
-import type { AssetUrl } from '../views/layout.js';
-import { ProjectDetails, ProjectPage } from './project-view.js';
-import { getProject, projectWithOwner } from './rules.js';
+import type { App, AppDeps } from '../http/context.ts';
+import { missingPage, orMissing, pageId, renderPage, signedIn } from '../http/page-kit.tsx';
+import { listTasks, taskLabels } from '../tasks/rules.ts';
+import type { AssetUrl } from '../views/layout.tsx';
+import { ProjectDetails, ProjectPage } from './project-view.tsx';
+import { getProject, projectWithOwner } from './rules.ts';
 
 const PROJECT_TASKS = 200;
 

@@ -1,8 +1,8 @@
-import { DueDate } from '../tasks/due.js';
-import type { Task } from '../tasks/rules.js';
-import { statusLabel } from '../views/labels.js';
-import type { AssetUrl } from '../views/layout.js';
-import { LiveObjectPage } from '../views/live-page.js';
+import { DueDate } from '../tasks/due.tsx';
+import type { Task } from '../tasks/rules.ts';
+import { statusLabel } from '../views/labels.ts';
+import type { AssetUrl } from '../views/layout.tsx';
+import { LiveObjectPage } from '../views/live-page.tsx';
 
 export interface ProjectPageData {
   project: { id: number; name: string; description: string; owner: string };

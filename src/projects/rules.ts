@@ -1,14 +1,14 @@
 import { and, count, eq, exists, getTableColumns, ilike, inArray, type SQL, sql } from 'drizzle-orm';
-import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { listPage } from '../db/list.js';
-import { shownName } from '../db/pickers.js';
-import { type ProjectRow, projects } from '../db/schema/projects.js';
-import { tasks } from '../db/schema/tasks.js';
-import { users } from '../db/schema/users.js';
-import { orderBy } from '../db/sort.js';
-import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
-import { forbidden, invalid, notFound } from '../errors.js';
+import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { listPage } from '../db/list.ts';
+import { shownName } from '../db/pickers.ts';
+import { type ProjectRow, projects } from '../db/schema/projects.ts';
+import { tasks } from '../db/schema/tasks.ts';
+import { users } from '../db/schema/users.ts';
+import { orderBy } from '../db/sort.ts';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.ts';
+import { forbidden, invalid, notFound } from '../errors.ts';
 
 export function toProject(row: ProjectRow) {
   return {

@@ -1,14 +1,14 @@
 import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { computeDashboards } from '../dashboard/metrics.js';
-import type { Database, ListenerConnection } from '../db/database.js';
-import { users } from '../db/schema/index.js';
-import { loggable } from '../observability/loggable.js';
-import type { Metrics } from '../observability/metrics.js';
-import { ChangeFeed, type ChangeRow, PRUNE_LIMIT } from './feed.js';
-import { CLOSE, encodeFrame, firstSeq } from './frames.js';
-import { diff, type Json } from './merge-patch.js';
-import type { RealtimeStore } from './ports.js';
+import { computeDashboards } from '../dashboard/metrics.ts';
+import type { Database, ListenerConnection } from '../db/database.ts';
+import { users } from '../db/schema/index.ts';
+import { loggable } from '../observability/loggable.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { ChangeFeed, type ChangeRow, PRUNE_LIMIT } from './feed.ts';
+import { CLOSE, encodeFrame, firstSeq } from './frames.ts';
+import { diff, type Json } from './merge-patch.ts';
+import type { RealtimeStore } from './ports.ts';
 
 export interface EngineOptions {
   /** Changes arriving within this window are computed together. */

@@ -1,4 +1,4 @@
-import type { ListenerConnection } from '../db/database.js';
+import type { ListenerConnection } from '../db/database.ts';
 
 export interface ChangeRow {
   id: number;

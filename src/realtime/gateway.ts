@@ -1,10 +1,10 @@
 import type { Context, Env, Hono } from 'hono';
 import type { Logger } from 'pino';
-import type { Actor } from '../auth/actor.js';
-import { CLOSE, encodeFrame } from './frames.js';
-import type { Connection, Hub } from './hub.js';
-import type { RealtimeStore } from './ports.js';
-import { incomingBytes, type SocketLayer } from './socket.js';
+import type { Actor } from '../auth/actor.ts';
+import { CLOSE, encodeFrame } from './frames.ts';
+import type { Connection, Hub } from './hub.ts';
+import type { RealtimeStore } from './ports.ts';
+import { incomingBytes, type SocketLayer } from './socket.ts';
 
 export interface GatewayOptions {
   heartbeatMs: number;

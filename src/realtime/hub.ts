@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.js';
-import { CLOSE, type ControlFrame, decodeFrame, encodeFrame, type FrameHead, frameHead } from './frames.js';
-import type { RealtimeKeys } from './keys.js';
-import type { Bus, DocState, RealtimeStore } from './ports.js';
-import type { ClientSocket } from './socket.js';
+import type { Metrics } from '../observability/metrics.ts';
+import { CLOSE, type ControlFrame, decodeFrame, encodeFrame, type FrameHead, frameHead } from './frames.ts';
+import type { RealtimeKeys } from './keys.ts';
+import type { Bus, DocState, RealtimeStore } from './ports.ts';
+import type { ClientSocket } from './socket.ts';
 
 /** One open socket of one realtime session. */
 export interface Connection {

@@ -1,19 +1,19 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { liveSignIns } from '../auth/live-sign-ins.js';
-import { computeDashboard } from '../dashboard/metrics.js';
-import type { Database } from '../db/database.js';
-import type { Metrics } from '../observability/metrics.js';
-import { Engine } from './engine.js';
-import { encodeFrame, firstSeq } from './frames.js';
-import { Gateway, liveTtlSeconds } from './gateway.js';
-import { Hub } from './hub.js';
-import { realtimeKeys } from './keys.js';
-import { AdvisoryLockLeadership, EmbeddedLeadership, type Leadership } from './leadership.js';
-import { MemoryBus, MemoryStore } from './memory.js';
-import { diff, type Json } from './merge-patch.js';
-import type { DocState, RealtimeStore } from './ports.js';
-import { RedisBus, RedisStore } from './redis.js';
+import { liveSignIns } from '../auth/live-sign-ins.ts';
+import { computeDashboard } from '../dashboard/metrics.ts';
+import type { Database } from '../db/database.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { Engine } from './engine.ts';
+import { encodeFrame, firstSeq } from './frames.ts';
+import { Gateway, liveTtlSeconds } from './gateway.ts';
+import { Hub } from './hub.ts';
+import { realtimeKeys } from './keys.ts';
+import { AdvisoryLockLeadership, EmbeddedLeadership, type Leadership } from './leadership.ts';
+import { MemoryBus, MemoryStore } from './memory.ts';
+import { diff, type Json } from './merge-patch.ts';
+import type { DocState, RealtimeStore } from './ports.ts';
+import { RedisBus, RedisStore } from './redis.ts';
 
 export interface RealtimeOptions {
   database: Database;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Database, ListenerConnection } from '../db/database.js';
+import type { Database, ListenerConnection } from '../db/database.ts';
 
 /** Runs `lead` while this instance is the leader; `lead` must return once `signal` aborts. */
 export type LeaderWork = (connection: ListenerConnection, signal: AbortSignal) => Promise<void>;

@@ -1,5 +1,5 @@
-import { encodeFrame } from './frames.js';
-import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
+import { encodeFrame } from './frames.ts';
+import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.ts';
 
 /** In-process pub/sub for embedded mode (one instance, nothing to reconnect). */
 export class MemoryBus implements Bus {

@@ -1,5 +1,5 @@
-import type { Dashboard } from '../dashboard/metrics.js';
-import type { ControlFrame } from './frames.js';
+import type { Dashboard } from '../dashboard/metrics.ts';
+import type { ControlFrame } from './frames.ts';
 
 export type { ControlFrame };
 

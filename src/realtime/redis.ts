@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Dashboard } from '../dashboard/metrics.js';
-import { encodeFrame } from './frames.js';
-import type { RealtimeKeys } from './keys.js';
-import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.js';
+import type { Dashboard } from '../dashboard/metrics.ts';
+import { encodeFrame } from './frames.ts';
+import type { RealtimeKeys } from './keys.ts';
+import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.ts';
 
 /**
  * Stores version `expectedSeq + 1` only if `expectedSeq` is still the stored version; in the same

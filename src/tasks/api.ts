@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { registerTaskExport } from '../exports/api.js';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from '../http/etag.js';
+import { registerTaskExport } from '../exports/api.ts';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from '../http/etag.ts';
 import {
   Description,
   errorResponses,
@@ -20,8 +20,8 @@ import {
   Task,
   TaskPriority,
   TaskStatus,
-} from '../http/schemas.js';
-import { createTask, deleteTask, getTask, listTasks, updateTask } from './rules.js';
+} from '../http/schemas.ts';
+import { createTask, deleteTask, getTask, listTasks, updateTask } from './rules.ts';
 
 const tags = ['tasks'];
 

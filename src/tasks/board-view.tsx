@@ -1,8 +1,8 @@
-import { VersionFields } from '../audit/conflict-view.js';
-import type { TaskStatus } from '../db/schema/enums.js';
-import { STATUSES } from '../views/labels.js';
-import { type AssetUrl, Layout } from '../views/layout.js';
-import type { TaskFilters, TaskView } from './list-view.js';
+import { VersionFields } from '../audit/conflict-view.tsx';
+import type { TaskStatus } from '../db/schema/enums.ts';
+import { STATUSES } from '../views/labels.ts';
+import { type AssetUrl, Layout } from '../views/layout.tsx';
+import type { TaskFilters, TaskView } from './list-view.tsx';
 
 /** Cards a column shows at first, and each "Show more" adds. */
 export const BOARD_COLUMN_SIZE = 50;

@@ -1,4 +1,4 @@
-import type { TaskFilters } from './list-view.js';
+import type { TaskFilters } from './list-view.tsx';
 
 export interface FilterChoices {
   /** Other people to filter by (admins and managers); a user gets "me" only. */

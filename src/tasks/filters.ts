@@ -1,9 +1,9 @@
-import type { Actor } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { peopleChoices, projectChoices } from '../db/pickers.js';
-import type { FilterChoices } from './filters-view.js';
-import type { TaskFilters } from './list-view.js';
-import type { TaskQuery } from './rules.js';
+import type { Actor } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { peopleChoices, projectChoices } from '../db/pickers.ts';
+import type { FilterChoices } from './filters-view.tsx';
+import type { TaskFilters } from './list-view.tsx';
+import type { TaskQuery } from './rules.ts';
 
 const ID = /^[1-9][0-9]{0,9}$/;
 const id = (v: string | undefined) =>

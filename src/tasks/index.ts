@@ -1,7 +1,7 @@
-import { type FeatureDeps, featureApp } from '../http/feature.js';
-import { registerTasks } from './api.js';
-import { registerTaskListPages } from './pages.js';
-import { registerTaskPages } from './task-pages.js';
+import { type FeatureDeps, featureApp } from '../http/feature.ts';
+import { registerTasks } from './api.ts';
+import { registerTaskListPages } from './pages.tsx';
+import { registerTaskPages } from './task-pages.tsx';
 
 /** Tasks: /api/tasks (and its CSV export), the list and board /tasks, one task's page /tasks/{id}. */
 export const tasksFeature = (deps: FeatureDeps) =>

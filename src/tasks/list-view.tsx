@@ -1,11 +1,11 @@
-import { ConflictNotice, type EditVersion, VersionFields } from '../audit/conflict-view.js';
-import type { Conflict } from '../audit/conflicts.js';
-import { STATUSES } from '../views/labels.js';
-import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from '../views/layout.js';
-import { type BoardData, BoardNotice, TaskBoard } from './board-view.js';
-import { DueDate } from './due.js';
-import { type FilterChoices, MoreTaskFilters } from './filters-view.js';
-import type { Task } from './rules.js';
+import { ConflictNotice, type EditVersion, VersionFields } from '../audit/conflict-view.tsx';
+import type { Conflict } from '../audit/conflicts.ts';
+import { STATUSES } from '../views/labels.ts';
+import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from '../views/layout.tsx';
+import { type BoardData, BoardNotice, TaskBoard } from './board-view.tsx';
+import { DueDate } from './due.tsx';
+import { type FilterChoices, MoreTaskFilters } from './filters-view.tsx';
+import type { Task } from './rules.ts';
 
 /** A task as the lists show it: the API's task (src/tasks/rules.ts `Task`), with names to show. */
 export type TaskView = Pick<

@@ -1,19 +1,19 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
-import { conflictText } from '../audit/conflict-view.js';
-import { logPosition } from '../audit/conflicts.js';
-import type { Actor } from '../auth/actor.js';
-import { peopleChoices, projectChoices } from '../db/pickers.js';
-import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
-import { etagOf } from '../db/versions.js';
-import { PortalError } from '../errors.js';
-import { csvDownload, exportProbe } from '../exports/api.js';
-import { csvStream, taskCsvSource } from '../exports/csv.js';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { ApiError } from '../http/errors.js';
-import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
-import { isFragmentRequest, renderPage, signedIn } from '../http/page-kit.js';
+import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.tsx';
+import { conflictText } from '../audit/conflict-view.tsx';
+import { logPosition } from '../audit/conflicts.ts';
+import type { Actor } from '../auth/actor.ts';
+import { peopleChoices, projectChoices } from '../db/pickers.ts';
+import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.ts';
+import { etagOf } from '../db/versions.ts';
+import { PortalError } from '../errors.ts';
+import { csvDownload, exportProbe } from '../exports/api.ts';
+import { csvStream, taskCsvSource } from '../exports/csv.ts';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { formErrors, formFields, pathId, refusalOf } from '../http/forms.ts';
+import { isFragmentRequest, renderPage, signedIn } from '../http/page-kit.tsx';
 import {
   Description,
   IdParam,
@@ -21,13 +21,13 @@ import {
   Name,
   TaskPriority,
   TaskStatus as TaskStatusField,
-} from '../http/schemas.js';
-import { fieldErrors } from '../http/validation.js';
-import { canManage, getProject, listProjects } from '../projects/rules.js';
-import { ConfirmPage } from '../views/confirm.js';
-import type { AssetUrl, FieldErrors } from '../views/layout.js';
-import { BOARD_COLUMN_SIZE, BoardCards, BoardColumnPage, type BoardData } from './board-view.js';
-import { filterChoices, moreFiltersOf, taskQueryOf } from './filters.js';
+} from '../http/schemas.ts';
+import { fieldErrors } from '../http/validation.ts';
+import { canManage, getProject, listProjects } from '../projects/rules.ts';
+import { ConfirmPage } from '../views/confirm.tsx';
+import type { AssetUrl, FieldErrors } from '../views/layout.tsx';
+import { BOARD_COLUMN_SIZE, BoardCards, BoardColumnPage, type BoardData } from './board-view.tsx';
+import { filterChoices, moreFiltersOf, taskQueryOf } from './filters.ts';
 import {
   PAGE_SIZE,
   TASK_SORTS,
@@ -37,8 +37,8 @@ import {
   type TaskFormProps,
   TaskResults,
   TasksPage,
-} from './list-view.js';
-import { createTask, deleteTask, getTask, listTasks, taskLabels, taskVersions, updateTask } from './rules.js';
+} from './list-view.tsx';
+import { createTask, deleteTask, getTask, listTasks, taskLabels, taskVersions, updateTask } from './rules.ts';
 
 /** A blank select or date means "none". */
 const blankIsNull = <T extends z.ZodTypeAny>(schema: T) =>

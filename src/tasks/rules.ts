@@ -1,17 +1,17 @@
 import type { z } from '@hono/zod-openapi';
 import { and, eq, getTableColumns, ilike, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
-import { type Actor, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import { listPage } from '../db/list.js';
-import type { TaskPriority, TaskStatus } from '../db/schema/enums.js';
-import { projects } from '../db/schema/projects.js';
-import { type TaskRow, tasks } from '../db/schema/tasks.js';
-import { users } from '../db/schema/users.js';
-import { orderBy } from '../db/sort.js';
-import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
-import { forbidden, invalid, notFound } from '../errors.js';
-import type { Task as TaskSchema } from '../http/schemas.js';
-import { canManage, findVisibleProject } from '../projects/rules.js';
+import { type Actor, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.ts';
+import type { Db } from '../db/database.ts';
+import { listPage } from '../db/list.ts';
+import type { TaskPriority, TaskStatus } from '../db/schema/enums.ts';
+import { projects } from '../db/schema/projects.ts';
+import { type TaskRow, tasks } from '../db/schema/tasks.ts';
+import { users } from '../db/schema/users.ts';
+import { orderBy } from '../db/sort.ts';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.ts';
+import { forbidden, invalid, notFound } from '../errors.ts';
+import type { Task as TaskSchema } from '../http/schemas.ts';
+import { canManage, findVisibleProject } from '../projects/rules.ts';
 
 /** A task as the API answers it: the type of its schema (src/http/schemas.ts `Task`), declared once. */
 export type Task = z.infer<typeof TaskSchema>;

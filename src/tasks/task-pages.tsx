@@ -1,10 +1,10 @@
-import { taskHistory } from '../audit/history.js';
-import type { App, AppDeps } from '../http/context.js';
-import { missingPage, orMissing, pageId, renderPage, signedIn } from '../http/page-kit.js';
-import { canManage, projectWithOwner } from '../projects/rules.js';
-import type { AssetUrl } from '../views/layout.js';
-import { getTask, taskLabels } from './rules.js';
-import { TaskDetails, TaskPage } from './task-view.js';
+import { taskHistory } from '../audit/history.ts';
+import type { App, AppDeps } from '../http/context.ts';
+import { missingPage, orMissing, pageId, renderPage, signedIn } from '../http/page-kit.tsx';
+import { canManage, projectWithOwner } from '../projects/rules.ts';
+import type { AssetUrl } from '../views/layout.tsx';
+import { getTask, taskLabels } from './rules.ts';
+import { TaskDetails, TaskPage } from './task-view.tsx';
 
 /**
  * The page of one task (/tasks/{id}), for whoever may see it; for anyone else, and for ids that do

@@ -1,10 +1,10 @@
-import { actorName, ChangeText, when } from '../audit/changes-view.js';
-import type { Change, Names } from '../audit/history.js';
-import { statusLabel } from '../views/labels.js';
-import type { AssetUrl } from '../views/layout.js';
-import { LiveObjectPage } from '../views/live-page.js';
-import { DueDate } from './due.js';
-import type { Task } from './rules.js';
+import { actorName, ChangeText, when } from '../audit/changes-view.tsx';
+import type { Change, Names } from '../audit/history.ts';
+import { statusLabel } from '../views/labels.ts';
+import type { AssetUrl } from '../views/layout.tsx';
+import { LiveObjectPage } from '../views/live-page.tsx';
+import { DueDate } from './due.tsx';
+import type { Task } from './rules.ts';
 
 export interface TaskPageData {
   task: Task;

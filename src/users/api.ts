@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { type App, type AppDeps, actorOf } from '../http/context.js';
-import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from '../http/etag.js';
+import { type App, type AppDeps, actorOf } from '../http/context.ts';
+import { etagHeaders, IfMatchHeaders, ifMatchOf, jsonWithEtag, preconditionFailed } from '../http/etag.ts';
 import {
   DisplayName,
   errorResponses,
@@ -18,9 +18,9 @@ import {
   sortParam,
   User,
   Username,
-} from '../http/schemas.js';
-import { handOverProjects } from '../projects/rules.js';
-import { createUser, deleteUser, getUser, listUsers, updateUser } from './rules.js';
+} from '../http/schemas.ts';
+import { handOverProjects } from '../projects/rules.ts';
+import { createUser, deleteUser, getUser, listUsers, updateUser } from './rules.ts';
 
 const tags = ['users'];
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { count, sql } from 'drizzle-orm';
-import { hashPassword, passwordProblem } from '../auth/passwords.js';
-import { ConfigError } from '../config.js';
-import type { Db } from '../db/database.js';
-import { users } from '../db/schema/users.js';
+import { hashPassword, passwordProblem } from '../auth/passwords.ts';
+import { ConfigError } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import { users } from '../db/schema/users.ts';
 
 /** Arbitrary constant naming "first start of an empty database" among advisory locks. */
 const BOOTSTRAP_LOCK = 7_262_002;

@@ -1,6 +1,6 @@
-import { type FeatureDeps, featureApp } from '../http/feature.js';
-import { registerUsers } from './api.js';
-import { registerUserPages } from './pages.js';
+import { type FeatureDeps, featureApp } from '../http/feature.ts';
+import { registerUsers } from './api.ts';
+import { registerUserPages } from './pages.tsx';
 
 /** User management: /api/users and the admins' page /users. */
 export const usersFeature = (deps: FeatureDeps) =>

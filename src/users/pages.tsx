@@ -1,20 +1,20 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.js';
-import { logPosition } from '../audit/conflicts.js';
-import type { Actor } from '../auth/actor.js';
-import { mfaEnabledIds, removeMfa } from '../auth/mfa.js';
-import { invalid, PortalError } from '../errors.js';
-import type { App, AppDeps } from '../http/context.js';
-import { statusOf } from '../http/errors.js';
-import { formErrors, formFields, pathId, refusalOf } from '../http/forms.js';
-import { renderPage, signedIn } from '../http/page-kit.js';
-import { DisplayName, IdParam, Password, Role, Username } from '../http/schemas.js';
-import { fieldErrors } from '../http/validation.js';
-import { handOverProjects } from '../projects/rules.js';
-import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.js';
-import { ForbiddenPage } from '../views/forbidden.js';
-import type { AssetUrl } from '../views/layout.js';
+import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.tsx';
+import { logPosition } from '../audit/conflicts.ts';
+import type { Actor } from '../auth/actor.ts';
+import { mfaEnabledIds, removeMfa } from '../auth/mfa.ts';
+import { invalid, PortalError } from '../errors.ts';
+import type { App, AppDeps } from '../http/context.ts';
+import { statusOf } from '../http/errors.ts';
+import { formErrors, formFields, pathId, refusalOf } from '../http/forms.ts';
+import { renderPage, signedIn } from '../http/page-kit.tsx';
+import { DisplayName, IdParam, Password, Role, Username } from '../http/schemas.ts';
+import { fieldErrors } from '../http/validation.ts';
+import { handOverProjects } from '../projects/rules.ts';
+import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.tsx';
+import { ForbiddenPage } from '../views/forbidden.tsx';
+import type { AssetUrl } from '../views/layout.tsx';
 import {
   createUser,
   deleteUser,
@@ -25,8 +25,8 @@ import {
   updateUser,
   userDeletionImpact,
   userVersions,
-} from './rules.js';
-import { type UsersNotice, UsersPage, UsersSection } from './view.js';
+} from './rules.ts';
+import { type UsersNotice, UsersPage, UsersSection } from './view.tsx';
 
 const NewUserForm = z.object({
   username: Username,

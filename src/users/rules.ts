@@ -1,16 +1,16 @@
 import { and, count, eq, getTableColumns, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
-import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.js';
-import { hashPassword, passwordProblem } from '../auth/passwords.js';
-import { revokeAllSessions } from '../auth/sessions.js';
-import { type Db, query as rows } from '../db/database.js';
-import { listPage } from '../db/list.js';
-import type { Role } from '../db/schema/enums.js';
-import { projects } from '../db/schema/projects.js';
-import { tasks } from '../db/schema/tasks.js';
-import { type UserRow, users } from '../db/schema/users.js';
-import { orderBy } from '../db/sort.js';
-import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.js';
-import { forbidden, invalid, notFound, PortalError } from '../errors.js';
+import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
+import { hashPassword, passwordProblem } from '../auth/passwords.ts';
+import { revokeAllSessions } from '../auth/sessions.ts';
+import { type Db, query as rows } from '../db/database.ts';
+import { listPage } from '../db/list.ts';
+import type { Role } from '../db/schema/enums.ts';
+import { projects } from '../db/schema/projects.ts';
+import { tasks } from '../db/schema/tasks.ts';
+import { type UserRow, users } from '../db/schema/users.ts';
+import { orderBy } from '../db/sort.ts';
+import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.ts';
+import { forbidden, invalid, notFound, PortalError } from '../errors.ts';
 
 /** The public shape of a user: never the password hash. */
 export function toUser(row: UserRow) {

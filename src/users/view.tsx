@@ -1,9 +1,9 @@
-import { ConflictNotice, VersionFields } from '../audit/conflict-view.js';
-import type { Conflict } from '../audit/conflicts.js';
-import { PASSWORD_RULES } from '../auth/security-view.js';
-import { confirmable, count } from '../views/confirm.js';
-import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.js';
-import type { PublicUser } from './rules.js';
+import { ConflictNotice, VersionFields } from '../audit/conflict-view.tsx';
+import type { Conflict } from '../audit/conflicts.ts';
+import { PASSWORD_RULES } from '../auth/security-view.tsx';
+import { confirmable, count } from '../views/confirm.tsx';
+import { type AssetUrl, Field, type FieldErrors, Layout } from '../views/layout.tsx';
+import type { PublicUser } from './rules.ts';
 
 const ROLES = ['user', 'manager', 'admin'] as const;
 

@@ -1,4 +1,4 @@
-import { type AssetUrl, Layout } from './layout.js';
+import { type AssetUrl, Layout } from './layout.tsx';
 
 /**
  * A destructive action's form: with JavaScript, htmx posts it after public/js/confirm-dialog.js

@@ -1,4 +1,4 @@
-import { type AssetUrl, Layout } from './layout.js';
+import { type AssetUrl, Layout } from './layout.tsx';
 
 /**
  * A page the signed-in person may not open (a manager on /users, a user on /audit): what it is,

@@ -1,4 +1,4 @@
-import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.js';
+import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.ts';
 
 /**
  * What a task status is called on every page, declared once. The browser never keeps its own

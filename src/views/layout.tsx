@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
-import { Notices, NotificationBell } from '../notifications/view.js';
+import { Notices, NotificationBell } from '../notifications/view.tsx';
 
 /** A whole page starts with the doctype: without it a browser renders in quirks mode. */
 export const withDoctype = (page: Child) => html`<!doctype html>${page}`;

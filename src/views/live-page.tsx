@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { type AssetUrl, Layout, LiveStatus } from './layout.js';
+import { type AssetUrl, Layout, LiveStatus } from './layout.tsx';
 
 /**
  * A page that follows the realtime stream (public/js/live-events.js): htmx, the connection

@@ -1,4 +1,4 @@
-import { type AssetUrl, Layout } from './layout.js';
+import { type AssetUrl, Layout } from './layout.tsx';
 
 /**
  * A page that does not exist for this person (never there, deleted, or out of their reach: the

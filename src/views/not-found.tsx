@@ -1,4 +1,4 @@
-import { type AssetUrl, Layout } from './layout.js';
+import { type AssetUrl, Layout } from './layout.tsx';
 
 /** The page for an address with nothing behind it, when a browser asks for a page. */
 export function NotFoundPage(props: {

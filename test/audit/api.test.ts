@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DRIVERS, expectError, expectInvalid, ids, sorted, useApi } from '../support/api-harness.js';
+import { DRIVERS, expectError, expectInvalid, ids, sorted, useApi } from '../support/api-harness.ts';
 
 /** The JSON API contract (docs/contract.md §4) for audit, on every driver. */
 describe.each(DRIVERS)('audit API on %s', (driver) => {

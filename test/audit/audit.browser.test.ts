@@ -6,7 +6,7 @@ import {
   type ApiUser,
   expect,
   test,
-} from '../support/fixtures.js';
+} from '../support/fixtures.ts';
 
 test.override({ cast: { maren: 'manager', uwe: 'user' } });
 

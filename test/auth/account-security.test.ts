@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../../src/db/database.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { client, ORIGIN } from '../support/client.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { expectErrorBody } from '../support/errors.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
-import { makeWorld, PASSWORD, type World } from '../support/world.js';
+import { query } from '../../src/db/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { client, ORIGIN } from '../support/client.ts';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { expectErrorBody } from '../support/errors.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
+import { makeWorld, PASSWORD, type World } from '../support/world.ts';
 
 /**
  * Account security as a person meets it: changing the password (other sign-ins end), "must change

@@ -1,4 +1,4 @@
-import { expect, test } from '../support/fixtures.js';
+import { expect, test } from '../support/fixtures.ts';
 
 test.override({ cast: { otto: 'user' } });
 

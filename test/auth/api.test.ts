@@ -9,9 +9,9 @@ import {
   sorted,
   USER_KEYS,
   useApi,
-} from '../support/api-harness.js';
-import { client, ORIGIN } from '../support/client.js';
-import { PASSWORD } from '../support/world.js';
+} from '../support/api-harness.ts';
+import { client, ORIGIN } from '../support/client.ts';
+import { PASSWORD } from '../support/world.ts';
 
 /** The JSON API contract (docs/contract.md §4) for sign-in, sign-out, throttling and the browser cookie flow, on every driver. */
 describe.each(DRIVERS)('sign-in, sign-out, throttling and the browser cookie flow API on %s', (driver) => {

@@ -1,5 +1,5 @@
 import { Secret, TOTP } from 'otpauth';
-import { type ApiUser, expect, PASSWORD as PW, test } from '../support/fixtures.js';
+import { type ApiUser, expect, PASSWORD as PW, test } from '../support/fixtures.ts';
 
 const codeAt = (secret: string, steps = 0) =>
   new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 /** The portal's sign-in limits (docs/security.md), written out so that a change to them is deliberate. */
 const LIMITS = { perUsernameAndAddress: 5, perUsername: 100, perAddress: 50, windowSeconds: 900 };

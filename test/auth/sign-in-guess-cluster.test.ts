@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
 

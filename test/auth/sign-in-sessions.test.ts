@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { useApi } from '../support/api-harness.js';
-import { client, ORIGIN } from '../support/client.js';
-import { PASSWORD } from '../support/world.js';
+import { useApi } from '../support/api-harness.ts';
+import { client, ORIGIN } from '../support/client.ts';
+import { PASSWORD } from '../support/world.ts';
 
 /**
  * Sign-ins as a person has them, on each database driver: a revoked token, sign-ins on several

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { type Client, client } from '../support/client.js';
-import { expectErrorBody } from '../support/errors.js';
-import { makeWorld, PASSWORD, type World } from '../support/world.js';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { type Client, client } from '../support/client.ts';
+import { expectErrorBody } from '../support/errors.ts';
+import { makeWorld, PASSWORD, type World } from '../support/world.ts';
 
 /** The portal's sign-in limits (docs/security.md), written out so that a change to them is deliberate. */
 const LIMITS = { perUsernameAndAddress: 5, perUsername: 100, perAddress: 50, windowSeconds: 900 };

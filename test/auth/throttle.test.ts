@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AttemptResult, DEFAULT_LIMITS, LoginThrottle } from '../../src/auth/throttle.js';
-import { REDIS_URL, RUN_ID } from '../support/env.js';
+import { type AttemptResult, DEFAULT_LIMITS, LoginThrottle } from '../../src/auth/throttle.ts';
+import { REDIS_URL, RUN_ID } from '../support/env.ts';
 
 const limits = { perUsernameAndAddress: 2, perUsername: 3, perAddress: 5, windowSeconds: 60 };
 const redis = new Redis(REDIS_URL);

@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/passwords.js';
-import { query } from '../../src/db/database.js';
-import { MIGRATIONS_FOLDER, migrate } from '../../src/db/migrate.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { type Client, client } from '../support/client.js';
-import { expectErrorBody } from '../support/errors.js';
-import { makeWorld, type World } from '../support/world.js';
+import { hashPassword } from '../../src/auth/passwords.ts';
+import { query } from '../../src/db/database.ts';
+import { MIGRATIONS_FOLDER, migrate } from '../../src/db/migrate.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { type Client, client } from '../support/client.ts';
+import { expectErrorBody } from '../support/errors.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 /** The portal's sign-in limits (docs/security.md), written out so that a change to them is deliberate. */
 const LIMITS = { perUsernameAndAddress: 5, perUsername: 100, perAddress: 50, windowSeconds: 900 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DRIVERS, ids, STATUS_KEYS, sorted, useApi } from '../support/api-harness.js';
-import type { Client, Reply } from '../support/client.js';
+import { DRIVERS, ids, STATUS_KEYS, sorted, useApi } from '../support/api-harness.ts';
+import type { Client, Reply } from '../support/client.ts';
 
 /** The JSON API contract (docs/contract.md §4) for dashboard metrics, on every driver. */
 describe.each(DRIVERS)('dashboard metrics API on %s', (driver) => {

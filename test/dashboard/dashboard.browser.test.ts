@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import { signInWithForm } from '../support/browser.js';
-import { ADMIN } from '../support/cluster.js';
+import { signInWithForm } from '../support/browser.ts';
+import { ADMIN } from '../support/cluster.ts';
 import {
   type ApiTask,
   type ApiUser,
@@ -8,7 +8,7 @@ import {
   type PageAs,
   PASSWORD as PW,
   test,
-} from '../support/fixtures.js';
+} from '../support/fixtures.ts';
 
 /** The live dashboards in a real browser (Debian's Chromium), against real instances. */
 test.describe('dashboards in Chromium', () => {

@@ -1,15 +1,15 @@
 import { inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/passwords.js';
-import { computeDashboard, computeDashboards, type Dashboard } from '../../src/dashboard/metrics.js';
-import type { Database } from '../../src/db/database.js';
-import { openDatabase } from '../../src/db/open.js';
-import type { Role } from '../../src/db/schema/enums.js';
-import { projects } from '../../src/db/schema/projects.js';
-import { tasks } from '../../src/db/schema/tasks.js';
-import { users } from '../../src/db/schema/users.js';
-import { seedOrganisation } from '../../src/db/seed/organisation.js';
-import { freshPgDatabase } from '../support/pg.js';
+import { hashPassword } from '../../src/auth/passwords.ts';
+import { computeDashboard, computeDashboards, type Dashboard } from '../../src/dashboard/metrics.ts';
+import type { Database } from '../../src/db/database.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import type { Role } from '../../src/db/schema/enums.ts';
+import { projects } from '../../src/db/schema/projects.ts';
+import { tasks } from '../../src/db/schema/tasks.ts';
+import { users } from '../../src/db/schema/users.ts';
+import { seedOrganisation } from '../../src/db/seed/organisation.ts';
+import { freshPgDatabase } from '../support/pg.ts';
 
 const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;
 const DAY = 86_400_000;

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../../src/db/database.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { makeWorld, type World } from '../support/world.js';
+import { query } from '../../src/db/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 interface Entry {
   tx_id: string;

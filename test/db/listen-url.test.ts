@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, startCluster } from '../support/cluster.js';
-import { PG_ADMIN_URL, RUN_ID } from '../support/env.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
-import { freshPgDatabase } from '../support/pg.js';
+import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
+import { PG_ADMIN_URL, RUN_ID } from '../support/env.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
+import { freshPgDatabase } from '../support/pg.ts';
 
 /**
  * Behind a transaction pooler the pool may not LISTEN or hold the leader's lock: DATABASE_LISTEN_URL

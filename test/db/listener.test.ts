@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ListenerConnection } from '../../src/db/database.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import type { ListenerConnection } from '../../src/db/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 
 /** The realtime leader's connection on each driver: LISTEN wakes it, and it can hold the advisory lock. */
 describe.each(['pglite', 'pg', 'neon'] as const)('listener connection on %s', (driver) => {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { describe, expect, it } from 'vitest';
-import { type Database, query } from '../../src/db/database.js';
-import { MIGRATIONS_FOLDER, migrate } from '../../src/db/migrate.js';
-import { openDatabase } from '../../src/db/open.js';
-import { freshPgDatabase } from '../support/pg.js';
+import { type Database, query } from '../../src/db/database.ts';
+import { MIGRATIONS_FOLDER, migrate } from '../../src/db/migrate.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { freshPgDatabase } from '../support/pg.ts';
 
 const migrationFiles = readdirSync(MIGRATIONS_FOLDER).filter((f) => f.endsWith('.sql'));
 

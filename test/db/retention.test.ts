@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 /**
  * CHANGE_LOG_RETENTION_DAYS: the leader deletes changes older than the retention on its sweeps

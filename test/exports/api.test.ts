@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { exportProbe } from '../../src/exports/api.js';
-import { csvCell } from '../../src/exports/csv.js';
-import { useApi } from '../support/api-harness.js';
-import { ORIGIN } from '../support/client.js';
-import { expectErrorBody } from '../support/errors.js';
+import { exportProbe } from '../../src/exports/api.ts';
+import { csvCell } from '../../src/exports/csv.ts';
+import { useApi } from '../support/api-harness.ts';
+import { ORIGIN } from '../support/client.ts';
+import { expectErrorBody } from '../support/errors.ts';
 
 /** A minimal RFC 4180 reader for the assertions: quoted cells, doubled quotes, CRLF rows. */
 function parseCsv(text: string): string[][] {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../src/auth/middleware.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { makeWorld, type World } from '../support/world.js';
+import { SESSION_COOKIE } from '../../src/auth/middleware.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 /** "Export CSV" on /tasks and /audit: the link carries the page's filters and the file holds every row they select. */
 describe('Export CSV links on the pages', () => {

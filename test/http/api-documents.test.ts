@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DRIVERS, expectError, expectInvalid, sorted, useApi } from '../support/api-harness.js';
+import { DRIVERS, expectError, expectInvalid, sorted, useApi } from '../support/api-harness.ts';
 
 /** The JSON API contract (docs/contract.md §4) for the OpenAPI document, its page and unknown routes, on every driver. */
 describe.each(DRIVERS)('the OpenAPI document, its page and unknown routes API on %s', (driver) => {

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { query } from '../../src/db/database.js';
-import { useApi } from '../support/api-harness.js';
-import { expectErrorBody } from '../support/errors.js';
-import { PASSWORD } from '../support/world.js';
+import { query } from '../../src/db/database.ts';
+import { useApi } from '../support/api-harness.ts';
+import { expectErrorBody } from '../support/errors.ts';
+import { PASSWORD } from '../support/world.ts';
 
 /**
  * Bad input on every write route, and odd ids in every path and filter: always a 4xx with exactly

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import type { Reply } from '../support/client.js';
-import { expectErrorBody } from '../support/errors.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, type World } from '../support/world.js';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import type { Reply } from '../support/client.ts';
+import { expectErrorBody } from '../support/errors.ts';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 /** Optimistic concurrency: ETag on GET and PATCH, If-Match on PATCH and DELETE, 412 with the current object. */
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { useApi } from '../support/api-harness.js';
-import { expectErrorBody } from '../support/errors.js';
+import { useApi } from '../support/api-harness.ts';
+import { expectErrorBody } from '../support/errors.ts';
 
 /**
  * Property: whatever JSON-ish body an admin, a manager or a user sends to the write routes, the

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../src/auth/middleware.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { validateHtml } from '../support/html-validate.js';
-import { makeWorld, type World } from '../support/world.js';
+import { SESSION_COOKIE } from '../../src/auth/middleware.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { validateHtml } from '../support/html-validate.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 const ORIGIN = 'http://portal.test';
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { client } from '../support/client.js';
-import { validateResponses } from '../support/openapi-contract.js';
-import { makeWorld } from '../support/world.js';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { client } from '../support/client.ts';
+import { validateResponses } from '../support/openapi-contract.ts';
+import { makeWorld } from '../support/world.ts';
 
 const run = promisify(execFile);
 

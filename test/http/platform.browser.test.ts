@@ -1,6 +1,6 @@
-import { signInWithForm } from '../support/browser.js';
-import { ADMIN } from '../support/cluster.js';
-import { expect, test } from '../support/fixtures.js';
+import { signInWithForm } from '../support/browser.ts';
+import { ADMIN } from '../support/cluster.ts';
+import { expect, test } from '../support/fixtures.ts';
 
 test.override({ cast: {} });
 

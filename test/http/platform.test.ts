@@ -7,9 +7,9 @@ import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { compression, negotiateEncoding } from '../../src/http/compression.js';
-import { listen } from '../../src/http/node-server.js';
-import { DEFAULT_RUNTIME, type Instance, startInstance } from '../support/cluster.js';
+import { compression, negotiateEncoding } from '../../src/http/compression.ts';
+import { listen } from '../../src/http/node-server.ts';
+import { DEFAULT_RUNTIME, type Instance, startInstance } from '../support/cluster.ts';
 
 /**
  * The web platform on the wire (issue 9, items 10–16), against a real `src/main.ts` process:

@@ -1,12 +1,12 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projects } from '../../src/db/schema/projects.js';
-import { tasks } from '../../src/db/schema/tasks.js';
-import { users } from '../../src/db/schema/users.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { type Client, client, type Reply } from '../support/client.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, PASSWORD, type World } from '../support/world.js';
+import { projects } from '../../src/db/schema/projects.ts';
+import { tasks } from '../../src/db/schema/tasks.ts';
+import { users } from '../../src/db/schema/users.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { type Client, client, type Reply } from '../support/client.ts';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.ts';
+import { makeWorld, PASSWORD, type World } from '../support/world.ts';
 
 /**
  * The access policy of docs/contract.md §4 as one table: every API route × every role × the object it

@@ -1,16 +1,16 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { query } from '../../src/db/database.js';
-import { changeLog } from '../../src/db/schema/change-log.js';
-import { projects } from '../../src/db/schema/projects.js';
-import { tasks } from '../../src/db/schema/tasks.js';
-import { Description, Name, Password, Username } from '../../src/http/schemas.js';
-import { fieldErrors } from '../../src/http/validation.js';
-import { useApi } from '../support/api-harness.js';
-import { ORIGIN } from '../support/client.js';
-import { expectErrorBody } from '../support/errors.js';
-import { PASSWORD } from '../support/world.js';
+import { query } from '../../src/db/database.ts';
+import { changeLog } from '../../src/db/schema/change-log.ts';
+import { projects } from '../../src/db/schema/projects.ts';
+import { tasks } from '../../src/db/schema/tasks.ts';
+import { Description, Name, Password, Username } from '../../src/http/schemas.ts';
+import { fieldErrors } from '../../src/http/validation.ts';
+import { useApi } from '../support/api-harness.ts';
+import { ORIGIN } from '../support/client.ts';
+import { expectErrorBody } from '../support/errors.ts';
+import { PASSWORD } from '../support/world.ts';
 
 /** Issue 14 items 7 and 8: confirmations with real counts, hand-over, undo, human messages, HTML 403. */
 describe('validation messages are sentences a person would write', () => {

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../../src/db/database.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { client, ORIGIN } from '../support/client.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, PASSWORD, type World } from '../support/world.js';
+import { query } from '../../src/db/database.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { client, ORIGIN } from '../support/client.ts';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.ts';
+import { makeWorld, PASSWORD, type World } from '../support/world.ts';
 
 /**
  * No password, password hash or token ever leaves the portal in a response (body or headers other

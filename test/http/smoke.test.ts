@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { type ContractCheck, validateResponses } from '../support/openapi-contract.js';
-import { makeWorld, type World } from '../support/world.js';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { type ContractCheck, validateResponses } from '../support/openapi-contract.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 describe.each(['pglite', 'pg', 'neon'] as const)('smoke on %s', (driver) => {
   let ctx: TestApp;

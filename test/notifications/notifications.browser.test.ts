@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
-import type { Instance } from '../support/cluster.js';
-import { type ApiTask, expect, PASSWORD as PW, test } from '../support/fixtures.js';
-import { api, signIn } from '../support/live-client.js';
+import type { Instance } from '../support/cluster.ts';
+import { type ApiTask, expect, PASSWORD as PW, test } from '../support/fixtures.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 /** Generous: eight helpers share two cores here. The notice's own latency is printed. */
 const POLL = { timeout: 10_000, interval: 50 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DRIVERS, expectError, expectInvalid, PROJECT_KEYS, sorted, useApi } from '../support/api-harness.js';
-import type { Client } from '../support/client.js';
+import { DRIVERS, expectError, expectInvalid, PROJECT_KEYS, sorted, useApi } from '../support/api-harness.ts';
+import type { Client } from '../support/client.ts';
 
 /** The JSON API contract (docs/contract.md §4) for projects, on every driver. */
 describe.each(DRIVERS)('projects API on %s', (driver) => {

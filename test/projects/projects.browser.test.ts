@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import type { DeviceOptions } from '../support/browser.js';
-import { type ApiList, type ApiProject, expect, type PageAs, test } from '../support/fixtures.js';
+import type { DeviceOptions } from '../support/browser.ts';
+import { type ApiList, type ApiProject, expect, type PageAs, test } from '../support/fixtures.ts';
 
 test.override({
   cast: { mia: { role: 'manager', display_name: 'Mia Manager' }, max: 'manager', uma: 'user' },

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
 
 /**
  * A client that stops reading cannot make the server buffer without bound: once more than 1 MB

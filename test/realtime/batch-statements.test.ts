@@ -1,13 +1,13 @@
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database, ListenerConnection } from '../../src/db/database.js';
-import { openDatabase } from '../../src/db/open.js';
-import { seedOrganisation } from '../../src/db/seed/organisation.js';
-import { Engine } from '../../src/realtime/engine.js';
-import { realtimeKeys } from '../../src/realtime/keys.js';
-import { MemoryBus, MemoryStore } from '../../src/realtime/memory.js';
-import { freshPgDatabase } from '../support/pg.js';
+import type { Database, ListenerConnection } from '../../src/db/database.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { seedOrganisation } from '../../src/db/seed/organisation.ts';
+import { Engine } from '../../src/realtime/engine.ts';
+import { realtimeKeys } from '../../src/realtime/keys.ts';
+import { MemoryBus, MemoryStore } from '../../src/realtime/memory.ts';
+import { freshPgDatabase } from '../support/pg.ts';
 
 /**
  * Issue 12, goal 5: a change batch costs at most 5 SQL statements, whatever the number of users it

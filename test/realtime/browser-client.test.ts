@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WS from 'ws';
 // @ts-expect-error: a plain ES module for browsers, checked with // @ts-check on its own
 import { LiveDocument } from '../../public/js/live-document.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 /** The browser module, run in Node against a real instance with a cookie, as a tab would. */
 describe('LiveDocument (public/js/live-document.js)', () => {

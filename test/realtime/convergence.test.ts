@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prng } from '../../src/db/seed/organisation.js';
-import { realtimeKeys } from '../../src/realtime/keys.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { REDIS_URL } from '../support/env.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
+import { prng } from '../../src/db/seed/organisation.ts';
+import { realtimeKeys } from '../../src/realtime/keys.ts';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { REDIS_URL } from '../support/env.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
 const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prng } from '../../src/db/seed/organisation.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
+import { prng } from '../../src/db/seed/organisation.ts';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
 const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;

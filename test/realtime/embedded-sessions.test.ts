@@ -1,13 +1,13 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig } from '../../src/config.js';
-import { nodePlatform } from '../../src/platform/node.js';
-import type { Listening } from '../../src/platform/platform.js';
-import { MemoryStore } from '../../src/realtime/memory.js';
-import { buildRuntime, type Runtime } from '../../src/server.js';
-import { bootstrapAdmin } from '../../src/users/bootstrap.js';
-import { signIn } from '../support/live-client.js';
+import { loadConfig } from '../../src/config.ts';
+import { nodePlatform } from '../../src/platform/node.ts';
+import type { Listening } from '../../src/platform/platform.ts';
+import { MemoryStore } from '../../src/realtime/memory.ts';
+import { buildRuntime, type Runtime } from '../../src/server.ts';
+import { bootstrapAdmin } from '../../src/users/bootstrap.ts';
+import { signIn } from '../support/live-client.ts';
 
 const ADMIN = { username: 'chief', password: 'a-long-admin-password' };
 

@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
-import { openDatabase } from '../../src/db/open.js';
-import { Engine } from '../../src/realtime/engine.js';
-import { realtimeKeys } from '../../src/realtime/keys.js';
-import { MemoryBus, MemoryStore } from '../../src/realtime/memory.js';
+import type { Database } from '../../src/db/database.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { Engine } from '../../src/realtime/engine.ts';
+import { realtimeKeys } from '../../src/realtime/keys.ts';
+import { MemoryBus, MemoryStore } from '../../src/realtime/memory.ts';
 
 /**
  * The leader's loop must end whenever leadership ends, even when it ended before the loop got

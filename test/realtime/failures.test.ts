@@ -4,10 +4,10 @@ import { createConnection } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { PG_ADMIN_URL } from '../support/env.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
-import { freePort } from '../support/net.js';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { PG_ADMIN_URL } from '../support/env.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
+import { freePort } from '../support/net.ts';
 
 /**
  * The realtime feed under failure, with real portal processes, PostgreSQL and Redis: a silent

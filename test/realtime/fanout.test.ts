@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, startCluster } from '../support/cluster.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
+import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
 
 describe('fan-out across instances (real PostgreSQL, Redis, two processes)', () => {
   let cluster: Cluster;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildAssets } from '../../src/http/assets.js';
-import { apply, diff, type Json } from '../../src/realtime/merge-patch.js';
+import { buildAssets } from '../../src/http/assets.ts';
+import { apply, diff, type Json } from '../../src/realtime/merge-patch.ts';
 
 describe('RFC 7396 merge patch: apply', () => {
   // Every example of RFC 7396, Appendix A, in its order.

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ADMIN, type Cluster, startCluster } from '../support/cluster.js';
-import { PG_ADMIN_URL } from '../support/env.js';
-import { api, signIn } from '../support/live-client.js';
+import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
+import { PG_ADMIN_URL } from '../support/env.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 const SWEEP_MS = 1000;
 const WINDOW_MS = 5000;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stormProcess } from '../../scripts/bench/lib/storm.js';
-import { ADMIN, type Cluster, startCluster } from '../support/cluster.js';
-import { api, signIn } from '../support/live-client.js';
+import { stormProcess } from '../../scripts/bench/lib/storm.ts';
+import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 /**
  * Issue 12, goal 6, at a scale this machine can take: 1,500 sockets opened at once (from a

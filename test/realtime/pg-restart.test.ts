@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, startCluster } from '../support/cluster.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
-import { startPrivatePostgres } from '../support/private-pg.js';
+import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
+import { startPrivatePostgres } from '../support/private-pg.ts';
 
 /** PostgreSQL restarts under a running cluster: the API and the change feed recover and catch up. */
 describe('PostgreSQL restart', () => {

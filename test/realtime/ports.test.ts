@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Dashboard } from '../../src/dashboard/metrics.js';
-import { type RealtimeKeys, realtimeKeys } from '../../src/realtime/keys.js';
-import { MemoryBus, MemoryStore } from '../../src/realtime/memory.js';
-import type { Bus, RealtimeStore } from '../../src/realtime/ports.js';
-import { RedisBus, RedisStore } from '../../src/realtime/redis.js';
-import { REDIS_URL, RUN_ID } from '../support/env.js';
+import type { Dashboard } from '../../src/dashboard/metrics.ts';
+import { type RealtimeKeys, realtimeKeys } from '../../src/realtime/keys.ts';
+import { MemoryBus, MemoryStore } from '../../src/realtime/memory.ts';
+import type { Bus, RealtimeStore } from '../../src/realtime/ports.ts';
+import { RedisBus, RedisStore } from '../../src/realtime/redis.ts';
+import { REDIS_URL, RUN_ID } from '../support/env.ts';
 
 /**
  * The contract of the realtime ports (src/realtime/ports.ts), kept by both implementations:

@@ -19,7 +19,7 @@ import {
   reconnectDelayMs,
   refusedDelayMs,
 } from '../../public/js/protocol.js';
-import { buildAssets } from '../../src/http/assets.js';
+import { buildAssets } from '../../src/http/assets.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 

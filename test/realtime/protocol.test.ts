@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { apply, type Json } from '../../src/realtime/merge-patch.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { api, LiveClient, signIn } from '../support/live-client.js';
+import { apply, type Json } from '../../src/realtime/merge-patch.ts';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { api, LiveClient, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
 

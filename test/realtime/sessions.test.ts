@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { realtimeKeys } from '../../src/realtime/keys.js';
-import { apply, type Json } from '../../src/realtime/merge-patch.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { REDIS_URL } from '../support/env.js';
-import { api, type Frame, LiveClient, signIn } from '../support/live-client.js';
+import { realtimeKeys } from '../../src/realtime/keys.ts';
+import { apply, type Json } from '../../src/realtime/merge-patch.ts';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { REDIS_URL } from '../support/env.ts';
+import { api, type Frame, LiveClient, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
 const TTL_SECONDS = 2;

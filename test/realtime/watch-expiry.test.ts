@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Dashboard } from '../../src/dashboard/metrics.js';
-import { realtimeKeys } from '../../src/realtime/keys.js';
-import { MemoryBus, MemoryStore } from '../../src/realtime/memory.js';
-import type { RealtimeStore } from '../../src/realtime/ports.js';
-import { RedisStore } from '../../src/realtime/redis.js';
-import { REDIS_URL, RUN_ID } from '../support/env.js';
+import type { Dashboard } from '../../src/dashboard/metrics.ts';
+import { realtimeKeys } from '../../src/realtime/keys.ts';
+import { MemoryBus, MemoryStore } from '../../src/realtime/memory.ts';
+import type { RealtimeStore } from '../../src/realtime/ports.ts';
+import { RedisStore } from '../../src/realtime/redis.ts';
+import { REDIS_URL, RUN_ID } from '../support/env.ts';
 
 const redis = new Redis(REDIS_URL);
 const prefix = `${RUN_ID}:expiry:${Math.random().toString(36).slice(2, 8)}`;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import { startTestApp, type TestApp } from './app.js';
-import { type Client, client, type Reply } from './client.js';
-import { expectErrorBody } from './errors.js';
-import { type ContractCheck, validateResponses } from './openapi-contract.js';
-import { makeWorld, type World } from './world.js';
+import { startTestApp, type TestApp } from './app.ts';
+import { type Client, client, type Reply } from './client.ts';
+import { expectErrorBody } from './errors.ts';
+import { type ContractCheck, validateResponses } from './openapi-contract.ts';
+import { makeWorld, type World } from './world.ts';
 
 /**
  * The JSON API contract (docs/contract.md §4) is tested end to end over HTTP (app.request), on

@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createApp } from '../../src/app.js';
-import { LoginThrottle, type ThrottleLimits } from '../../src/auth/throttle.js';
-import { TokenService } from '../../src/auth/tokens.js';
-import type { Database } from '../../src/db/database.js';
-import { openDatabase } from '../../src/db/open.js';
-import { createMetrics } from '../../src/observability/metrics.js';
-import { startNeonRelay } from './neon-relay.js';
-import { freshPgDatabase } from './pg.js';
+import { createApp } from '../../src/app.ts';
+import { LoginThrottle, type ThrottleLimits } from '../../src/auth/throttle.ts';
+import { TokenService } from '../../src/auth/tokens.ts';
+import type { Database } from '../../src/db/database.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { startNeonRelay } from './neon-relay.ts';
+import { freshPgDatabase } from './pg.ts';
 
 export type DriverName = 'pglite' | 'pg' | 'neon';
 

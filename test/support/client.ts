@@ -1,5 +1,5 @@
-import type { TestApp } from './app.js';
-import { contractCheckFor } from './openapi-contract.js';
+import type { TestApp } from './app.ts';
+import { contractCheckFor } from './openapi-contract.ts';
 
 /**
  * A reply: status, parsed body, raw text, headers. Name the body's type where you read it

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { REDIS_URL, RUN_ID } from './env.js';
-import { freshPgDatabase } from './pg.js';
+import { REDIS_URL, RUN_ID } from './env.ts';
+import { freshPgDatabase } from './pg.ts';
 
 export const ADMIN = { username: 'chief', password: 'a-long-admin-password' };
 
@@ -17,16 +17,15 @@ export const DEFAULT_RUNTIME: RuntimeName = process.env.TEST_RUNTIME === 'deno' 
 
 /**
  * The command line of one instance. Deno's is `deno task start`'s own (deno.json), so the tests
- * run the portal with exactly the permissions the README documents; `--sloppy-imports` only while
- * the sources still import `./x.js` for `./x.ts` (until scripts/ts-specifiers.ts has run).
+ * run the portal with exactly the permissions the README documents, and no unstable flag (the
+ * sources import `./x.ts` as written; scripts/ts-specifiers.ts keeps them so).
  */
 export function commandFor(runtime: RuntimeName): [string, string[]] {
   if (runtime === 'node') return [process.execPath, ['--import', 'tsx', 'src/main.ts']];
   const deno = JSON.parse(readFileSync('deno.json', 'utf8')) as { tasks: { start: string } };
   const words = deno.tasks.start.split(/\s+/);
   const args = words.slice(words.indexOf('run') + 1);
-  const sloppy = /from '\.[^']*\.js'/.test(readFileSync('src/start.ts', 'utf8'));
-  return [denoExecutable(), ['run', ...(sloppy ? ['--sloppy-imports'] : []), ...args]];
+  return [denoExecutable(), ['run', ...args]];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Reply } from './client.js';
+import type { Reply } from './client.ts';
 
 /** `{"error": {"code", "message", "details"?}}` and nothing else; returns the named fields. */
 export function expectErrorBody(res: Reply, status?: number, label = ''): string[] {

@@ -1,13 +1,13 @@
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { test as base } from 'vitest';
-import type { ErrorBody } from '../../src/http/errors.js';
-import type { toProject } from '../../src/projects/rules.js';
-import type { Task } from '../../src/tasks/rules.js';
-import type { PublicUser } from '../../src/users/rules.js';
-import { type DeviceOptions, launchChromium, openDevice, signInWithForm } from './browser.js';
-import { ADMIN, type Cluster, type ClusterOptions, type Instance, startCluster } from './cluster.js';
-import { api, type Reply, signIn } from './live-client.js';
+import type { ErrorBody } from '../../src/http/errors.ts';
+import type { toProject } from '../../src/projects/rules.ts';
+import type { Task } from '../../src/tasks/rules.ts';
+import type { PublicUser } from '../../src/users/rules.ts';
+import { type DeviceOptions, launchChromium, openDevice, signInWithForm } from './browser.ts';
+import { ADMIN, type Cluster, type ClusterOptions, type Instance, startCluster } from './cluster.ts';
+import { api, type Reply, signIn } from './live-client.ts';
 
 /**
  * Vitest fixtures for the browser tests (`test/**\/*.browser.test.ts`), instead of a preamble

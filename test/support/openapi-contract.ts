@@ -1,5 +1,5 @@
 import { type Document, OpenAPIBackend, SetMatchType } from 'openapi-backend';
-import type { TestApp } from './app.js';
+import type { TestApp } from './app.ts';
 
 /**
  * Checks every API response a test client (test/support/client.ts) receives against the app's own

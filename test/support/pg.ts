@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PG_ADMIN_URL, pgUrlFor, RUN_ID } from './env.js';
+import { PG_ADMIN_URL, pgUrlFor, RUN_ID } from './env.ts';
 
 /** A fresh, empty PostgreSQL database for one test file, dropped by `drop()`. */
 export async function freshPgDatabase(

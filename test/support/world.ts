@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { projects } from '../../src/db/schema/projects.js';
-import { tasks } from '../../src/db/schema/tasks.js';
-import { createUser } from '../../src/users/rules.js';
-import type { TestApp } from './app.js';
-import { type Client, client } from './client.js';
+import { projects } from '../../src/db/schema/projects.ts';
+import { tasks } from '../../src/db/schema/tasks.ts';
+import { createUser } from '../../src/users/rules.ts';
+import type { TestApp } from './app.ts';
+import { type Client, client } from './client.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tasks as tasksTable } from '../../src/db/schema/tasks.js';
+import { tasks as tasksTable } from '../../src/db/schema/tasks.ts';
 import {
   DRIVERS,
   expectError,
@@ -10,7 +10,7 @@ import {
   TASK_KEYS,
   titles,
   useApi,
-} from '../support/api-harness.js';
+} from '../support/api-harness.ts';
 
 /** The JSON API contract (docs/contract.md §4) for tasks, on every driver. */
 describe.each(DRIVERS)('tasks API on %s', (driver) => {

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import { signInWithForm } from '../support/browser.js';
-import { ADMIN } from '../support/cluster.js';
+import { signInWithForm } from '../support/browser.ts';
+import { ADMIN } from '../support/cluster.ts';
 import {
   type ApiProject,
   type ApiTask,
@@ -8,8 +8,8 @@ import {
   type PageAs,
   PASSWORD as PW,
   test,
-} from '../support/fixtures.js';
-import { api } from '../support/live-client.js';
+} from '../support/fixtures.ts';
+import { api } from '../support/live-client.ts';
 
 const STATUSES = ['todo', 'in_progress', 'blocked', 'done'] as const;
 /** How many tasks of each status are in scope: 130 in all, 70 of them "to do". */

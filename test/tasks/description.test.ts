@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { expectErrorBody } from '../support/errors.js';
-import { makeWorld, type World } from '../support/world.js';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { expectErrorBody } from '../support/errors.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 /** Tasks carry a plain-text description: in the API's shape, searched by `q`, its changes logged old → new. */
 describe('task descriptions (API)', () => {

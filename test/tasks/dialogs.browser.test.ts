@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { signInWithForm } from '../support/browser.js';
+import { signInWithForm } from '../support/browser.ts';
 import {
   type ApiList,
   type ApiTask,
@@ -7,8 +7,8 @@ import {
   type PageAs,
   PASSWORD as PW,
   test,
-} from '../support/fixtures.js';
-import { api } from '../support/live-client.js';
+} from '../support/fixtures.ts';
+import { api } from '../support/live-client.ts';
 
 test.override({
   cast: {

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { type ApiProject, type ApiTask, expect, test } from '../support/fixtures.js';
+import { type ApiProject, type ApiTask, expect, test } from '../support/fixtures.ts';
 
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 

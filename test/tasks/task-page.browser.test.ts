@@ -1,4 +1,4 @@
-import { type ApiProject, expect, test } from '../support/fixtures.js';
+import { type ApiProject, expect, test } from '../support/fixtures.ts';
 
 const DESCRIPTION = 'Call the printer first.\n<script>document.title = "owned"</script> & check the proofs';
 

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import { ADMIN } from '../support/cluster.js';
-import { expect, type PageAs, test } from '../support/fixtures.js';
+import { ADMIN } from '../support/cluster.ts';
+import { expect, type PageAs, test } from '../support/fixtures.ts';
 
 test.override({
   cast: { tia: 'user', tom: 'user' },

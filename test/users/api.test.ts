@@ -8,8 +8,8 @@ import {
   sorted,
   USER_KEYS,
   useApi,
-} from '../support/api-harness.js';
-import type { Reply } from '../support/client.js';
+} from '../support/api-harness.ts';
+import type { Reply } from '../support/client.ts';
 
 /** The JSON API contract (docs/contract.md §4) for users, on every driver. */
 describe.each(DRIVERS)('users API on %s', (driver) => {

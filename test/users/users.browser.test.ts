@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import { expect, test } from '../support/fixtures.js';
-import { signIn } from '../support/live-client.js';
+import { expect, test } from '../support/fixtures.ts';
+import { signIn } from '../support/live-client.ts';
 
 test.override({ cast: {} });
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
-import { signInWithForm, watchCsp } from '../support/browser.js';
-import { ADMIN } from '../support/cluster.js';
-import { expect, test } from '../support/fixtures.js';
+import { signInWithForm, watchCsp } from '../support/browser.ts';
+import { ADMIN } from '../support/cluster.ts';
+import { expect, test } from '../support/fixtures.ts';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 

@@ -1,5 +1,5 @@
-import { type ApiTask, expect, test } from '../support/fixtures.js';
-import { api } from '../support/live-client.js';
+import { type ApiTask, expect, test } from '../support/fixtures.ts';
+import { api } from '../support/live-client.ts';
 
 test.override({
   cast: { tia: 'user', mia: 'manager' },

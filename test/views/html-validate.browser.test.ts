@@ -1,7 +1,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
-import { openDevice } from '../support/browser.js';
-import { expect, test } from '../support/fixtures.js';
-import { validateHtml } from '../support/html-validate.js';
+import { openDevice } from '../support/browser.ts';
+import { expect, test } from '../support/fixtures.ts';
+import { validateHtml } from '../support/html-validate.ts';
 
 test.override({
   cast: { mia: 'manager', uma: 'user' },

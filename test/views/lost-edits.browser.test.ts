@@ -1,10 +1,10 @@
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.js';
-import { validateHtml } from '../support/html-validate.js';
-import { api, signIn } from '../support/live-client.js';
+import { launchChromium, openDevice, signInWithForm } from '../support/browser.ts';
+import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { validateHtml } from '../support/html-validate.ts';
+import { api, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
 

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import { signInWithForm } from '../support/browser.js';
-import { startInstance } from '../support/cluster.js';
+import { signInWithForm } from '../support/browser.ts';
+import { startInstance } from '../support/cluster.ts';
 import {
   type ApiList,
   type ApiProject,
@@ -10,8 +10,8 @@ import {
   type PageAs,
   PASSWORD as PW,
   test,
-} from '../support/fixtures.js';
-import { api } from '../support/live-client.js';
+} from '../support/fixtures.ts';
+import { api } from '../support/live-client.ts';
 
 /** Requests that could not be sent are logged by the browser and by htmx; nothing else may be. */
 const EXPECTED =

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
-import { signInWithForm } from '../support/browser.js';
-import { ADMIN } from '../support/cluster.js';
-import { type ApiProject, type ApiTask, expect, PASSWORD as PW, test } from '../support/fixtures.js';
+import { signInWithForm } from '../support/browser.ts';
+import { ADMIN } from '../support/cluster.ts';
+import { type ApiProject, type ApiTask, expect, PASSWORD as PW, test } from '../support/fixtures.ts';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const WIDTH = 390;

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import { openDevice, signInWithForm } from '../support/browser.js';
-import { ADMIN } from '../support/cluster.js';
+import { openDevice, signInWithForm } from '../support/browser.ts';
+import { ADMIN } from '../support/cluster.ts';
 import {
   type ApiList,
   type ApiProject,
@@ -8,8 +8,8 @@ import {
   type ApiUser,
   expect,
   test,
-} from '../support/fixtures.js';
-import { validateHtml } from '../support/html-validate.js';
+} from '../support/fixtures.ts';
+import { validateHtml } from '../support/html-validate.ts';
 
 test.override({
   cast: { mona: 'manager', max: 'manager', wes: 'user', ursa: 'user' },

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { HeldSessions, LoadGenerators } from './generators.js';
-import type { ProbeOrganisation } from './organisation.js';
-import type { StatusWriter } from './writes.js';
+import type { HeldSessions, LoadGenerators } from './generators.ts';
+import type { ProbeOrganisation } from './organisation.ts';
+import type { StatusWriter } from './writes.ts';
 
 /** What the scenarios of a realtime benchmark (bench:realtime, bench:cluster) work with. */
 export interface RealtimeBench<Report> {

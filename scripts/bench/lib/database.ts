@@ -1,8 +1,8 @@
 /** A database of its own for each benchmark run, dropped when the run ends. */
 import pg from 'pg';
-import { openDatabase } from '../../../src/db/open.js';
-import { freshBenchDatabase } from '../support.js';
-import { defer } from './run.js';
+import { openDatabase } from '../../../src/db/open.ts';
+import { freshBenchDatabase } from '../support.ts';
+import { defer } from './run.ts';
 
 export async function benchDatabase(label: string) {
   const fresh = await freshBenchDatabase(label);

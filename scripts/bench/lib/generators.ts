@@ -3,9 +3,9 @@
  * answers commands over its IPC channel. The benchmark never shares its event loop with them.
  */
 import type { ChildProcess } from 'node:child_process';
-import { ask, cpuMs, spawnNode } from '../support.js';
-import { sum } from './format.js';
-import { defer } from './run.js';
+import { ask, cpuMs, spawnNode } from '../support.ts';
+import { sum } from './format.ts';
+import { defer } from './run.ts';
 
 export class LoadGenerators<Report> {
   private constructor(readonly processes: ChildProcess[]) {}

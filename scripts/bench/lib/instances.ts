@@ -1,9 +1,9 @@
 /** Portal processes (`src/main.ts`) for a benchmark, each on its own ports, killed when it ends. */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { freePort, startServer } from '../support.js';
-import { benchDatabase } from './database.js';
-import { defer } from './run.js';
+import { freePort, startServer } from '../support.ts';
+import { benchDatabase } from './database.ts';
+import { defer } from './run.ts';
 
 export interface Instance {
   base: string;

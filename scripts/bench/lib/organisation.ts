@@ -4,10 +4,10 @@
  * new status; and a bearer token per account.
  */
 import type pg from 'pg';
-import { hashPassword } from '../../../src/auth/passwords.js';
-import type { Database } from '../../../src/db/database.js';
-import { seedOrganisation } from '../../../src/db/seed/organisation.js';
-import { signIn } from '../support.js';
+import { hashPassword } from '../../../src/auth/passwords.ts';
+import type { Database } from '../../../src/db/database.ts';
+import { seedOrganisation } from '../../../src/db/seed/organisation.ts';
+import { signIn } from '../support.ts';
 
 export interface Person {
   id: number;

@@ -2,7 +2,7 @@
  * The clock, log and clean-up of one benchmark process (scripts/bench/*.ts run one benchmark each).
  */
 import { loadavg } from 'node:os';
-import { runBench } from '../support.js';
+import { runBench } from '../support.ts';
 
 /** Milliseconds since the epoch, with sub-millisecond resolution. */
 export const now = () => performance.timeOrigin + performance.now();

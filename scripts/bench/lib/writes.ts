@@ -4,8 +4,8 @@
  * its own. The clock of a write starts just before the statement is sent.
  */
 import type pg from 'pg';
-import { TASK_STATUSES } from '../../../src/db/schema/enums.js';
-import { now, sleep } from './run.js';
+import { TASK_STATUSES } from '../../../src/db/schema/enums.ts';
+import { now, sleep } from './run.ts';
 
 /** Task statuses in the order the load generators index them (both take them from the schema). */
 export const STATUSES = TASK_STATUSES;

@@ -1,9 +1,9 @@
 import { Client, neonConfig, Pool } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
 import ws from 'ws';
-import { type Database, type Db, statementCounter } from '../database.js';
-import * as schema from '../schema/index.js';
-import { type ClientLike, clientListener } from './pg-listener.js';
+import { type Database, type Db, statementCounter } from '../database.ts';
+import * as schema from '../schema/index.ts';
+import { type ClientLike, clientListener } from './pg-listener.ts';
 
 export interface NeonOptions {
   max?: number;

@@ -1,4 +1,4 @@
-import type { ListenerConnection } from '../database.js';
+import type { ListenerConnection } from '../database.ts';
 
 /** The subset of `pg.Client` and Neon's `Client` a listener needs; both speak it. */
 export interface ClientLike {

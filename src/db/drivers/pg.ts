@@ -1,8 +1,8 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { type Database, type Db, statementCounter } from '../database.js';
-import * as schema from '../schema/index.js';
-import { clientListener } from './pg-listener.js';
+import { type Database, type Db, statementCounter } from '../database.ts';
+import * as schema from '../schema/index.ts';
+import { clientListener } from './pg-listener.ts';
 
 /** Any PostgreSQL over TCP with node-postgres. */
 export async function openPg(

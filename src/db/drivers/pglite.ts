@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
-import { type Database, type Db, statementCounter } from '../database.js';
-import * as schema from '../schema/index.js';
+import { type Database, type Db, statementCounter } from '../database.ts';
+import * as schema from '../schema/index.ts';
 
 /** Embedded PostgreSQL (WASM) in this process: a data directory, or memory when `dataDir` is undefined. */
 export async function openPglite(dataDir: string | undefined): Promise<Database & { client: PGlite }> {

@@ -1,5 +1,5 @@
 import { index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { users } from './users.js';
+import { users } from './users.ts';
 
 /**
  * One row per sign-in (a device or browser). The JWT carries its id, so signing out revokes

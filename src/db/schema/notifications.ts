@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import { users } from './users.js';
+import { users } from './users.ts';
 
 export const NOTIFICATION_KINDS = ['task_assigned', 'task_status', 'role_changed'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { check, date, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { taskPriorityEnum, taskStatusEnum } from './enums.js';
-import { projects } from './projects.js';
-import { users } from './users.js';
+import { taskPriorityEnum, taskStatusEnum } from './enums.ts';
+import { projects } from './projects.ts';
+import { users } from './users.ts';
 
 export const tasks = pgTable(
   'tasks',

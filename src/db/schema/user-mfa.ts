@@ -1,5 +1,5 @@
 import { bigint, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
-import { users } from './users.js';
+import { users } from './users.ts';
 
 /**
  * A user's TOTP secret (sealed with AES-256-GCM, see src/auth/secret-box.ts). Kept out of

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import { roleEnum } from './enums.js';
+import { roleEnum } from './enums.ts';
 
 export const users = pgTable(
   'users',

@@ -1,6 +1,6 @@
-import { hashPassword } from '../../auth/passwords.js';
-import type { Db } from '../database.js';
-import { seedOrganisation } from './organisation.js';
+import { hashPassword } from '../../auth/passwords.ts';
+import type { Db } from '../database.ts';
+import { seedOrganisation } from './organisation.ts';
 
 /** Every demo account signs in with this; demo mode is for trying the portal, never for production. */
 export const DEMO_PASSWORD = 'demo-password-2026';

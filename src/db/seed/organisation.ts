@@ -1,8 +1,8 @@
-import type { Db } from '../database.js';
-import { TASK_PRIORITIES, TASK_STATUSES } from '../schema/enums.js';
-import { projects } from '../schema/projects.js';
-import { tasks } from '../schema/tasks.js';
-import { users } from '../schema/users.js';
+import type { Db } from '../database.ts';
+import { TASK_PRIORITIES, TASK_STATUSES } from '../schema/enums.ts';
+import { projects } from '../schema/projects.ts';
+import { tasks } from '../schema/tasks.ts';
+import { users } from '../schema/users.ts';
 
 /** A small deterministic generator (mulberry32), so demo data is the same on every machine. */
 export function prng(seed: number) {

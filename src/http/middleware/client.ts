@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Context } from 'hono';
-import type { AppDeps } from '../context.js';
+import type { AppDeps } from '../context.ts';
 
 /**
  * The client's address. Behind a trusted proxy (TRUST_PROXY=1): `Fly-Client-IP`, which Fly's proxy

@@ -1,8 +1,8 @@
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes } from 'hono/route';
 import type { Logger } from 'pino';
-import type { Metrics } from '../../observability/metrics.js';
-import type { AppEnv } from '../context.js';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { AppEnv } from '../context.ts';
 
 /**
  * One log line per request: id, method, path (never the query string, headers or body, which
