@@ -353,7 +353,13 @@ describe('convergence under random writes (3 instances, API and SQL writers)', (
         'update tasks set assignee_id = case when assignee_id = $1 then $2 else $1 end where id = $3',
         [cal.id, ned.id, canaryTask.body.id],
       );
-      await calSession.waitFor(() => calSession.seq > before, 20_000);
+      await calSession
+        .waitFor(() => calSession.seq > before, 20_000)
+        .catch((error: Error) => {
+          // What the instances said meanwhile (a failed batch, a lost leader) is the diagnosis.
+          const logs = cluster.instances.map((i, n) => `--- instance ${n}\n${i.output().slice(-3000)}`);
+          throw new Error(`${error.message}\n${logs.join('\n')}`);
+        });
     }
     for (const s of sessions) await caughtUp(s);
 
