@@ -14,18 +14,18 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { eq } from 'drizzle-orm';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import type { DatabaseTarget } from '../../src/config.ts';
 import { computeDashboards } from '../../src/dashboard/metrics.ts';
 import { openDatabase } from '../../src/db/open.ts';
-import { projects } from '../../src/db/schema/projects.ts';
 import { users } from '../../src/db/schema/users.ts';
 import { seedOrganisation } from '../../src/db/seed/organisation.ts';
 import { LiveClient } from '../../test/support/live-client.ts';
 import {
   freshBenchDatabase,
   machine,
+  seedBenchOrganisation,
+  signIn,
   spawnNode,
   startServer,
   stopServer,
@@ -53,28 +53,13 @@ interface Row {
 /** Seeds the organisation; returns a manager's username and one of their project ids. */
 async function prepare(target: DatabaseTarget) {
   const database = await openDatabase(target);
-  const hash = await hashPassword(PASSWORD);
-  const org = await seedOrganisation(database.db, { ...SIZE, passwordHash: async () => hash });
-  await database.db.insert(users).values({ username: 'bench.admin', role: 'admin', password_hash: hash });
-  const manager = org.managers[0]!;
-  const [m] = await database.db.select({ id: users.id }).from(users).where(eq(users.username, manager));
-  const [project] = await database.db
-    .select({ id: projects.id })
-    .from(projects)
-    .where(eq(projects.owner_id, m!.id));
+  const { org, manager, projectId } = await seedBenchOrganisation(database.db, SIZE, PASSWORD);
   await database.close();
-  return { manager, user: org.users[0]!, projectId: project!.id };
+  return { manager, user: org.users[0]!, projectId };
 }
 
-async function login(base: string, username: string) {
-  const res = await fetch(`${base}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  if (!res.ok) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { token: string }).token;
-}
+/** A bearer token for `username` (the benchmark's one password). */
+const login = (base: string, username: string) => signIn(base, username, PASSWORD);
 
 async function load(
   url: string,

@@ -11,14 +11,18 @@
  * Prints markdown and writes it into docs/benchmarks.md.
  */
 import { eq } from 'drizzle-orm';
-import { hashPassword } from '../../src/auth/passwords.ts';
 import { openDatabase } from '../../src/db/open.ts';
-import { projects } from '../../src/db/schema/projects.ts';
 import { tasks } from '../../src/db/schema/tasks.ts';
-import { users } from '../../src/db/schema/users.ts';
-import { seedOrganisation } from '../../src/db/seed/organisation.ts';
 import { startLatencyProxy } from './latency-proxy.ts';
-import { freshBenchDatabase, machine, startServer, stopServer, writeSection } from './support.ts';
+import {
+  freshBenchDatabase,
+  machine,
+  seedBenchOrganisation,
+  signIn,
+  startServer,
+  stopServer,
+  writeSection,
+} from './support.ts';
 
 const DELAY = Number(process.env.BENCH_DELAY_MS ?? 40);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 7);
@@ -91,38 +95,21 @@ const probes: Probe[] = [
 
 async function prepare(url: string) {
   const database = await openDatabase({ driver: 'pg', url } as never);
-  const hash = await hashPassword(PASSWORD);
-  const org = await seedOrganisation(database.db, {
-    managers: 5,
-    users: 100,
-    projects: 10,
-    tasks: 2000,
-    passwordHash: async () => hash,
-  });
-  await database.db.insert(users).values({ username: 'bench.admin', role: 'admin', password_hash: hash });
-  const manager = org.managers[0]!;
-  const [m] = await database.db.select({ id: users.id }).from(users).where(eq(users.username, manager));
-  const [project] = await database.db
-    .select({ id: projects.id })
-    .from(projects)
-    .where(eq(projects.owner_id, m!.id));
+  const { org, manager, managerId, projectId } = await seedBenchOrganisation(
+    database.db,
+    { managers: 5, users: 100, projects: 10, tasks: 2000 },
+    PASSWORD,
+  );
   const [task] = await database.db
     .select({ id: tasks.id })
     .from(tasks)
-    .where(eq(tasks.project_id, project!.id));
+    .where(eq(tasks.project_id, projectId));
   await database.close();
-  return { manager, user: org.users[0]!, ids: { taskId: task!.id, projectId: project!.id, userId: m!.id } };
+  return { manager, user: org.users[0]!, ids: { taskId: task!.id, projectId, userId: managerId } };
 }
 
-async function login(base: string, username: string) {
-  const res = await fetch(`${base}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  if (!res.ok) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { token: string }).token;
-}
+/** A bearer token for `username` (the benchmark's one password). */
+const login = (base: string, username: string) => signIn(base, username, PASSWORD);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -2,8 +2,14 @@ import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { hashPassword } from '../../src/auth/passwords.ts';
+import type { Db } from '../../src/db/database.ts';
+import { projects } from '../../src/db/schema/projects.ts';
+import { users } from '../../src/db/schema/users.ts';
+import { seedOrganisation } from '../../src/db/seed/organisation.ts';
 
 export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -159,4 +165,22 @@ export async function runBench(main: () => Promise<void>, cleanup: (() => unknow
     for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => {});
   }
   process.exit(0);
+}
+
+/**
+ * The benchmarks' organisation: `size` seeded with one password (one argon2 hash for everyone),
+ * an admin `bench.admin`, and the first manager with one of their projects.
+ */
+export async function seedBenchOrganisation(
+  db: Db,
+  size: { managers: number; users: number; projects: number; tasks: number },
+  password: string,
+) {
+  const hash = await hashPassword(password);
+  const org = await seedOrganisation(db, { ...size, passwordHash: async () => hash });
+  await db.insert(users).values({ username: 'bench.admin', role: 'admin', password_hash: hash });
+  const manager = org.managers[0]!;
+  const [m] = await db.select({ id: users.id }).from(users).where(eq(users.username, manager));
+  const [project] = await db.select({ id: projects.id }).from(projects).where(eq(projects.owner_id, m!.id));
+  return { org, manager, managerId: m!.id, projectId: project!.id };
 }
