@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
+import type { Role } from '../db/schema/enums.ts';
 import { PortalError } from '../errors.ts';
 import type { FieldErrors } from '../views/layout.tsx';
 import { MissingPage } from '../views/missing.tsx';
@@ -37,6 +38,15 @@ export const signedIn = (options: { next?: string } = {}) =>
     c.set('user', actor);
     await next();
   });
+
+/**
+ * The signed-in person if their role is one of `roles`, else undefined: for forms that do not
+ * exist for other roles (the route answers 404, so a forged post learns nothing).
+ */
+export function actorIn(c: Context, roles: readonly Role[]): Actor | undefined {
+  const actor = (c as Context<AppEnv>).get('actor');
+  return actor && roles.includes(actor.role) ? actor : undefined;
+}
 
 /** An htmx request swaps a part of the page in place: it gets only that part. */
 export const isFragmentRequest = (c: Context) => c.req.header('hx-request') !== undefined;

@@ -5,7 +5,7 @@ import { logPosition } from '../audit/conflicts.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { App, AppDeps } from '../http/context.ts';
 import { pathId, refusalOf } from '../http/forms.ts';
-import { formAction, renderPage, signedIn } from '../http/page-kit.tsx';
+import { actorIn, formAction, renderPage, signedIn } from '../http/page-kit.tsx';
 import { Description, IdParam, Name } from '../http/schemas.ts';
 import { listUsers } from '../users/rules.ts';
 import { ConfirmDetails, ConfirmPage, type ConfirmProps, count } from '../views/confirm.tsx';
@@ -66,10 +66,7 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
     });
   };
   /** Users manage no projects: for them these forms do not exist. */
-  const manager = (c: Context) => {
-    const actor = c.get('actor');
-    return actor && actor.role !== 'user' ? actor : undefined;
-  };
+  const manager = (c: Context) => actorIn(c, ['manager', 'admin']);
   const draftOf = (f: Record<string, string>) => {
     const draft: Record<string, string> = { name: f.name ?? '', description: f.description ?? '' };
     if (f.owner_id !== undefined) draft.owner_id = f.owner_id;

@@ -8,7 +8,7 @@ import { invalid, PortalError } from '../errors.ts';
 import type { App, AppDeps } from '../http/context.ts';
 import { statusOf } from '../http/errors.ts';
 import { formErrors, formFields, pathId, refusalOf } from '../http/forms.ts';
-import { renderPage, signedIn } from '../http/page-kit.tsx';
+import { actorIn, renderPage, signedIn } from '../http/page-kit.tsx';
 import { DisplayName, IdParam, Password, Role, Username } from '../http/schemas.ts';
 import { fieldErrors } from '../http/validation.ts';
 import { handOverProjects } from '../projects/rules.ts';
@@ -72,10 +72,7 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
       page: () => <UsersPage asset={asset} user={actor} section={section} />,
     });
   };
-  const admin = (c: Context) => {
-    const actor = c.get('actor');
-    return actor?.role === 'admin' ? actor : undefined;
-  };
+  const admin = (c: Context) => actorIn(c, ['admin']);
   /**
    * Runs an action on one user; a rule it breaks (409, 422) is shown on that user's row. It answers
    * the notice to show: a sentence, with the way to undo it when it can be undone.
