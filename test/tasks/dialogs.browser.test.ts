@@ -50,7 +50,7 @@ test.describe('task dialogs in Chromium', () => {
   const focused = (page: Page) => page.evaluate(() => document.activeElement?.id ?? '');
   const dialogOpen = (page: Page) => page.evaluate(() => document.querySelector('dialog')?.open === true);
   const waitClosed = (page: Page) =>
-    page.waitForFunction(() => document.querySelector('dialog')?.open === false, undefined, {
+    page.waitForFunction(() => !document.querySelector('dialog[open]'), undefined, {
       timeout: 5000,
     });
   const waitOpen = (page: Page) => page.waitForSelector('dialog#task-dialog[open] form');

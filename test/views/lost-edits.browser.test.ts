@@ -75,7 +75,7 @@ describe('no lost edits in Chromium', () => {
     await page.waitForSelector('dialog#task-dialog[open] form[data-watch]');
   };
   const dialogClosed = (page: Page) =>
-    page.waitForFunction(() => document.querySelector('dialog')?.open === false, undefined, {
+    page.waitForFunction(() => !document.querySelector('dialog[open]'), undefined, {
       timeout: 10_000,
     });
   /** Chromium logs every 4xx answer (412 here) and every refused request (the blocked watch) as a console error. */

@@ -134,7 +134,7 @@ test.describe('offline and server down in Chromium', () => {
     expect(await page.inputValue('#tf-title')).toBe('Raise the flag');
     await page.context().setOffline(false);
     await retry(page).click();
-    await page.waitForFunction(() => document.querySelector('dialog')?.open === false);
+    await page.waitForFunction(() => !document.querySelector('dialog[open]'));
     expect(await page.textContent('#task-notice')).toContain('Raise the flag');
     const mia = await people.token('mia');
     const created = (await portal.apiAs<ApiList<ApiTask>>(mia, 'GET', '/api/tasks?q=Raise')).body.items;
@@ -155,7 +155,7 @@ test.describe('offline and server down in Chromium', () => {
     expect((await portal.apiAs<ApiTask>(mia, 'GET', `/api/tasks/${id}`)).body.title).toBe('Raise the flag');
     await page.unroute('**/tasks/*/edit');
     await retry(page).click();
-    await page.waitForFunction(() => document.querySelector('dialog')?.open === false);
+    await page.waitForFunction(() => !document.querySelector('dialog[open]'));
     expect((await portal.apiAs<ApiTask>(mia, 'GET', `/api/tasks/${id}`)).body.title).toBe('Raise both flags');
 
     // Delete, offline: the task stays, and says so.
@@ -168,7 +168,7 @@ test.describe('offline and server down in Chromium', () => {
     expect((await portal.apiAs(mia, 'GET', `/api/tasks/${id}`)).status).toBe(200);
     // Given up: the dialog closes and the notice about it goes with it.
     await page.keyboard.press('Escape');
-    await page.waitForFunction(() => document.querySelector('dialog')?.open === false);
+    await page.waitForFunction(() => !document.querySelector('dialog[open]'));
     expect(await notice(page).textContent()).toBe('');
     await page.context().close();
   });
