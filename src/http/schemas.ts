@@ -65,7 +65,6 @@ export const IsoDate = z.iso
 /** An instant as the API writes it: ISO 8601 in UTC, e.g. `2026-12-31T09:30:00.000Z`. */
 export const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-12-31T09:30:00.000Z' });
 /** A calendar day, `YYYY-MM-DD`. */
-export const Day = z.string().openapi({ format: 'date', example: '2026-12-31' });
 // `.nullable()` after `.openapi()` drops the format, so the nullable forms carry their own.
 export const NullableTimestamp = z.string().nullable().openapi({ format: 'date-time' });
 export const NullableDay = z.string().nullable().openapi({ format: 'date' });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../src/db/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { client, ORIGIN } from '../support/client.ts';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { type Instance, useCluster } from '../support/cluster.ts';
 import { expectErrorBody } from '../support/errors.ts';
 import { api, LiveClient, signIn } from '../support/live-client.ts';
 import { makeWorld, PASSWORD, type World } from '../support/world.ts';
@@ -426,19 +426,15 @@ describe.each(['pglite', 'pg'] as const)('account security on %s', (driver) => {
 });
 
 describe('account security across a cluster (PostgreSQL + Redis)', () => {
-  let cluster: Cluster;
+  // Two instances, the admin signed in on the first; sockets in `open` are closed after (useCluster).
+  const on = useCluster(2);
+  const open: LiveClient[] = on.sockets as LiveClient[];
   let a: Instance;
   let b: Instance;
   let admin: string;
-  const open: LiveClient[] = [];
-  beforeAll(async () => {
-    cluster = await startCluster(2);
-    [a, b] = cluster.instances as [Instance, Instance];
-    admin = await signIn(a.base, ADMIN.username, ADMIN.password);
-  }, 60_000);
-  afterAll(async () => {
-    for (const c of open) c.ws?.terminate();
-    await cluster?.stop();
+  beforeAll(() => {
+    [a, b] = on.cluster.instances as [Instance, Instance];
+    admin = on.admin;
   });
 
   it('changing my password closes the other sign-ins’ sockets on every instance; mine stays live', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, type Cluster, type Instance, startCluster } from '../support/cluster.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, type Instance, useCluster } from '../support/cluster.ts';
 import { api, LiveClient, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
@@ -34,20 +34,15 @@ const scrape = async (inst: Instance) => {
  * with what really happened.
  */
 describe('operator endpoints on real instances', () => {
-  let cluster: Cluster;
+  // Two instances, the admin signed in on the first; sockets in `sockets` are closed after (useCluster).
+  const on = useCluster(2);
+  const sockets: LiveClient[] = on.sockets as LiveClient[];
   let a: Instance;
   let b: Instance;
   let admin: string;
-  const sockets: LiveClient[] = [];
-
-  beforeAll(async () => {
-    cluster = await startCluster(2);
-    [a, b] = cluster.instances as [Instance, Instance];
-    admin = await signIn(a.base, ADMIN.username, ADMIN.password);
-  }, 60_000);
-  afterAll(async () => {
-    for (const s of sockets) s.ws?.terminate();
-    await cluster?.stop();
+  beforeAll(() => {
+    [a, b] = on.cluster.instances as [Instance, Instance];
+    admin = on.admin;
   });
 
   it('serves Prometheus text on the internal metrics port only, never on the public port', async () => {

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { afterAll, beforeAll } from 'vitest';
 import { REDIS_URL, RUN_ID } from './env.ts';
+import { signIn } from './live-client.ts';
 import { freshPgDatabase } from './pg.ts';
 
 export const ADMIN = { username: 'chief', password: 'a-long-admin-password' };
@@ -162,3 +164,26 @@ export async function startCluster(count: number, options: ClusterOptions = {}) 
 }
 
 export type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+/**
+ * A cluster for the describe block that calls it: started before its tests with the admin
+ * signed in on the first instance, stopped after them with every socket the tests `track`ed.
+ * Fields are set in beforeAll; read them inside tests.
+ */
+export function useCluster(count: number, options: ClusterOptions = {}) {
+  const live = { sockets: [] as { ws?: { terminate(): void } | undefined }[] } as {
+    cluster: Cluster;
+    /** The admin's bearer token, signed in on the first instance. */
+    admin: string;
+    sockets: { ws?: { terminate(): void } | undefined }[];
+  };
+  beforeAll(async () => {
+    live.cluster = await startCluster(count, options);
+    live.admin = await signIn(live.cluster.instances[0]!.base, ADMIN.username, ADMIN.password);
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of live.sockets) s.ws?.terminate();
+    await live.cluster?.stop();
+  });
+  return live;
+}
