@@ -93,15 +93,20 @@ describe('embedded realtime sessions', () => {
     const store = runtime.realtime.store;
     expect(store).toBeInstanceOf(MemoryStore);
     const memory = store as MemoryStore;
-    // Twenty sessions opened and abandoned, a few at a time (the cap is three).
+    // Twenty sessions opened and abandoned, a few at a time (the cap is three). On a loaded
+    // machine the first ones may already have expired by the last round, so what is checked is
+    // that each round left its sessions in memory, then that all of them go.
+    let peak = 0;
     for (let round = 0; round < 7; round++) {
       // (Only as many sockets as are closed below: slicing a third away left it open.)
       const batch = round === 6 ? [open(), open()] : [open(), open(), open()];
       await until(() => batch.every((s) => s.snapshot), 10_000, 'snapshots');
       for (const s of batch) s.ws.close(1000);
       await until(() => batch.every((s) => s.code !== undefined), 10_000, 'closed');
+      expect(memory.sessionCount).toBeGreaterThanOrEqual(batch.length);
+      peak = Math.max(peak, memory.sessionCount);
     }
-    expect(memory.sessionCount).toBeGreaterThanOrEqual(20);
+    expect(peak).toBeGreaterThanOrEqual(3);
     // Resumable for SESSION_TTL_SECONDS (5 s here) after their socket closed, then gone.
     await until(() => memory.sessionCount === 0, 30_000, `${memory.sessionCount} sessions left`);
   });
