@@ -1,7 +1,7 @@
 import { getConnInfo, upgradeWebSocket } from 'hono/deno';
 import { HTTPException } from 'hono/http-exception';
 import { metricsFetch } from '../observability/metrics-fetch.ts';
-import { type StandardWebSocket, standardSocket } from '../realtime/socket.ts';
+import { type OpeningLimit, type StandardWebSocket, standardSocket } from '../realtime/socket.ts';
 import type { Fetch, Listening, Platform } from './platform.ts';
 
 /** The part of the `Deno` global used here (the Node type definitions the project checks with have none). */
@@ -31,10 +31,64 @@ function serve(fetch: Fetch, where: { port: number; hostname: string }) {
 }
 
 /**
+ * An admitted upgrade that never reports back (the peer vanished between the 101 and the open
+ * event) stops counting against the limit after this long.
+ */
+const OPENING_TIMEOUT_MS = 30_000;
+
+/**
+ * 503 before the upgrade: a clean HTTP answer the client can read (Retry-After), as on Node
+ * (docs/decisions/0025-open-storms.md).
+ */
+function refusal(retryAfterSeconds: number): Response {
+  const body = JSON.stringify({
+    error: { code: 'unavailable', message: 'too many sockets opening on this instance; retry later' },
+  });
+  return new Response(body, {
+    status: 503,
+    headers: {
+      'retry-after': String(retryAfterSeconds),
+      'content-type': 'application/json',
+      connection: 'close',
+    },
+  });
+}
+
+/**
  * Deno: `Deno.serve` for HTTP, `upgradeWebSocket` from `hono/deno` for WebSocket upgrades. Its
  * server sockets cannot ping; Deno's own `idleTimeout` pings and drops silent peers instead.
  */
 export function denoPlatform(): Platform {
+  let limit: OpeningLimit | undefined;
+  /** Upgrades admitted and not yet opened (their release runs once: opened, refused or timed out). */
+  const opening = new Map<Request, () => void>();
+  // Admission wraps the app's fetch, so a refusal is decided before routing and before the
+  // sign-in lookup: it costs no database or Redis work (the same place as Node's 'upgrade' event).
+  const admitting =
+    (fetch: Fetch): Fetch =>
+    async (request, info) => {
+      if (!limit || request.headers.get('upgrade')?.toLowerCase() !== 'websocket')
+        return fetch(request, info);
+      if (opening.size >= limit.maxOpening) {
+        limit.onRefused?.();
+        return refusal(limit.retryAfterSeconds);
+      }
+      const release = () => {
+        clearTimeout(timer);
+        opening.delete(request);
+      };
+      const timer = setTimeout(release, OPENING_TIMEOUT_MS);
+      opening.set(request, release);
+      try {
+        const response = await fetch(request, info);
+        // Not upgraded (a 401, a 403, a bad handshake): nothing is opening any more.
+        if (response.status !== 101) release();
+        return response;
+      } catch (error) {
+        release();
+        throw error;
+      }
+    };
   return {
     name: 'deno',
     connectionAddress: (c) => {
@@ -62,9 +116,13 @@ export function denoPlatform(): Platform {
         };
       },
       socketOf: (ws) => standardSocket(ws.raw as StandardWebSocket),
+      limitOpening: (l) => {
+        limit = l;
+      },
+      opened: (c) => opening.get(c.req.raw)?.(),
     }),
     // Deno.serve passes the connection info as the second argument: hono reads it as `c.env`.
-    listen: (fetch: Fetch, where) => serve(fetch, where),
+    listen: (fetch: Fetch, where) => serve(admitting(fetch), where),
     listenMetrics: (registry, where) =>
       serve(metricsFetch(registry), { port: where.port, hostname: where.host }),
   };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stormProcess } from '../../scripts/bench/lib/storm.ts';
-import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
+import { ADMIN, type Cluster, type RuntimeName, startCluster } from '../support/cluster.ts';
 import { api, signIn } from '../support/live-client.ts';
 
 /**
@@ -8,13 +8,15 @@ import { api, signIn } from '../support/live-client.ts';
  * process of their own) over two instances. Every one reaches its snapshot, possibly after clean
  * refusals (HTTP 503 with Retry-After, before the upgrade, which the client backs off from);
  * none is cut without a close frame. The admission limit is set low here so that the storm is
- * sure to meet it (docs/decisions/0025-open-storms.md).
+ * sure to meet it (docs/decisions/0025-open-storms.md). Node admits on the raw 'upgrade' event,
+ * Deno in front of the app's fetch: both are tried.
  */
-describe('an open storm over two instances', () => {
+describe.each<RuntimeName>(['node', 'deno'])('an open storm over two %s instances', (runtime) => {
   let cluster: Cluster;
   let token: string;
   beforeAll(async () => {
     cluster = await startCluster(2, {
+      runtimes: [runtime, runtime],
       heartbeatMs: 15_000,
       env: { REALTIME_MAX_OPENING: '100', REALTIME_MAX_SOCKETS_PER_USER: '10000' },
     });
