@@ -36,8 +36,19 @@ describe('10. /metrics is internal', () => {
     const internal = await rawGet(inst.metricsBase, '/metrics');
     expect(internal.status).toBe(200);
     expect(internal.body).toContain('portal_http_request_duration_seconds');
-    for (const target of ['/metrics', '/metrics/', '/METRICS', '//metrics', '/./metrics', '/api/../metrics', '/metrics?x=1']) {
-      const exposed = await rawGet(inst.base, target, { 'x-forwarded-host': 'internal', 'x-forwarded-port': '9091' });
+    for (const target of [
+      '/metrics',
+      '/metrics/',
+      '/METRICS',
+      '//metrics',
+      '/./metrics',
+      '/api/../metrics',
+      '/metrics?x=1',
+    ]) {
+      const exposed = await rawGet(inst.base, target, {
+        'x-forwarded-host': 'internal',
+        'x-forwarded-port': '9091',
+      });
       expect(exposed.status, target).toBeGreaterThanOrEqual(300);
       expect(exposed.body, target).not.toContain('portal_http_request_duration_seconds');
     }
