@@ -14,7 +14,7 @@ import { registerDocs } from './http/docs.tsx';
 import { handleError } from './http/error-handler.ts';
 import { ApiError } from './http/errors.ts';
 import { responseHeaders } from './http/headers.ts';
-import { registerHealth } from './http/health.ts';
+import { registerHealth, registerLiveness } from './http/health.ts';
 import { requestLog } from './http/middleware/request-log.ts';
 import { methodNotAllowed, notFound, pageError } from './http/routing.tsx';
 import { validationHook } from './http/validation.ts';
@@ -39,6 +39,7 @@ export function createApp(given: AppDeps) {
   app.onError((error, c) => htmlError(error, c) ?? jsonError(error, c));
   app.notFound(notFound(asset));
 
+  registerLiveness(app);
   app.use(requestId());
   app.use(requestLog(deps.logger, deps.metrics));
   // CSP, HSTS over HTTPS, no-store on personal answers (docs/http.md).

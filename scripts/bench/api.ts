@@ -342,7 +342,9 @@ async function pgHttpBench(port: number): Promise<Row[]> {
           }),
       ],
     ];
-    for (const [endpoint, run, yardstick] of cases) {
+    // BENCH_CASES=<regular expression>: only the cases whose name matches (a quicker look at one).
+    const wanted = new RegExp(process.env.BENCH_CASES ?? '');
+    for (const [endpoint, run, yardstick] of cases.filter(([name]) => wanted.test(name))) {
       let measured: Row['yardstick'];
       if (yardstick) {
         console.error(`[pg] yardstick for ${endpoint}: ${yardstick.name}…`);

@@ -1,9 +1,17 @@
 import { sql } from 'drizzle-orm';
 import type { App, AppDeps } from './context.ts';
 
-export function registerHealth(app: App, deps: AppDeps) {
+/**
+ * Liveness: registered before every middleware, so it answers without them (no request log line,
+ * no request id, no security headers, no sign-in lookup): a constant, public answer that a load
+ * balancer asks for every few seconds on every machine, and that must keep answering when the
+ * database does not. Being cheap is its whole job (issue 12: half of a bare Hono handler).
+ */
+export function registerLiveness(app: App) {
   app.get('/healthz', (c) => c.json({ ok: true }));
+}
 
+export function registerHealth(app: App, deps: AppDeps) {
   // Prometheus text is not here: it has a port of its own (src/observability/metrics-server.ts).
 
   /** Ready when the database (and Redis, when configured) answer. */
