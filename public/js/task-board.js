@@ -25,9 +25,9 @@ import Alpine from './alpine.js';
  * @property {boolean} boardRefused
  * @property {boolean} dragInProgress
  * @property {string} dropOver The column a dragged card is over.
- * @property {(text: string, refused: boolean) => void} say
  * @property {boolean} refreshWaiting A refresh asked for during a drag: it runs when the drag ends.
  * @property {() => void} init
+ * @property {(text: string, refused: boolean) => void} say
  * @property {(status: string) => string} labelOf
  * @property {(status: string, counted: number) => number} total
  * @property {() => void} counted
@@ -43,9 +43,9 @@ import Alpine from './alpine.js';
  * @property {string} status
  * @property {string} version
  * @property {string} title
- * @property {boolean} lifted
- * @property {(to: string, before?: Node | null) => void} place
+ * @property {boolean} lifted Being dragged.
  * @property {() => void} init
+ * @property {(to: string, before?: Node | null) => void} place
  * @property {(by: number) => void} step
  * @property {(event: SubmitEvent) => void} fromMenu
  * @property {(event: DragEvent) => void} lift

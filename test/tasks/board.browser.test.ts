@@ -241,8 +241,8 @@ test.describe('task board in Chromium', () => {
       });
       expect(await disabled()).toEqual(['in_progress']);
       expect(await statusOf(task.count!)).toBe('in_progress');
-      // Along to the last column (each save sends the version the one before got back); there, one
-      // more is said, and nothing moves.
+      // Along to the last column, each move saved before the next (it sends the version the one
+      // before got back); there, one more is said, and nothing moves.
       await page.keyboard.press('Alt+ArrowRight');
       await page.waitForFunction(
         () => document.getElementById('board-notice')?.textContent === 'Moved “Move by count” to Blocked.',
