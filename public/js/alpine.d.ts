@@ -5,8 +5,14 @@
  */
 /** What Alpine adds to `this` inside a component. */
 export interface Magics {
-  /** The element with the `x-data`. */
+  /** The element of the directive being evaluated (in `init`, the element with the `x-data`). */
   $el: HTMLElement;
+  /** The nearest element with an `x-data`: the component's own element. */
+  $root: HTMLElement;
+  /** Elements of the component marked `x-ref="name"`. */
+  $refs: Record<string, HTMLElement | undefined>;
+  /** Runs after Alpine has applied the state just set to the page. */
+  $nextTick(then?: () => void): Promise<void>;
 }
 export interface Alpine {
   /** Registers a component for `x-data="name"`: `this` in its methods is the reactive component. */

@@ -26,14 +26,33 @@ export function columnLink(status: TaskStatus, filters: TaskFilters, offset: num
 
 const labelOf = (status: TaskStatus) => STATUSES.find(([s]) => s === status)?.[1] ?? status;
 
+/** What makes a card of the board a `boardCard` (public/js/task-board.js): moved by drag and keys. */
+const CARD_BEHAVIOUR = {
+  'x-data': 'boardCard',
+  'x-bind:data-status': 'status',
+  'x-bind:class': '{ dragging: lifted }',
+  'x-on:dragstart': 'lift',
+  'x-on:dragend': 'land',
+  'x-on:keydown.alt.left.prevent': 'step(-1)',
+  'x-on:keydown.alt.right.prevent': 'step(1)',
+};
+
 /**
- * A card: draggable, and movable without a mouse: its "Move" button takes Alt+← / Alt+→ (see
- * public/js/task-board.js), and its menu is a plain form, so it works without JavaScript too.
+ * A card: draggable, and movable without a mouse: Alt+← / Alt+→ on it (its "Move" button says so),
+ * and its menu is a plain form, so it works without JavaScript too. `onBoard`: a card of the tasks
+ * page's board, moved there by public/js/task-board.js (not on a column's page of its own, where
+ * the menu posts).
  */
-function Card(props: { task: TaskView }) {
+function Card(props: { task: TaskView; onBoard: boolean }) {
   const t = props.task;
   return (
-    <li data-card={t.id} data-status={t.status} data-version={t.version} draggable="true">
+    <li
+      data-card={t.id}
+      data-status={t.status}
+      data-version={t.version}
+      draggable={props.onBoard ? 'true' : undefined}
+      {...(props.onBoard ? CARD_BEHAVIOUR : {})}
+    >
       <a class="card-title" href={`/tasks/${t.id}`}>
         {t.title}
       </a>
@@ -41,9 +60,13 @@ function Card(props: { task: TaskView }) {
         <summary aria-keyshortcuts="Alt+ArrowLeft Alt+ArrowRight">
           Move<span class="sr-only"> {t.title}</span>
         </summary>
-        <form method="post" action={`/tasks/${t.id}/status`}>
+        <form
+          method="post"
+          action={`/tasks/${t.id}/status`}
+          {...(props.onBoard ? { 'x-on:submit.prevent': 'fromMenu' } : {})}
+        >
           <VersionFields version={t.version ? { etag: t.version, since: t.since ?? 0 } : undefined} />
-          {/* Every column, the card's own disabled: public/js/task-board.js moves that mark along. */}
+          {/* Every column, the card's own disabled: on the board that mark follows the card's column. */}
           {STATUSES.map(([value, label]) => (
             <button
               type="submit"
@@ -52,6 +75,7 @@ function Card(props: { task: TaskView }) {
               class="secondary"
               data-move-to={value}
               disabled={value === t.status}
+              x-bind:disabled={props.onBoard ? `status === '${value}'` : undefined}
             >
               <span class="sr-only">Move to </span>
               {label}
@@ -70,13 +94,15 @@ export function BoardCards(props: {
   offset: number;
   total: number;
   filters: TaskFilters;
+  /** false: on a column's page of its own, not on the tasks page's board. */
+  onBoard?: boolean;
 }) {
   const next = props.offset + props.items.length;
   const link = columnLink(props.status, props.filters, next);
   return (
     <>
       {props.items.map((t) => (
-        <Card task={t} />
+        <Card task={t} onBoard={props.onBoard !== false} />
       ))}
       {next < props.total && (
         <li data-more>
@@ -109,7 +135,8 @@ function BoardHelp() {
 /** The board: every task in the filtered scope, a column per status, counts that are the column's totals. */
 export function TaskBoard(props: { board: BoardData; filters: TaskFilters }) {
   return (
-    <section class="board-wrap" aria-labelledby="board-title">
+    // Rendered afresh by every refresh: the server's counts are current again.
+    <section class="board-wrap" aria-labelledby="board-title" x-init="counted">
       <h2 id="board-title">Board</h2>
       <BoardHelp />
       <div class="board" data-board>
@@ -121,9 +148,15 @@ export function TaskBoard(props: { board: BoardData; filters: TaskFilters }) {
               aria-describedby="board-help"
               data-column={status}
               class="card"
+              x-bind:class={`{ 'drop-target': dropOver === '${status}' }`}
+              x-on:dragover={`dragOver('${status}', $event)`}
+              {...{ 'x-on:drop.prevent': `drop('${status}')` }}
             >
               <h3 id={`column-${status}`}>
-                {label} <span data-count>{column.total}</span>
+                {label}{' '}
+                <span data-count x-text={`total('${status}', ${column.total})`}>
+                  {column.total}
+                </span>
               </h3>
               <ul data-cards>
                 <BoardCards
@@ -144,8 +177,29 @@ export function TaskBoard(props: { board: BoardData; filters: TaskFilters }) {
 
 /** Where the board says what a move did, or why it was refused: outside the list, which is re-rendered. */
 export function BoardNotice() {
-  return <p id="board-notice" class="notice" role="status" aria-live="polite" />;
+  return (
+    <p
+      id="board-notice"
+      class="notice"
+      role="status"
+      aria-live="polite"
+      x-text="boardSaid"
+      x-bind:class="{ refused: boardRefused }"
+    />
+  );
 }
+
+/**
+ * What makes the refreshed part of the tasks page the `taskBoard` component (public/js/task-board.js),
+ * which outlives the refreshes: the column names, the notice and counts, and no refresh mid-drag.
+ */
+export const BOARD_BEHAVIOUR = {
+  'x-data': 'taskBoard',
+  'data-labels': JSON.stringify(Object.fromEntries(STATUSES)),
+  'x-on:htmx:before-request.self': 'holdRefresh',
+  'x-on:htmx:before-swap': 'rememberFocus',
+  'x-on:htmx:after-swap': 'restoreFocus',
+};
 
 /** One column on a page of its own, for browsers without JavaScript ("Show more" as a plain link). */
 export function BoardColumnPage(props: {
@@ -181,6 +235,7 @@ export function BoardColumnPage(props: {
               offset={props.offset}
               total={props.column.total}
               filters={props.filters}
+              onBoard={false}
             />
           </ul>
         </section>

@@ -2,7 +2,7 @@ import { ConflictNotice, type EditVersion, VersionFields } from '../audit/confli
 import type { Conflict } from '../audit/conflicts.ts';
 import { STATUSES } from '../views/labels.ts';
 import { type AssetUrl, Field, type FieldErrors, Layout, LiveStatus } from '../views/layout.tsx';
-import { type BoardData, BoardNotice, TaskBoard } from './board-view.tsx';
+import { BOARD_BEHAVIOUR, type BoardData, BoardNotice, TaskBoard } from './board-view.tsx';
 import { DueDate } from './due.tsx';
 import { type FilterChoices, MoreTaskFilters } from './filters-view.tsx';
 import type { Task } from './rules.ts';
@@ -101,7 +101,8 @@ export function TaskResults(props: {
   for (const [k, v] of Object.entries(props.filters))
     if (v !== undefined && v !== '' && k !== 'offset' && k !== 'sort') exportParams.set(k, String(v));
   return (
-    <div id="task-results" data-total={props.total}>
+    // x-init: the task dialog hands the focus back into a list re-rendered after a save.
+    <div id="task-results" data-total={props.total} x-init="listShown">
       <p role="status">
         {props.total === 0
           ? 'No tasks match.'
@@ -152,7 +153,7 @@ export function TaskResults(props: {
                   // Not the list's own: the answer is the dialog's form, whole.
                   hx-select="unset"
                   hx-include="unset"
-                  data-opens-dialog
+                  x-on:click="opening($el.id)"
                 >
                   Edit<span class="sr-only"> {t.title}</span>
                 </button>
@@ -228,7 +229,8 @@ export function TasksPage(props: {
         'edit-watch.js',
       ]}
     >
-      <div data-live>
+      {/* The task dialog (public/js/task-dialog.js) around the openers, the list and the dialog. */}
+      <div data-live x-data="taskDialog" {...{ 'x-on:task-dialog:done': 'done' }}>
         <LiveStatus />
         <div class="heading">
           <h1>Tasks</h1>
@@ -239,7 +241,7 @@ export function TasksPage(props: {
                 id="task-new"
                 hx-get="/tasks/new"
                 hx-target="#task-dialog-body"
-                data-opens-dialog
+                x-on:click="opening($el.id)"
               >
                 New task
               </button>
@@ -249,8 +251,7 @@ export function TasksPage(props: {
             </>
           )}
         </div>
-        <p id="task-notice" class="notice" role="status" aria-live="polite" />
-        <BoardNotice />
+        <p id="task-notice" class="notice" role="status" aria-live="polite" x-text="taskNotice" />
         <form
           id="task-filters"
           method="get"
@@ -300,13 +301,21 @@ export function TasksPage(props: {
           hx-target="#task-results"
           hx-select="#task-results"
           hx-swap="outerHTML"
+          {...BOARD_BEHAVIOUR}
         >
+          <BoardNotice />
           <TaskResults {...props.results} />
         </div>
-        {/* Filled by htmx with a TaskForm, opened and closed by /assets/task-dialog.js. */}
-        {/* Named by the form's heading once one is loaded: /assets/task-dialog.js points aria-labelledby at it. */}
-        <dialog id="task-dialog" class="card">
-          <div id="task-dialog-body" />
+        {/* Filled by htmx with a TaskForm, opened and closed by the taskDialog component, and named by
+            the form's heading once one is loaded. */}
+        <dialog
+          id="task-dialog"
+          class="card"
+          x-ref="dialog"
+          x-on:close="closed"
+          x-bind:aria-labelledby="labelledBy"
+        >
+          <div id="task-dialog-body" x-ref="body" {...{ 'x-on:htmx:after-swap.self': 'loaded' }} />
         </dialog>
       </div>
     </Layout>
@@ -466,7 +475,7 @@ export function TaskForm(props: TaskFormProps) {
         <div class="dialog-actions">
           <button type="submit">{props.mode === 'create' ? 'Create task' : 'Save'}</button>
           {props.inDialog ? (
-            <button type="button" class="secondary" data-dialog-close>
+            <button type="button" class="secondary" x-on:click="cancel">
               Cancel
             </button>
           ) : (

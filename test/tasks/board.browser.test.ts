@@ -121,7 +121,7 @@ test.describe('task board in Chromium', () => {
     test.beforeAll(async ({ portal, people }) => {
       const max = await people.token('max');
       const project = await portal.apiAs<ApiProject>(max, 'POST', '/api/projects', { name: 'Movers' });
-      for (const name of ['drag', 'keys', 'live', 'cut', 'gone']) {
+      for (const name of ['drag', 'keys', 'live', 'cut', 'gone', 'count']) {
         const t = await portal.apiAs<ApiTask>(max, 'POST', '/api/tasks', {
           project_id: project.body.id,
           title: `Move by ${name}`,
@@ -209,6 +209,55 @@ test.describe('task board in Chromium', () => {
       expect(await page.textContent('[data-column="in_progress"] [data-count]')).toBe(before);
       expect(await statusOf(task.cut!)).toBe('todo');
       await page.unroute('**/api/tasks/*');
+      await context.close();
+    });
+
+    test('counts a move in both columns and moves the card’s menu along at once, before any refresh', {
+      timeout: 60_000,
+    }, async ({ pageAs, portal }) => {
+      const page = await pageAs(null, { allow: 'all' });
+      const context = page.context();
+      // No live refresh (the socket goes nowhere): what changes is this page's own doing.
+      await page.routeWebSocket(/\/ws/, () => {});
+      await signInWithForm(page, portal.base, 'kim', PW, '/tasks');
+      const card = `li[data-card="${task.count}"]`;
+      await page.waitForSelector(card);
+      const before = await counts(page);
+      const disabled = () =>
+        page.$$eval(`${card} button[data-move-to]`, (buttons) =>
+          buttons.filter((b) => (b as HTMLButtonElement).disabled).map((b) => (b as HTMLButtonElement).value),
+        );
+      expect(await disabled()).toEqual(['todo']);
+      await page.focus(`${card} summary`);
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForFunction(
+        () =>
+          document.getElementById('board-notice')?.textContent === 'Moved “Move by count” to In progress.',
+      );
+      expect(await counts(page)).toEqual({
+        ...before,
+        todo: before.todo! - 1,
+        in_progress: before.in_progress! + 1,
+      });
+      expect(await disabled()).toEqual(['in_progress']);
+      expect(await statusOf(task.count!)).toBe('in_progress');
+      // Along to the last column, each move saved before the next (it sends the version the one
+      // before got back); there, one more is said, and nothing moves.
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForFunction(
+        () => document.getElementById('board-notice')?.textContent === 'Moved “Move by count” to Blocked.',
+      );
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForFunction(
+        () => document.getElementById('board-notice')?.textContent === 'Moved “Move by count” to Done.',
+      );
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForFunction(
+        () =>
+          document.getElementById('board-notice')?.textContent ===
+          '“Move by count” is already in the last column.',
+      );
+      expect(await columnOfCard(page, task.count!)).toBe('done');
       await context.close();
     });
 
