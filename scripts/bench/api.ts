@@ -61,6 +61,13 @@ async function prepare(target: DatabaseTarget) {
 /** A bearer token for `username` (the benchmark's one password). */
 const login = (base: string, username: string) => signIn(base, username, PASSWORD);
 
+/**
+ * While true, `load` runs for two seconds and its figure is thrown away: each case is run once
+ * unmeasured first (JIT, the pool's connections, PostgreSQL's plan cache), else the first case of
+ * a run reads several times slower than the same case a minute later.
+ */
+let warmingUp = false;
+
 async function load(
   url: string,
   token: string,
@@ -69,7 +76,7 @@ async function load(
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
-    duration: DURATION,
+    duration: warmingUp ? 2 : DURATION,
     method: init.method ?? 'GET',
     headers: {
       ...(!token
@@ -350,6 +357,9 @@ async function pgHttpBench(port: number): Promise<Row[]> {
         console.error(`[pg] yardstick for ${endpoint}: ${yardstick.name}…`);
         measured = { name: yardstick.name, rps: await yardstick.run() };
       }
+      warmingUp = true;
+      await run();
+      warmingUp = false;
       console.error(`[pg] ${endpoint} for ${DURATION}s with ${CONNECTIONS} connections…`);
       rows.push({ driver: 'pg', endpoint, ...(await run()), ...(measured ? { yardstick: measured } : {}) });
     }
