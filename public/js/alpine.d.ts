@@ -1,5 +1,5 @@
 /**
- * The little of Alpine's CSP build (`@alpinejs/csp`, served as /assets/alpine.<hash>.js) that the
+ * The little of Alpine's CSP build (`@alpinejs/csp`, served as /assets/alpine-csp.<hash>.js behind public/js/alpine.js) that the
  * portal's modules use. In the CSP build a directive names a property or method of a component
  * registered with `Alpine.data` (or a simple expression over them); nothing is evaluated with eval.
  */

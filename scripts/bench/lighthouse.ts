@@ -17,7 +17,7 @@ import { signIn } from './support.ts';
 
 const ADMIN = { username: 'lighthouse', password: 'a-long-measuring-password' };
 const CATEGORIES = ['best-practices', 'accessibility', 'performance', 'seo'] as const;
-const OUT = new URL('../docs/lighthouse.md', import.meta.url);
+const OUT = new URL('../../docs/lighthouse.md', import.meta.url);
 
 interface Audit {
   id: string;
@@ -72,6 +72,9 @@ async function main() {
           findings.push(
             `- ${label}, ${category}: **${audit.title}** (\`${audit.id}\`, score ${audit.score}${audit.displayValue ? `, ${audit.displayValue}` : ''})`,
           );
+          // What the audit found, where it says (a deprecation's message and script, say), so that
+          // a finding outside performance can be acted on without re-running Lighthouse by hand.
+          if (category !== 'performance') findings.push(...detailsOf(audit).map((d) => `  - ${d}`));
         }
       }
     }
@@ -108,3 +111,13 @@ main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
+
+/** One line per item of an audit's details table: its message or value, and its source script. */
+function detailsOf(audit: Audit): string[] {
+  const items = (audit as { details?: { items?: Record<string, unknown>[] } }).details?.items ?? [];
+  return items.slice(0, 5).map((item) => {
+    const text = item.value ?? item.description ?? item.node ?? '';
+    const source = (item.source as { url?: string; line?: number } | undefined)?.url;
+    return `${typeof text === 'string' ? text : JSON.stringify(text).slice(0, 200)}${source ? ` (${source})` : ''}`;
+  });
+}

@@ -15,8 +15,11 @@ const SOURCES: [name: string, file: string][] = [
   ['portal.css', 'public/css/portal.css'],
   ['chart.js', 'node_modules/chart.js/dist/chart.umd.js'],
   ['htmx.js', 'node_modules/htmx.org/dist/htmx.min.js'],
-  // Alpine's CSP build (no eval): an ES module, imported by alpine-components.js.
-  ['alpine.js', 'node_modules/@alpinejs/csp/dist/module.esm.min.js'],
+  // Alpine's CSP build (no eval): an ES module, imported through public/js/alpine.js, which
+  // runs alpine-globals.js before it.
+  ['alpine-globals.js', 'public/js/alpine-globals.js'],
+  ['alpine-csp.js', 'node_modules/@alpinejs/csp/dist/module.esm.min.js'],
+  ['alpine.js', 'public/js/alpine.js'],
   ['merge-patch.js', 'public/js/merge-patch.js'],
   ['protocol.js', 'public/js/protocol.js'],
   ['live-document.js', 'public/js/live-document.js'],

@@ -304,8 +304,13 @@ describe('13. assets', () => {
     );
     expect(components, 'the components module on a live page').not.toBeNull();
     const source = decode(await raw(inst.base, components![1]!)).toString();
-    const alpine = /from '(\/assets\/alpine\.[0-9a-f]{12}\.js)'/.exec(source);
-    expect(alpine, 'the import rewritten to the fingerprinted URL').not.toBeNull();
+    const wrapper = /from '(\/assets\/alpine\.[0-9a-f]{12}\.js)'/.exec(source);
+    expect(wrapper, 'the import rewritten to the fingerprinted URL').not.toBeNull();
+    // public/js/alpine.js: the globals module first, then Alpine itself.
+    const wrapperSource = decode(await raw(inst.base, wrapper![1]!)).toString();
+    expect(wrapperSource).toMatch(/import '\/assets\/alpine-globals\.[0-9a-f]{12}\.js'/);
+    const alpine = /from '(\/assets\/alpine-csp\.[0-9a-f]{12}\.js)'/.exec(wrapperSource);
+    expect(alpine, 'Alpine under its fingerprinted URL').not.toBeNull();
     const res = await raw(inst.base, alpine![1]!);
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
