@@ -6,4 +6,4 @@
  * 81 on /dashboard). Alpine itself skips `styleMedia` and `sharedStorage` for the same reason but
  * not this one. The portal never uses fenced frames, so the property goes before Alpine looks.
  */
-delete (/** @type {{ fence?: unknown }} */ (globalThis)).fence;
+delete (/** @type {{ fence?: unknown }} */ (globalThis).fence);
