@@ -15,7 +15,7 @@ import {
   sql,
 } from 'drizzle-orm';
 import { type Actor, actingAs, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.ts';
-import { type Db, query, rowOf } from '../db/database.ts';
+import { type Db, insertWhere } from '../db/database.ts';
 import { listPage } from '../db/list.ts';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.ts';
 import { projects } from '../db/schema/projects.ts';
@@ -266,29 +266,20 @@ function assignable(db: Db, assigneeId: number): SQL {
 }
 
 export async function createTask(db: Db, actor: Actor, input: NewTask) {
-  const values = Object.entries(input).filter(([, v]) => v !== undefined) as [keyof NewTask, unknown][];
-  const [raw] =
+  const created =
     actor.role === 'user'
-      ? [] // never manages a project: the locked path says 404 or 403
-      : await query<Record<string, unknown>>(
+      ? undefined // never manages a project: the locked path says 404 or 403
+      : await insertWhere(
           db,
-          sql`insert into ${tasks} (${sql.join(
-            values.map(([key]) => sql.identifier(tasks[key].name)),
-            sql`, `,
-          )})
-          select ${sql.join(
-            values.map(([key, value]) => sql`${value}::${sql.raw(tasks[key].getSQLType())}`),
-            sql`, `,
-          )}
-          where ${and(
+          tasks,
+          input,
+          and(
             actingAs(actor.id),
             managesProject(db, actor, input.project_id),
             input.assignee_id == null ? undefined : assignable(db, input.assignee_id),
-          )}
-          returning *`,
+          ),
         );
-  if (raw) return toTask(rowOf(tasks, raw));
-  return toTask(await createTaskLocked(db, actor, input));
+  return toTask(created ?? (await createTaskLocked(db, actor, input)));
 }
 
 async function createTaskLocked(db: Db, actor: Actor, input: NewTask) {
