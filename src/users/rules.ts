@@ -271,7 +271,8 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
     if (patch.active === false) {
       const [raw] = await rows<Record<string, unknown>>(
         db,
-        sql`with changed as (${change}),
+        // (drizzle puts an embedded query in parentheses itself.)
+        sql`with changed as ${change},
           ended as (update ${authSessions} set ${sql.identifier(authSessions.revoked_at.name)} = now()
             where ${authSessions.user_id} in (select id from changed) and ${authSessions.revoked_at} is null)
           select * from changed`,

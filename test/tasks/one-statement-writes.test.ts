@@ -160,6 +160,72 @@ describe.each(['pglite', 'pg'] as const)('one-statement task writes on %s', (dri
     expect(after?.actor ?? '').toBe('');
   });
 
+  it('project and user writes: two statements each; a deactivation ends the sign-ins in the same statement', async () => {
+    const project = await counted(() =>
+      w.managerA.api.post('/api/projects', { name: 'One statement "P" 🦊' }),
+    );
+    expect(project.reply.status, project.reply.text).toBe(201);
+    expect(project.statements).toBe(2);
+    const projectPath = `/api/projects/${project.reply.body.id}`;
+    const projectTag = (await w.managerA.api.get(projectPath)).headers.get('etag')!;
+    const described = await counted(() =>
+      w.managerA.api.patch(projectPath, { description: 'Line\none' }, { 'if-match': projectTag }),
+    );
+    expect(described.reply.status, described.reply.text).toBe(200);
+    expect(described.statements).toBe(2);
+    expect(
+      (await w.managerA.api.patch(projectPath, { name: 'Stale' }, { 'if-match': projectTag })).status,
+    ).toBe(412);
+    expect((await w.managerB.api.patch(projectPath, { name: 'Not theirs' })).status).toBe(404);
+    expect((await w.managerA.api.patch(projectPath, { owner_id: w.managerB.id })).status).toBe(403);
+    const dropped = await counted(() =>
+      w.managerA.api.delete(projectPath, { 'if-match': described.reply.headers.get('etag')! }),
+    );
+    expect(dropped.reply.status).toBe(204);
+    expect(dropped.statements).toBe(2);
+
+    const user = await counted(() =>
+      w.admin.api.post('/api/users', {
+        username: 'one.statement',
+        password: 'a long enough password 1',
+        role: 'user',
+      }),
+    );
+    expect(user.reply.status, user.reply.text).toBe(201);
+    expect(user.statements).toBe(2);
+    const userPath = `/api/users/${user.reply.body.id}`;
+    const signedIn = await w.anon.post('/api/auth/login', {
+      username: 'one.statement',
+      password: 'a long enough password 1',
+    });
+    expect(signedIn.status).toBe(200);
+    const userTag = (await w.admin.api.get(userPath)).headers.get('etag')!;
+    const renamed = await counted(() =>
+      w.admin.api.patch(userPath, { display_name: 'Öne "Statement"' }, { 'if-match': userTag }),
+    );
+    expect(renamed.reply.status, renamed.reply.text).toBe(200);
+    expect(renamed.statements).toBe(2);
+    expect(
+      (await w.admin.api.patch(userPath, { display_name: 'Stale' }, { 'if-match': userTag })).status,
+    ).toBe(412);
+    const deactivated = await counted(() =>
+      w.admin.api.patch(userPath, { active: false }, { 'if-match': renamed.reply.headers.get('etag')! }),
+    );
+    expect(deactivated.reply.status, deactivated.reply.text).toBe(200);
+    expect(deactivated.statements).toBe(2);
+    const [sessions] = await query<{ open: number }>(
+      ctx.database.db,
+      sql`select count(*)::int as open from auth_sessions where user_id = ${user.reply.body.id} and revoked_at is null`,
+    );
+    expect(sessions?.open).toBe(0);
+    // Owning a project keeps a manager from being deleted (409), in one statement or not.
+    expect((await w.admin.api.delete(`/api/users/${w.managerA.id}`)).status).toBe(409);
+    const removed = await counted(() => w.admin.api.delete(userPath));
+    expect(removed.reply.status).toBe(204);
+    expect(removed.statements).toBe(2);
+    expect((await w.admin.api.get(userPath)).status).toBe(404);
+  });
+
   it('two writers with the same If-Match: exactly one wins, the other gets 412 with the winner’s task', async () => {
     const task = (await w.managerA.api.post('/api/tasks', { project_id: w.projectA.id, title: 'Raced' }))
       .body;
