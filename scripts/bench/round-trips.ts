@@ -33,19 +33,34 @@ const PORT = Number(process.env.BENCH_PORT ?? 4611);
 interface Probe {
   name: string;
   who: 'user' | 'manager' | 'admin' | 'anonymous';
-  method?: 'GET' | 'POST' | 'PATCH';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string | ((ids: Ids) => string);
   /** Pages use the cookie, the API the bearer token. */
   cookie?: boolean;
   body?: (ids: Ids, i: number) => unknown;
+  /**
+   * Run before each timed request, untimed and uncounted (the pause follows it): answers the path
+   * and headers of that request, e.g. a fresh row to delete or the If-Match of the current version.
+   */
+  setup?: (
+    api: BenchApi,
+    ids: Ids,
+    i: number,
+  ) => Promise<{ path?: string; headers?: Record<string, string> }>;
 }
+/** A JSON request as one of the benchmark's people (bearer token). */
+type BenchApi = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: { id: number }; etag: string }>;
 interface Ids {
   taskId: number;
   projectId: number;
   userId: number;
 }
 
-const probes: Probe[] = [
+const allProbes: Probe[] = [
   { name: 'GET /healthz', who: 'anonymous', path: '/healthz' },
   { name: 'GET /api/me', who: 'user', path: '/api/me' },
   { name: 'GET /api/me/sessions', who: 'user', path: '/api/me/sessions' },
@@ -85,6 +100,79 @@ const probes: Probe[] = [
     body: (_ids, i) => ({ title: `Renamed ${i}` }),
   },
   {
+    name: 'PATCH /api/tasks/:id (If-Match)',
+    who: 'manager',
+    method: 'PATCH',
+    path: (ids) => `/api/tasks/${ids.taskId}`,
+    body: (_ids, i) => ({ status: i % 2 ? 'in_progress' : 'todo' }),
+    setup: async (api, ids) => ({
+      headers: { 'if-match': (await api('GET', `/api/tasks/${ids.taskId}`)).etag },
+    }),
+  },
+  {
+    name: 'DELETE /api/tasks/:id (If-Match)',
+    who: 'manager',
+    method: 'DELETE',
+    path: '',
+    setup: async (api, ids, i) => {
+      const created = await api('POST', '/api/tasks', { project_id: ids.projectId, title: `Doomed ${i}` });
+      const path = `/api/tasks/${created.body.id}`;
+      return { path, headers: { 'if-match': (await api('GET', path)).etag } };
+    },
+  },
+  {
+    name: 'POST /api/projects',
+    who: 'manager',
+    method: 'POST',
+    path: '/api/projects',
+    body: (_ids, i) => ({ name: `Round trip project ${i}` }),
+  },
+  {
+    name: 'PATCH /api/projects/:id (If-Match)',
+    who: 'manager',
+    method: 'PATCH',
+    path: (ids) => `/api/projects/${ids.projectId}`,
+    body: (_ids, i) => ({ description: `Described ${i}` }),
+    setup: async (api, ids) => ({
+      headers: { 'if-match': (await api('GET', `/api/projects/${ids.projectId}`)).etag },
+    }),
+  },
+  {
+    name: 'DELETE /api/projects/:id',
+    who: 'manager',
+    method: 'DELETE',
+    path: '',
+    setup: async (api, _ids, i) => ({
+      path: `/api/projects/${(await api('POST', '/api/projects', { name: `Doomed project ${i}` })).body.id}`,
+    }),
+  },
+  {
+    name: 'POST /api/users (admin)',
+    who: 'admin',
+    method: 'POST',
+    path: '/api/users',
+    body: (_ids, i) => ({ username: `rt.user.${i}`, password: PASSWORD, role: 'user' }),
+  },
+  {
+    name: 'PATCH /api/users/:id (admin, If-Match)',
+    who: 'admin',
+    method: 'PATCH',
+    path: (ids) => `/api/users/${ids.userId}`,
+    body: (_ids, i) => ({ display_name: `Manager ${i}` }),
+    setup: async (api, ids) => ({
+      headers: { 'if-match': (await api('GET', `/api/users/${ids.userId}`)).etag },
+    }),
+  },
+  {
+    name: 'DELETE /api/users/:id (admin)',
+    who: 'admin',
+    method: 'DELETE',
+    path: '',
+    setup: async (api, _ids, i) => ({
+      path: `/api/users/${(await api('POST', '/api/users', { username: `rt.doomed.${i}`, password: PASSWORD, role: 'user' })).body.id}`,
+    }),
+  },
+  {
     name: 'POST /api/notifications/read',
     who: 'user',
     method: 'POST',
@@ -92,6 +180,11 @@ const probes: Probe[] = [
     body: () => ({}),
   },
 ];
+
+/** BENCH_ONLY=<regular expression>: only the requests whose name matches (e.g. `^(POST|PATCH|DELETE)`). */
+const probes = process.env.BENCH_ONLY
+  ? allProbes.filter((p) => new RegExp(process.env.BENCH_ONLY!).test(p.name))
+  : allProbes;
 
 async function prepare(url: string) {
   const database = await openDatabase({ driver: 'pg', url } as never);
@@ -116,6 +209,9 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+/** Numbers the requests of a whole run (names and titles stay unique across both delays). */
+let n = 0;
+
 /** p50 time and median proxied round trips of each probe, at the proxy's current delay. */
 async function measure(
   base: string,
@@ -124,15 +220,32 @@ async function measure(
   proxy: { roundTrips: number; sequential: number },
 ) {
   const out = new Map<string, { ms: number; trips: number; sequential: number; status: number }>();
-  let n = 0;
   for (const probe of probes) {
+    const as = probe.who === 'anonymous' ? undefined : tokens[probe.who];
+    const api: BenchApi = async (method, path, body) => {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          ...(as ? { authorization: `Bearer ${as}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      if (!res.ok) throw new Error(`${probe.name} set-up: ${method} ${path} answered ${res.status}`);
+      return {
+        status: res.status,
+        body: (await res.json()) as { id: number },
+        etag: res.headers.get('etag') ?? '',
+      };
+    };
     const times: number[] = [];
     const trips: number[] = [];
     const sequential: number[] = [];
     let status = 0;
     for (let i = 0; i < REPEAT + 1; i++) {
       const token = probe.who === 'anonymous' ? undefined : tokens[probe.who];
-      const path = typeof probe.path === 'function' ? probe.path(ids) : probe.path;
+      const prepared = probe.setup ? await probe.setup(api, ids, n) : {};
+      const path = prepared.path ?? (typeof probe.path === 'function' ? probe.path(ids) : probe.path);
       const headers: Record<string, string> = !token
         ? {}
         : probe.cookie
@@ -142,6 +255,7 @@ async function measure(
         headers['content-type'] = 'application/json';
         headers.origin = base;
       }
+      Object.assign(headers, prepared.headers);
       // Let anything the previous request left running (a "last used" stamp) finish first.
       await new Promise((r) => setTimeout(r, 2 * DELAY + 20));
       const before = { all: proxy.roundTrips, sequential: proxy.sequential };
@@ -149,8 +263,9 @@ async function measure(
       const res = await fetch(`${base}${path}`, {
         method: probe.method ?? 'GET',
         headers,
-        ...(probe.body ? { body: JSON.stringify(probe.body(ids, n++)) } : {}),
+        ...(probe.body ? { body: JSON.stringify(probe.body(ids, n)) } : {}),
       });
+      n++;
       await res.arrayBuffer();
       const ms = performance.now() - started;
       status = res.status;

@@ -1,5 +1,12 @@
-import type { SQL } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import {
+  getTableColumns,
+  type InferInsertModel,
+  type InferSelectModel,
+  type SQL,
+  sql,
+  type Table,
+} from 'drizzle-orm';
+import type { PgColumn, PgDatabase, PgQueryResultHKT, PgTable } from 'drizzle-orm/pg-core';
 import type * as schema from './schema/index.ts';
 
 /** The drizzle handle every query goes through, whatever the driver. A transaction is one too. */
@@ -46,4 +53,47 @@ export function statementCounter() {
     },
   };
   return { stats, logger };
+}
+
+/**
+ * A row of a raw statement's `returning *` as drizzle's query builder would give it: keys by the
+ * table's property names, each value through its column's mapping (timestamps to Date, …).
+ */
+export function rowOf<T extends Table>(table: T, raw: Record<string, unknown>): InferSelectModel<T> {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as InferSelectModel<T>;
+}
+
+/**
+ * `insert into table (…) select <values> where <condition> returning *` as one statement: the row
+ * is written only if `where` holds (a permission, the actor setting), or nothing at all. Columns
+ * left undefined take their defaults; every value is a parameter, cast to its column's type.
+ * (drizzle's insert-select lists every column, so it cannot leave one to its default.)
+ */
+export async function insertWhere<T extends PgTable>(
+  db: Db,
+  table: T,
+  values: Partial<InferInsertModel<T>>,
+  where: SQL | undefined,
+): Promise<InferSelectModel<T> | undefined> {
+  const columns = getTableColumns(table) as Record<string, PgColumn>;
+  const given = Object.entries(values).filter(([key, value]) => value !== undefined && key in columns);
+  const [raw] = await query<Record<string, unknown>>(
+    db,
+    sql`insert into ${table} (${sql.join(
+      given.map(([key]) => sql.identifier(columns[key]!.name)),
+      sql`, `,
+    )}) select ${sql.join(
+      given.map(
+        ([key, value]) =>
+          sql`${value === null ? null : columns[key]!.mapToDriverValue(value)}::${sql.raw(columns[key]!.getSQLType())}`,
+      ),
+      sql`, `,
+    )}${where ? sql` where ${where}` : sql``} returning *`,
+  );
+  return raw && rowOf(table, raw);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type SQL, sql } from 'drizzle-orm';
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { PortalError } from '../errors.ts';
 
@@ -78,4 +78,48 @@ export function assertIfMatch(ifMatch: IfMatch | undefined, etag: string, curren
     { current, etag },
     { currentTag: etag },
   );
+}
+
+/** How `JSON.stringify` writes one field of a representation (`representationText`). */
+export type JsonKind = 'number' | 'boolean' | 'string' | 'timestamp';
+
+/** `toISOString()` of a timestamptz: milliseconds, truncated as the drivers' Date parsing truncates. */
+const ISO_MS = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"';
+
+/**
+ * SQL giving, for the row in scope, the text `JSON.stringify` gives for its API representation:
+ * `fields` in the representation's key order, each with how it is written. Integers, booleans,
+ * text (escaped by `to_json`, which escapes what `JSON.stringify` escapes), ISO timestamps in
+ * milliseconds, and `null`. Used only to compare ETags inside a write (`etagSql`); a case it got
+ * wrong would make that write fall back to the locked path, never let a stale write through.
+ */
+export function representationText(
+  fields: readonly (readonly [string, SQLWrapper, JsonKind])[],
+): SQL<string> {
+  const parts = fields.map(([key, value, kind], i) => {
+    const written =
+      kind === 'string'
+        ? sql`to_json(${value}::text)::text`
+        : kind === 'timestamp'
+          ? sql`to_json(to_char(${value} at time zone 'UTC', ${ISO_MS}::text))::text`
+          : sql`${value}::text`;
+    return sql`${`${i === 0 ? '{' : ','}${JSON.stringify(key)}:`}::text || coalesce(${written}, 'null')`;
+  });
+  return sql<string>`(${sql.join(parts, sql` || `)} || '}')`;
+}
+
+/**
+ * The ETag `etagFor(kind, <the row's version>, <representation>)` gives, computed by PostgreSQL
+ * for the row in scope, so a write can compare a client's If-Match inside its own WHERE clause
+ * (one statement instead of a locked read, a check in JavaScript and the write: decision 0027).
+ */
+export function etagSql(kind: string, table: PgTable, representation: SQL<string>): SQL<string> {
+  const hashed = sql`${`${kind}\n`}::text || ${rowVersion(table)} || ${'\n'}::text || ${representation}`;
+  return sql<string>`('"' || left(translate(encode(sha256(convert_to(${hashed}, 'UTF8')), 'base64'), '+/', '-_'), 27) || '"')`;
+}
+
+/** The strong tags of an If-Match that names tags; undefined when any version matches (`*` or none). */
+export function strongTags(ifMatch: IfMatch | undefined): string[] | undefined {
+  if (!ifMatch || ifMatch.any) return undefined;
+  return ifMatch.tags.filter((t) => !t.weak).map((t) => t.tag);
 }

@@ -1,13 +1,23 @@
-import { and, count, eq, exists, getTableColumns, ilike, inArray, type SQL, sql } from 'drizzle-orm';
-import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
-import type { Db } from '../db/database.ts';
+import { and, count, eq, exists, getTableColumns, ilike, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
+import { type Actor, actingAs, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
+import { type Db, insertWhere } from '../db/database.ts';
 import { listPage } from '../db/list.ts';
 import { shownName } from '../db/pickers.ts';
 import { type ProjectRow, projects } from '../db/schema/projects.ts';
 import { tasks } from '../db/schema/tasks.ts';
 import { users } from '../db/schema/users.ts';
 import { orderBy } from '../db/sort.ts';
-import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.ts';
+import {
+  assertIfMatch,
+  etagFor,
+  etagOf,
+  etagSql,
+  type IfMatch,
+  representationText,
+  rowVersion,
+  strongTags,
+  withEtag,
+} from '../db/versions.ts';
 import { forbidden, invalid, notFound } from '../errors.ts';
 
 export function toProject(row: ProjectRow) {
@@ -143,19 +153,64 @@ export interface NewProject {
   owner_id?: number | undefined;
 }
 
+/*
+ * Writes are one autocommit statement each, checks in its WHERE (decision 0027, as for tasks):
+ * when it writes nothing, the locked path (the former transaction) tells which refusal applies.
+ */
+
+/** The text `JSON.stringify(toProject(row))` gives, in SQL: the representation a project's ETag hashes. */
+const projectText = representationText([
+  ['id', projects.id, 'number'],
+  ['name', projects.name, 'string'],
+  ['description', projects.description, 'string'],
+  ['owner_id', projects.owner_id, 'number'],
+  ['created_at', projects.created_at, 'timestamp'],
+  ['updated_at', projects.updated_at, 'timestamp'],
+]);
+
+/** The project in scope is still the version one of `tags` names (no condition for `*` or none). */
+function projectMatches(ifMatch: IfMatch | undefined): SQL | undefined {
+  const tags = strongTags(ifMatch);
+  if (tags === undefined) return undefined;
+  return tags.length === 0 ? sql`false` : inArray(etagSql('project', projects, projectText), tags);
+}
+
+/** `ownerId` is an active manager or admin. */
+function canOwn(db: Db, ownerId: number): SQL {
+  return exists(
+    db
+      .select({ one: sql`1` })
+      .from(users)
+      .where(and(eq(users.id, ownerId), eq(users.active, true), ne(users.role, 'user'))),
+  );
+}
+
+/** The project in scope is one `actor` manages (admins: any; managers: their own). */
+const managedBy = (actor: Actor): SQL | undefined =>
+  actor.role === 'admin'
+    ? undefined
+    : actor.role === 'manager'
+      ? eq(projects.owner_id, actor.id)
+      : sql`false`;
+
 export async function createProject(db: Db, actor: Actor, input: NewProject) {
   if (actor.role === 'user') throw forbidden('Only admins and managers can create projects');
   if (actor.role === 'manager' && input.owner_id !== undefined && input.owner_id !== actor.id) {
     throw forbidden('Managers always own the projects they create');
   }
   const ownerId = input.owner_id ?? actor.id;
+  const values = { name: input.name, description: input.description ?? '', owner_id: ownerId };
+  const created = await insertWhere(
+    db,
+    projects,
+    values,
+    and(actingAs(actor.id), ownerId === actor.id ? undefined : canOwn(db, ownerId)),
+  );
+  if (created) return toProject(created);
   const row = await writeAs(db, actor.id, async (tx) => {
     if (ownerId !== actor.id) await assertCanOwn(tx, ownerId);
-    const [created] = await tx
-      .insert(projects)
-      .values({ name: input.name, description: input.description ?? '', owner_id: ownerId })
-      .returning();
-    return created!;
+    const [inserted] = await tx.insert(projects).values(values).returning();
+    return inserted!;
   });
   return toProject(row);
 }
@@ -173,7 +228,33 @@ export async function updateProject(
   patch: ProjectPatch,
   ifMatch?: IfMatch,
 ) {
-  const row = await writeAs(db, actor.id, async (tx) => {
+  const fields = Object.keys(patch).filter((k) => patch[k as keyof ProjectPatch] !== undefined);
+  const [updated] =
+    fields.length === 0
+      ? [] // nothing to set: the locked path answers as it always did
+      : await db
+          .update(projects)
+          .set(patch)
+          .where(
+            and(
+              eq(projects.id, id),
+              actingAs(actor.id),
+              managedBy(actor),
+              projectMatches(ifMatch),
+              patch.owner_id === undefined
+                ? undefined
+                : or(
+                    eq(projects.owner_id, patch.owner_id),
+                    actor.role === 'admin' ? canOwn(db, patch.owner_id) : sql`false`,
+                  ),
+            ),
+          )
+          .returning({ ...getTableColumns(projects), version: rowVersion(projects) });
+  return versionedProject(updated ?? (await updateProjectLocked(db, actor, id, patch, ifMatch)));
+}
+
+async function updateProjectLocked(db: Db, actor: Actor, id: number, patch: ProjectPatch, ifMatch?: IfMatch) {
+  return writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleProject(tx, actor, id, true);
     if (!canManage(actor, current)) throw forbidden('Only the project owner or an admin can change it');
     assertProjectIfMatch(ifMatch, current);
@@ -188,15 +269,20 @@ export async function updateProject(
       .returning({ ...getTableColumns(projects), version: rowVersion(projects) });
     return updated!;
   });
-  return versionedProject(row);
 }
 
 export async function deleteProject(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
+  // Its tasks go with it (ON DELETE CASCADE), in the same statement's transaction, so the
+  // triggers log each of them with the same actor.
+  const [deleted] = await db
+    .delete(projects)
+    .where(and(eq(projects.id, id), actingAs(actor.id), managedBy(actor), projectMatches(ifMatch)))
+    .returning({ id: projects.id });
+  if (deleted) return;
   await writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleProject(tx, actor, id, true);
     if (!canManage(actor, current)) throw forbidden('Only the project owner or an admin can delete it');
     assertProjectIfMatch(ifMatch, current);
-    // Its tasks go with it (ON DELETE CASCADE); the triggers log each of them.
     await tx.delete(projects).where(eq(projects.id, id));
   });
 }

@@ -1,14 +1,38 @@
 import type { z } from '@hono/zod-openapi';
-import { and, eq, getTableColumns, ilike, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
-import { type Actor, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.ts';
-import type { Db } from '../db/database.ts';
+import {
+  and,
+  eq,
+  exists,
+  getTableColumns,
+  ilike,
+  inArray,
+  isNull,
+  lt,
+  ne,
+  or,
+  type SQL,
+  type SQLWrapper,
+  sql,
+} from 'drizzle-orm';
+import { type Actor, actingAs, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.ts';
+import { type Db, insertWhere } from '../db/database.ts';
 import { listPage } from '../db/list.ts';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.ts';
 import { projects } from '../db/schema/projects.ts';
 import { type TaskRow, tasks } from '../db/schema/tasks.ts';
 import { users } from '../db/schema/users.ts';
 import { orderBy } from '../db/sort.ts';
-import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.ts';
+import {
+  assertIfMatch,
+  etagFor,
+  etagOf,
+  etagSql,
+  type IfMatch,
+  representationText,
+  rowVersion,
+  strongTags,
+  withEtag,
+} from '../db/versions.ts';
 import { forbidden, invalid, notFound } from '../errors.ts';
 import type { Task as TaskSchema } from '../http/schemas.ts';
 import { canManage, findVisibleProject } from '../projects/rules.ts';
@@ -189,20 +213,121 @@ export interface NewTask {
   due_date?: string | null | undefined;
 }
 
+/*
+ * Writes are one autocommit statement each (decision 0027): the actor setting, the visibility and
+ * permission checks, the If-Match comparison and the write itself, in the statement's WHERE. An
+ * instance far from its database waits for that statement and the sign-in check, nothing else.
+ * When the statement writes nothing, the locked path below (the former transaction, read, check,
+ * write) runs instead: it tells which refusal applies (404, 403, 412 with the current task, 422)
+ * in the order it always did, or writes if what stood in the way changed in between.
+ */
+
+/** The text `JSON.stringify(toTask(row))` gives, in SQL: the representation a task's ETag hashes. */
+const taskText = representationText([
+  ['id', tasks.id, 'number'],
+  ['project_id', tasks.project_id, 'number'],
+  ['title', tasks.title, 'string'],
+  ['description', tasks.description, 'string'],
+  ['status', tasks.status, 'string'],
+  ['priority', tasks.priority, 'string'],
+  ['assignee_id', tasks.assignee_id, 'number'],
+  ['due_date', tasks.due_date, 'string'],
+  ['created_at', tasks.created_at, 'timestamp'],
+  ['updated_at', tasks.updated_at, 'timestamp'],
+  ['completed_at', tasks.completed_at, 'timestamp'],
+]);
+
+/** The row in scope is still the version one of `tags` names (false when none is strong). */
+function taskMatches(tags: string[]): SQL {
+  return tags.length === 0 ? sql`false` : inArray(etagSql('task', tasks, taskText), tags);
+}
+
+/** The project `projectId` exists and `actor` manages it (admin: any; manager: owned). */
+function managesProject(db: Db, actor: Actor, projectId: SQLWrapper | number): SQL {
+  if (actor.role === 'user') return sql`false`;
+  return exists(
+    db
+      .select({ one: sql`1` })
+      .from(projects)
+      .where(
+        and(eq(projects.id, projectId), actor.role === 'admin' ? undefined : eq(projects.owner_id, actor.id)),
+      ),
+  );
+}
+
+/** `assigneeId` is an active user. */
+function assignable(db: Db, assigneeId: number): SQL {
+  return exists(
+    db
+      .select({ one: sql`1` })
+      .from(users)
+      .where(and(eq(users.id, assigneeId), eq(users.active, true))),
+  );
+}
+
 export async function createTask(db: Db, actor: Actor, input: NewTask) {
-  const row = await writeAs(db, actor.id, async (tx) => {
+  const created =
+    actor.role === 'user'
+      ? undefined // never manages a project: the locked path says 404 or 403
+      : await insertWhere(
+          db,
+          tasks,
+          input,
+          and(
+            actingAs(actor.id),
+            managesProject(db, actor, input.project_id),
+            input.assignee_id == null ? undefined : assignable(db, input.assignee_id),
+          ),
+        );
+  return toTask(created ?? (await createTaskLocked(db, actor, input)));
+}
+
+async function createTaskLocked(db: Db, actor: Actor, input: NewTask) {
+  return writeAs(db, actor.id, async (tx) => {
     await managedProject(tx, actor, input.project_id);
     if (input.assignee_id != null) await assertAssignable(tx, input.assignee_id);
     const [created] = await tx.insert(tasks).values(input).returning();
     return created!;
   });
-  return toTask(row);
 }
 
 export type TaskPatch = Partial<Omit<NewTask, 'project_id'>> & { project_id?: number | undefined };
 
 export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPatch, ifMatch?: IfMatch) {
-  const row = await writeAs(db, actor.id, async (tx) => {
+  const fields = Object.keys(patch).filter((k) => patch[k as keyof TaskPatch] !== undefined);
+  const tags = strongTags(ifMatch);
+  const manages = managesProject(db, actor, tasks.project_id);
+  // The assignee may move their task along, nothing more.
+  const allowed = fields.every((f) => f === 'status')
+    ? or(manages, eq(tasks.assignee_id, actor.id))
+    : manages;
+  const [updated] =
+    fields.length === 0
+      ? [] // nothing to set: the locked path answers as it always did
+      : await db
+          .update(tasks)
+          .set(patch)
+          .where(
+            and(
+              eq(tasks.id, id),
+              actingAs(actor.id),
+              visibleTasks(db, actor),
+              allowed,
+              tags === undefined ? undefined : taskMatches(tags),
+              patch.project_id === undefined
+                ? undefined
+                : or(eq(tasks.project_id, patch.project_id), managesProject(db, actor, patch.project_id)),
+              patch.assignee_id == null
+                ? undefined
+                : or(eq(tasks.assignee_id, patch.assignee_id), assignable(db, patch.assignee_id)),
+            ),
+          )
+          .returning({ ...getTableColumns(tasks), version: rowVersion(tasks) });
+  return versionedTask(updated ?? (await updateTaskLocked(db, actor, id, patch, ifMatch)));
+}
+
+async function updateTaskLocked(db: Db, actor: Actor, id: number, patch: TaskPatch, ifMatch?: IfMatch) {
+  return writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleTask(tx, actor, id, true);
     const [project] = await tx.select().from(projects).where(eq(projects.id, current.project_id));
     const manager = project !== undefined && canManage(actor, project);
@@ -227,10 +352,26 @@ export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPa
       .returning({ ...getTableColumns(tasks), version: rowVersion(tasks) });
     return updated!;
   });
-  return versionedTask(row);
 }
 
 export async function deleteTask(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
+  const tags = strongTags(ifMatch);
+  const [deleted] = await db
+    .delete(tasks)
+    .where(
+      and(
+        eq(tasks.id, id),
+        actingAs(actor.id),
+        visibleTasks(db, actor),
+        managesProject(db, actor, tasks.project_id),
+        tags === undefined ? undefined : taskMatches(tags),
+      ),
+    )
+    .returning({ id: tasks.id });
+  if (!deleted) await deleteTaskLocked(db, actor, id, ifMatch);
+}
+
+async function deleteTaskLocked(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
   await writeAs(db, actor.id, async (tx) => {
     const current = await findVisibleTask(tx, actor, id, true);
     const [project] = await tx.select().from(projects).where(eq(projects.id, current.project_id));

@@ -1,15 +1,26 @@
-import { and, count, eq, getTableColumns, ilike, inArray, or, type SQL, sql } from 'drizzle-orm';
-import { type Actor, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
+import { and, count, eq, getTableColumns, ilike, inArray, notExists, or, type SQL, sql } from 'drizzle-orm';
+import { type Actor, actingAs, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
 import { revokeAllSessions } from '../auth/sessions.ts';
-import { type Db, query as rows } from '../db/database.ts';
+import { type Db, insertWhere, rowOf, query as rows } from '../db/database.ts';
 import { listPage } from '../db/list.ts';
+import { authSessions } from '../db/schema/auth-sessions.ts';
 import type { Role } from '../db/schema/enums.ts';
 import { projects } from '../db/schema/projects.ts';
 import { tasks } from '../db/schema/tasks.ts';
 import { type UserRow, users } from '../db/schema/users.ts';
 import { orderBy } from '../db/sort.ts';
-import { assertIfMatch, etagFor, etagOf, type IfMatch, rowVersion, withEtag } from '../db/versions.ts';
+import {
+  assertIfMatch,
+  etagFor,
+  etagOf,
+  etagSql,
+  type IfMatch,
+  representationText,
+  rowVersion,
+  strongTags,
+  withEtag,
+} from '../db/versions.ts';
 import { forbidden, invalid, notFound, PortalError } from '../errors.ts';
 
 /** The public shape of a user: never the password hash. */
@@ -185,19 +196,15 @@ export async function createUser(db: Db, actor: Actor | null, input: NewUser) {
   const problem = passwordProblem(input.password, input.username);
   if (problem) throw invalid('password', problem);
   const password_hash = await hashPassword(input.password);
-  const row = await writeAs(db, actor?.id ?? null, async (tx) => {
-    const [created] = await tx
-      .insert(users)
-      .values({
-        username: input.username,
-        display_name: input.display_name ?? '',
-        role: input.role,
-        password_hash,
-      })
-      .returning();
-    return created!;
-  });
-  return toUser(row);
+  const values = {
+    username: input.username,
+    display_name: input.display_name ?? '',
+    role: input.role,
+    password_hash,
+  };
+  // One statement (decision 0027): the actor setting in its WHERE, nothing else to check.
+  const created = await insertWhere(db, users, values, actor ? actingAs(actor.id) : undefined);
+  return toUser(created!);
 }
 
 export interface UserPatch {
@@ -208,10 +215,80 @@ export interface UserPatch {
   must_change_password?: boolean | undefined;
 }
 
+/** The text `JSON.stringify(toUser(row))` gives, in SQL: the representation a user's ETag hashes. */
+const userText = representationText([
+  ['id', users.id, 'number'],
+  ['username', users.username, 'string'],
+  ['display_name', users.display_name, 'string'],
+  ['role', users.role, 'string'],
+  ['active', users.active, 'boolean'],
+  ['created_at', users.created_at, 'timestamp'],
+  ['updated_at', users.updated_at, 'timestamp'],
+]);
+
+/** The user in scope is still the version one of `tags` names (no condition for `*` or none). */
+function userMatches(ifMatch: IfMatch | undefined): SQL | undefined {
+  const tags = strongTags(ifMatch);
+  if (tags === undefined) return undefined;
+  return tags.length === 0 ? sql`false` : inArray(etagSql('user', users, userText), tags);
+}
+
+/** The user in scope owns no project. */
+const ownsNothing = (db: Db) =>
+  notExists(db.select({ one: sql`1` }).from(projects).where(eq(projects.owner_id, users.id)));
+
+/*
+ * Changes and deletions are one autocommit statement each when they can be (decision 0027): the
+ * actor setting, If-Match and the "owns no project" rule in the write's WHERE. When it writes
+ * nothing, the locked path (the former transaction) tells which refusal applies. A new password
+ * always takes the locked path: it is checked against the current username in JavaScript.
+ */
 export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPatch, ifMatch?: IfMatch) {
   assertAdmin(actor);
+  const set = {
+    ...(patch.role === undefined ? {} : { role: patch.role }),
+    ...(patch.display_name === undefined ? {} : { display_name: patch.display_name }),
+    ...(patch.active === undefined ? {} : { active: patch.active }),
+    ...(patch.must_change_password === undefined ? {} : { must_change_password: patch.must_change_password }),
+  };
+  const demotesSelf = id === actor.id && ((patch.role && patch.role !== 'admin') || patch.active === false);
+  if (patch.password === undefined && !demotesSelf && Object.keys(set).length > 0) {
+    const change = db
+      .update(users)
+      .set(set)
+      .where(
+        and(
+          eq(users.id, id),
+          actingAs(actor.id),
+          userMatches(ifMatch),
+          patch.role === 'user' ? or(eq(users.role, 'user'), ownsNothing(db)) : undefined,
+        ),
+      )
+      .returning({ ...getTableColumns(users), version: sql<string>`${users}.xmin::text`.as('version') });
+    // Deactivation ends every sign-in (so reactivating the account later does not revive old
+    // tokens): in the same statement, sessions of the user it changed, or of nobody.
+    let changed: VersionedUser | undefined;
+    if (patch.active === false) {
+      const [raw] = await rows<Record<string, unknown>>(
+        db,
+        // (drizzle puts an embedded query in parentheses itself.)
+        sql`with changed as ${change},
+          ended as (update ${authSessions} set ${sql.identifier(authSessions.revoked_at.name)} = now()
+            where ${authSessions.user_id} in (select id from changed) and ${authSessions.revoked_at} is null)
+          select * from changed`,
+      );
+      changed = raw && { ...rowOf(users, raw), version: String(raw.version) };
+    } else {
+      [changed] = await change;
+    }
+    if (changed) return versionedUser(changed);
+  }
+  return versionedUser(await updateUserLocked(db, actor, id, patch, ifMatch));
+}
+
+async function updateUserLocked(db: Db, actor: Actor, id: number, patch: UserPatch, ifMatch?: IfMatch) {
   const password_hash = patch.password === undefined ? undefined : await hashPassword(patch.password);
-  const row = await writeAs(db, actor.id, async (tx) => {
+  return writeAs(db, actor.id, async (tx) => {
     const current = await findUser(tx, id, true);
     assertUserIfMatch(ifMatch, current);
     if (patch.password !== undefined) {
@@ -243,18 +320,23 @@ export async function updateUser(db: Db, actor: Actor, id: number, patch: UserPa
     if (patch.active === false) await revokeAllSessions(tx, id);
     return updated!;
   });
-  return versionedUser(row);
 }
 
 export async function deleteUser(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
   assertAdmin(actor);
   if (id === actor.id)
     throw new PortalError('conflict', 'You cannot delete your own account; ask another admin');
+  // Their tasks become unassigned through the foreign key (ON DELETE SET NULL), logged by the
+  // triggers with the same actor.
+  const [deleted] = await db
+    .delete(users)
+    .where(and(eq(users.id, id), actingAs(actor.id), userMatches(ifMatch), ownsNothing(db)))
+    .returning({ id: users.id });
+  if (deleted) return;
   await writeAs(db, actor.id, async (tx) => {
     const current = await findUser(tx, id, true);
     assertUserIfMatch(ifMatch, current);
     await assertOwnsNothing(tx, id, 'deleting them');
-    // Their tasks become unassigned through the foreign key (ON DELETE SET NULL), logged by the triggers.
     await tx.delete(users).where(eq(users.id, id));
   });
 }
