@@ -78,6 +78,8 @@ interface Step {
   external: number;
   arrayBuffers: number;
   rssAfterGcKb: number;
+  /** (RSS after a forced GC − the same with no sockets) / N, in KiB: what the sockets hold, without garbage. */
+  perSessionAfterGcKb: number;
 }
 
 interface Measured {
@@ -148,10 +150,11 @@ async function measureSteps(
       external: per('external'),
       arrayBuffers: per('arrayBuffers'),
       rssAfterGcKb: heap.rss / 1024,
+      perSessionAfterGcKb: (heap.rss - base.rss) / 1024 / held,
     });
     log(
       `[${server}] ${held} open (${failed} failed): RSS ${f0(kb / 1024)} MB, ${f1((kb - baseKb) / held)} KB per socket; ` +
-        `heapUsed ${f0(per('heapUsed'))} B, external ${f0(per('external'))} B per socket`,
+        `after GC ${f1((heap.rss - base.rss) / 1024 / held)} KB; heapUsed ${f0(per('heapUsed'))} B, external ${f0(per('external'))} B per socket`,
     );
   }
   return { server, baseKb, steps };
@@ -313,10 +316,10 @@ function report(results: Measured[]): string {
     '',
     `Machine: ${machine()}. Load average ${loadAtStart.join(' / ')} at start, ${loadNow().join(' / ')} at the end (2 cores shared with other sessions).`,
     '',
-    `Setup: each server alone in its own process, one after the other; sockets held idle by ${WORKERS} load-generator processes (scripts/bench/memory-worker.ts, \`ws\` clients without permessage-deflate), each from its own source address 127.0.0.x. Portal: ${USERS} plain users, sessions spread evenly over them (REALTIME_MAX_SOCKETS_PER_USER=1000), heartbeat 15 s. Per session = (server RSS with N sockets − RSS of the same process with none) / N, read from \`/proc/<pid>/status\` 3 s after the last socket opened, no forced GC. heapUsed / external / arrayBuffers: growth per socket of \`process.memoryUsage()\` after a forced GC (scripts/bench/memory-probe.mjs). The open-files hard limit here is ${openFilesLimit(process.pid)} per process, so a step above it holds as many sockets as the limit allows.`,
+    `Setup: each server alone in its own process, one after the other; sockets held idle by ${WORKERS} load-generator processes (scripts/bench/memory-worker.ts, \`ws\` clients without permessage-deflate), each from its own source address 127.0.0.x. Portal: ${USERS} plain users, sessions spread evenly over them (REALTIME_MAX_SOCKETS_PER_USER=1000), heartbeat 15 s. Per session = (server RSS with N sockets − RSS of the same process with none) / N, read from \`/proc/<pid>/status\` 3 s after the last socket opened, no forced GC. After a forced GC: the same difference, both RSS read right after \`gc()\` (what the sockets hold, without the garbage their opening left). heapUsed / external / arrayBuffers: growth per socket of \`process.memoryUsage()\` after a forced GC (scripts/bench/memory-probe.mjs). The open-files hard limit here is ${openFilesLimit(process.pid)} per process, so a step above it holds as many sockets as the limit allows.`,
     '',
-    '| server | sessions | failed | RSS MB | RSS per session KiB | ratio to bare `ws` | heapUsed per session B | external B | arrayBuffers B |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | sessions | failed | RSS MB | RSS per session KiB | ratio to bare `ws` | after a forced GC: RSS per session KiB | heapUsed per session B | external B | arrayBuffers B |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results)
     for (const [i, s] of r.steps.entries()) {
@@ -329,6 +332,7 @@ function report(results: Measured[]): string {
           f0(s.rssKb / 1024),
           `**${f1(s.perSessionKb)}**`,
           y ? `${(s.perSessionKb / y.perSessionKb).toFixed(2)}×` : '',
+          f1(s.perSessionAfterGcKb),
           f0(s.heapUsed),
           f0(s.external),
           f0(s.arrayBuffers),
