@@ -22,9 +22,11 @@ let sockets: WebSocket[] = [];
 let frames = 0;
 let deltas = 0;
 const closed: Record<string, number> = {};
-let ending = false;
+/** Sockets of an earlier server (terminated) may report their close late: only this one's count. */
+let generation = 0;
 
 function open(url: string, token: string | undefined, localAddress: string): Promise<boolean> {
+  const mine = generation;
   return new Promise((resolve) => {
     const attempt = () => {
       const ws = new WebSocket(url, {
@@ -56,7 +58,7 @@ function open(url: string, token: string | undefined, localAddress: string): Pro
         else if (text.startsWith('{"type":"snapshot"')) settle(true);
       });
       ws.on('close', (code) => {
-        if (!ending) closed[code] = (closed[code] ?? 0) + 1;
+        if (mine === generation) closed[code] = (closed[code] ?? 0) + 1;
         settle(false);
       });
       ws.on('error', () => settle(false));
@@ -89,14 +91,13 @@ process.on('message', async (msg: Command) => {
     };
     process.send!(counts);
   } else if (msg.cmd === 'terminate') {
-    ending = true;
+    generation++;
     for (const s of sockets) s.terminate();
     sockets = [];
     frames = 0;
     deltas = 0;
     for (const k of Object.keys(closed)) delete closed[k];
     await new Promise((r) => setTimeout(r, 500));
-    ending = false;
     process.send!({ ok: true });
   }
 });
