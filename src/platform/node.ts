@@ -1,39 +1,26 @@
-import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { createNodeWebSocket } from '@hono/node-ws';
-import type { WebSocket } from 'ws';
+import type { Hono, MiddlewareHandler } from 'hono';
+import { WSContext, type WSEvents } from 'hono/ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { listen } from '../http/node-server.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
 import { nodeSocket, type OpeningLimit } from '../realtime/socket.ts';
 import type { Platform } from './platform.ts';
 
-/** Node: `@hono/node-server` for HTTP, `@hono/node-ws` (the `ws` package) for WebSocket upgrades. */
+/**
+ * Node: `@hono/node-server` for HTTP, the `ws` package for WebSocket upgrades, wired here rather
+ * than through `@hono/node-ws`, which keeps every upgrade's Hono context (its Request, Headers,
+ * URL, IncomingMessage and the variables the middleware set) reachable from per-socket closures
+ * for the socket's whole life: about 6 KB of heap per idle socket with an empty handler, and
+ * everything the portal's middleware put in the context on top (docs/benchmarks.md, "Memory per
+ * session"). Here a socket keeps its `ws` object, one `WSContext` and the events the gateway
+ * returned; the listeners are shared functions.
+ */
 export function nodePlatform(): Platform {
-  let inject: ReturnType<typeof createNodeWebSocket>['injectWebSocket'] | undefined;
-  let limit: OpeningLimit | undefined;
-  /** Upgrades admitted and not yet opened (their release runs once: opened, or the socket closed). */
-  const opening = new Map<IncomingMessage, () => void>();
-  // Admission runs on the raw 'upgrade' event, before the app sees the request (its sign-in
-  // lookup included): a refusal costs no database or Redis work. @hono/node-ws listens on the
-  // relay, which only hears the admitted upgrades.
-  const admit = (relay: EventEmitter) => (request: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (limit && opening.size >= limit.maxOpening) {
-      limit.onRefused?.();
-      return refuse(socket, limit.retryAfterSeconds);
-    }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      opening.delete(request);
-    };
-    opening.set(request, release);
-    socket.once('close', release);
-    keepRetryAfter(socket);
-    relay.emit('upgrade', request, socket, head);
-  };
+  let sockets: NodeSockets | undefined;
   return {
     name: 'node',
     connectionAddress: (c) => {
@@ -44,23 +31,20 @@ export function nodePlatform(): Platform {
       }
     },
     sockets(app) {
-      const nodeWs = createNodeWebSocket({ app });
-      inject = nodeWs.injectWebSocket;
-      // No permessage-deflate (the ws default).
-      nodeWs.wss.options.perMessageDeflate = false;
+      sockets = new NodeSockets(app);
       return {
-        upgrade(createEvents, limits) {
+        upgrade: (createEvents, limits) => {
           // `ws` refuses a larger frame itself, closing with 1009.
-          nodeWs.wss.options.maxPayload = limits.maxIncomingBytes;
-          return nodeWs.upgradeWebSocket(createEvents);
+          sockets!.wss.options.maxPayload = limits.maxIncomingBytes;
+          return sockets!.middleware(createEvents);
         },
         socketOf: (ws) => nodeSocket(ws.raw as WebSocket),
         limitOpening: (l) => {
-          limit = l;
+          sockets!.limit = l;
         },
         opened: (c) => {
           const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-          if (incoming) opening.get(incoming)?.();
+          if (incoming) sockets!.opened(incoming);
         },
       };
     },
@@ -70,10 +54,11 @@ export function nodePlatform(): Platform {
           resolve({ port: info.port, close: () => server.close() }),
         );
         server.once('error', reject);
-        if (inject) {
-          const relay = new EventEmitter();
-          server.on('upgrade', admit(relay));
-          inject(relay as unknown as Server);
+        if (sockets) {
+          const s = sockets;
+          server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) =>
+            s.admit(request, socket, head),
+          );
         }
       }),
     listenMetrics: async (registry, where) => {
@@ -82,6 +67,181 @@ export function nodePlatform(): Platform {
     },
   };
 }
+
+/** The events and context of one open socket, on the `ws` object itself (shared listeners find it there). */
+const PEER = Symbol('peer');
+interface Peer {
+  events: WSEvents<WebSocket>;
+  context: WSContext<WebSocket>;
+}
+type PeerSocket = WebSocket & { [PEER]?: Peer };
+
+/** What `WSContext` calls: prototype methods over the raw socket, no closures per socket. */
+class RawInit {
+  constructor(readonly raw: WebSocket) {}
+  get readyState() {
+    return this.raw.readyState as 0 | 1 | 2 | 3;
+  }
+  send(source: string | ArrayBuffer | Uint8Array, options: { compress?: boolean }) {
+    this.raw.send(source, { compress: options.compress });
+  }
+  close(code?: number, reason?: string) {
+    this.raw.close(code, reason);
+  }
+}
+
+/** The upgrades of one app: admission, the app's say (authentication), then `ws`. */
+class NodeSockets {
+  // No client tracking: the hub tracks the sockets; ws's set would add an entry and a close
+  // listener per socket. permessage-deflate stays off (the ws default).
+  readonly wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false });
+  limit: OpeningLimit | undefined;
+  /** Upgrades admitted and not yet opened (their release runs once: opened, or the socket closed). */
+  readonly #opening = new Map<IncomingMessage, () => void>();
+  /** The events the app's upgrade handler returned for a request it accepted (until upgraded). */
+  readonly #accepted = new WeakMap<IncomingMessage, WSEvents<WebSocket>>();
+  /** Requests that came through the server's 'upgrade' event (a plain request may say Upgrade too). */
+  readonly #upgrading = new WeakSet<IncomingMessage>();
+
+  // biome-ignore lint/suspicious/noExplicitAny: any app's environment (as Platform.sockets takes it)
+  constructor(readonly app: Hono<any>) {}
+
+  // Admission runs on the raw 'upgrade' event, before the app sees the request (its sign-in
+  // lookup included): a refusal costs no database or Redis work.
+  admit(request: IncomingMessage, socket: Socket, head: Buffer) {
+    const limit = this.limit;
+    if (limit && this.#opening.size >= limit.maxOpening) {
+      limit.onRefused?.();
+      return refuse(socket, limit.retryAfterSeconds);
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#opening.delete(request);
+      // The listener would otherwise keep the request (and this closure) for the socket's life.
+      socket.off('close', release);
+    };
+    this.#opening.set(request, release);
+    socket.once('close', release);
+    void this.#upgrade(request, socket, head).catch(() => {
+      release();
+      socket.destroy();
+    });
+  }
+
+  opened(request: IncomingMessage) {
+    this.#opening.get(request)?.();
+  }
+
+  async #upgrade(request: IncomingMessage, socket: Socket, head: Buffer) {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const headers = new Headers();
+    for (const key in request.headers) {
+      const value = request.headers[key];
+      if (!value) continue;
+      headers.append(key, Array.isArray(value) ? value[0]! : value);
+    }
+    this.#upgrading.add(request);
+    const response = await this.app.request(url, { headers }, { incoming: request, outgoing: undefined });
+    const events = this.#accepted.get(request);
+    this.#accepted.delete(request);
+    if (!events) {
+      // Not upgraded (unauthenticated, wrong path, the database unreachable): the app's status,
+      // and its Retry-After when it gave one (a 503 of the error handler says 5 s).
+      const retryAfter = response.headers.get('retry-after') ?? (response.status === 503 ? '5' : undefined);
+      socket.end(
+        `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n` +
+          (retryAfter ? `Retry-After: ${retryAfter}\r\n` : '') +
+          'Connection: close\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => open(ws, events));
+  }
+
+  /** The app's handler for `GET /ws`: asks the gateway for the socket's events, upgraded by `#upgrade`. */
+  middleware(
+    createEvents: (c: Parameters<MiddlewareHandler>[0]) => WSEvents | Promise<WSEvents>,
+  ): MiddlewareHandler {
+    return async (c, next) => {
+      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return next();
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      const events = await createEvents(c);
+      if (incoming && this.#upgrading.has(incoming))
+        this.#accepted.set(incoming, events as WSEvents<WebSocket>);
+      return new Response();
+    };
+  }
+}
+
+function open(ws: PeerSocket, events: WSEvents<WebSocket>) {
+  const context = new WSContext<WebSocket>(new RawInit(ws));
+  ws[PEER] = { events, context };
+  ws.on('message', onMessage);
+  ws.on('close', onClose);
+  ws.on('error', onError);
+  try {
+    events.onOpen?.(new Event('open'), context);
+  } catch (error) {
+    console.error(error);
+  }
+}
+
+function onMessage(this: PeerSocket, data: RawData, isBinary: boolean) {
+  const peer = this[PEER];
+  if (!peer) return;
+  for (const part of Array.isArray(data) ? data : [data]) {
+    const payload = isBinary
+      ? part instanceof ArrayBuffer
+        ? part
+        : part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength)
+      : part.toString('utf-8');
+    try {
+      peer.events.onMessage?.(new MessageEvent('message', { data: payload }), peer.context);
+    } catch (error) {
+      console.error(error);
+    }
+  }
+}
+
+function onClose(this: PeerSocket, code: number, reason: Buffer) {
+  const peer = this[PEER];
+  if (!peer) return;
+  try {
+    peer.events.onClose?.(new CloseEvent('close', { code, reason: reason.toString() }), peer.context);
+  } catch (error) {
+    console.error(error);
+  }
+}
+
+function onError(this: PeerSocket, error: Error) {
+  const peer = this[PEER];
+  try {
+    // Node 20 has no global ErrorEvent: an Event carrying the error as ErrorEvent does.
+    peer?.events.onError?.(
+      Object.assign(new Event('error'), { error, message: error.message }) as ErrorEvent,
+      peer.context,
+    );
+  } catch (e) {
+    console.error(e);
+  }
+}
+
+/** Node 20 has no global CloseEvent (Node 23 does): the fields the handlers read. */
+const CloseEvent: typeof globalThis.CloseEvent =
+  globalThis.CloseEvent ??
+  (class extends Event {
+    readonly code: number;
+    readonly reason: string;
+    readonly wasClean: boolean;
+    constructor(type: string, init: CloseEventInit = {}) {
+      super(type, init);
+      this.code = init.code ?? 0;
+      this.reason = init.reason ?? '';
+      this.wasClean = init.wasClean ?? false;
+    }
+  } as unknown as typeof globalThis.CloseEvent);
 
 /**
  * 503 before the upgrade: a clean HTTP answer the client can read (Retry-After), where an
@@ -99,18 +259,4 @@ function refuse(socket: Socket, retryAfterSeconds: number) {
       'Connection: close\r\n\r\n' +
       body,
   );
-}
-
-/**
- * `@hono/node-ws` answers an upgrade the app did not accept with a bare status line, dropping the
- * response's headers: a 503 of the error handler (the database unreachable while the sign-in is
- * read) would reach the client without its Retry-After. Puts it back (5 s, the error handler's).
- */
-function keepRetryAfter(socket: Socket) {
-  const end = socket.end.bind(socket) as (...args: unknown[]) => Socket;
-  socket.end = ((chunk?: unknown, ...rest: unknown[]) => {
-    if (typeof chunk === 'string' && chunk.startsWith('HTTP/1.1 503 ') && !/\r\nretry-after:/i.test(chunk))
-      chunk = chunk.replace('\r\n', '\r\nRetry-After: 5\r\n');
-    return end(chunk, ...rest);
-  }) as Socket['end'];
 }

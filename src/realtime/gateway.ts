@@ -1,10 +1,11 @@
 import type { Context, Env, Hono } from 'hono';
+import type { WSContext, WSEvents } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { Actor } from '../auth/actor.ts';
 import { CLOSE, encodeFrame } from './frames.ts';
 import type { Connection, Hub } from './hub.ts';
 import type { RealtimeStore } from './ports.ts';
-import { incomingBytes, type SocketLayer } from './socket.ts';
+import { type ClientSocket, incomingBytes, type SocketLayer } from './socket.ts';
 
 export interface GatewayOptions {
   heartbeatMs: number;
@@ -88,64 +89,29 @@ export class Gateway {
         this.refused++;
       },
     });
+    // One set of closures for every socket: each socket's events object (SocketEvents) reaches
+    // the gateway through it, with no closure of its own.
+    const side: SocketSide = {
+      sockets,
+      hub: this.hub,
+      logger: this.logger,
+      maxSocketsPerUser: this.options.maxSocketsPerUser,
+      draining: () => this.#draining,
+      open: (conn, requestedId, lastSeq) => this.#open(conn, requestedId, lastSeq),
+      closed: (conn) => this.#closed(conn),
+    };
     app.get(
       '/ws',
       sockets.upgrade((c) => {
         const { actor, originAllowed } = admit(c);
-        const badOrigin = !originAllowed;
-        const sessionId = c.req.query('session_id');
         const lastSeq = Number(c.req.query('last_seq'));
-        let conn: Connection | undefined;
-        const opened = () => sockets.opened?.(c);
-        return {
-          onOpen: (_event, ws) => {
-            const raw = sockets.socketOf(ws);
-            const refuse = (code: number, reason: string) => {
-              raw.close(code, reason);
-              opened();
-            };
-            if (this.#draining) return refuse(CLOSE.draining, 'server draining');
-            if (badOrigin) return refuse(CLOSE.forbidden, 'origin not allowed');
-            if (!actor) return refuse(CLOSE.unauthenticated, 'sign in first');
-            // Counted here, synchronously: sockets still opening count too (hub.add below is first).
-            if (this.hub.socketsOf(actor.id) >= this.options.maxSocketsPerUser)
-              return refuse(CLOSE.tooManySockets, 'too many sockets for this user');
-            conn = {
-              ws: raw,
-              userId: actor.id,
-              sessionId: '',
-              authSessionId: actor.sessionId,
-              seq: 0,
-              ready: false,
-              pending: [],
-              lastSeen: Date.now(),
-            };
-            const opening = conn;
-            if (raw.liveness.kind === 'ping')
-              raw.liveness.onPong(() => {
-                opening.lastSeen = Date.now();
-              });
-            this.#open(
-              opening,
-              sessionId,
-              Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : undefined,
-            )
-              .catch((error) => {
-                this.logger.warn({ err: (error as Error).message }, 'realtime: could not open a session');
-                raw.close(CLOSE.draining, 'try again');
-              })
-              .finally(opened);
-          },
-          onMessage: (event, ws) => {
-            // Node's `ws` enforces this itself (maxPayload); Deno's upgrade has no such option.
-            if (incomingBytes(event.data) > MAX_INCOMING_BYTES)
-              return sockets.socketOf(ws).close(1009, 'frame too large');
-            if (conn) conn.lastSeen = Date.now();
-          },
-          onClose: () => {
-            if (conn) void this.#closed(conn);
-          },
-        };
+        return new SocketEvents(side, c, {
+          userId: actor?.id,
+          authSessionId: actor?.sessionId,
+          badOrigin: !originAllowed,
+          sessionId: c.req.query('session_id'),
+          lastSeq: Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : undefined,
+        });
       }, limits),
     );
   }
@@ -239,7 +205,7 @@ export class Gateway {
       const liveness = conn.ws.liveness;
       if (!conn.ws.isOpen) void this.hub.remove(conn).catch(() => {});
       else if (liveness.kind === 'runtime') continue;
-      else if (now - conn.lastSeen > limit) conn.ws.terminate();
+      else if (now - Math.max(conn.lastSeen, liveness.lastPongAt) > limit) conn.ws.terminate();
       else liveness.ping();
     }
     // The sweep first: it must not wait on the database (a busy embedded database can hold the
@@ -292,5 +258,97 @@ export class Gateway {
     this.#draining = true;
     clearInterval(this.#heartbeat);
     for (const conn of this.hub.all()) conn.ws.close(CLOSE.draining, 'server draining');
+  }
+}
+
+/** What every socket's events need of their gateway (made once per gateway by `register`). */
+interface SocketSide {
+  sockets: SocketLayer;
+  hub: Hub;
+  logger: Logger;
+  maxSocketsPerUser: number;
+  draining(): boolean;
+  open(conn: Connection, requestedId: string | undefined, lastSeq: number | undefined): Promise<void>;
+  closed(conn: Connection): Promise<void>;
+}
+
+/** What a socket keeps of its upgrade request: the signed-in user's ids and the resume parameters. */
+interface Upgrade {
+  userId: number | undefined;
+  authSessionId: string | undefined;
+  badOrigin: boolean;
+  sessionId: string | undefined;
+  lastSeq: number | undefined;
+}
+
+/**
+ * One socket's events. An object with its methods on the prototype, not closures: it lives as
+ * long as its socket (thousands of them), and keeps only what the socket needs of its upgrade
+ * request, never the request's context (its Request, headers, the user's row), which it drops
+ * once the socket is open (docs/benchmarks.md, "Memory per session").
+ */
+class SocketEvents implements WSEvents {
+  conn: Connection | undefined;
+  #request: Context | undefined;
+
+  constructor(
+    readonly side: SocketSide,
+    request: Context,
+    readonly upgrade: Upgrade,
+  ) {
+    this.#request = request;
+  }
+
+  /** The upgrade finished opening (admission control counts it no more); runs once. */
+  #opened() {
+    const request = this.#request;
+    this.#request = undefined;
+    if (request) this.side.sockets.opened?.(request);
+  }
+
+  #refuse(raw: ClientSocket, code: number, reason: string) {
+    raw.close(code, reason);
+    this.#opened();
+  }
+
+  onOpen(_event: Event, ws: WSContext) {
+    const { side, upgrade } = this;
+    const raw = side.sockets.socketOf(ws);
+    if (side.draining()) return this.#refuse(raw, CLOSE.draining, 'server draining');
+    if (upgrade.badOrigin) return this.#refuse(raw, CLOSE.forbidden, 'origin not allowed');
+    if (upgrade.userId === undefined || upgrade.authSessionId === undefined)
+      return this.#refuse(raw, CLOSE.unauthenticated, 'sign in first');
+    // Counted here, synchronously: sockets still opening count too (hub.add below is first).
+    if (side.hub.socketsOf(upgrade.userId) >= side.maxSocketsPerUser)
+      return this.#refuse(raw, CLOSE.tooManySockets, 'too many sockets for this user');
+    const conn: Connection = {
+      ws: raw,
+      userId: upgrade.userId,
+      sessionId: '',
+      authSessionId: upgrade.authSessionId,
+      seq: 0,
+      ready: false,
+      pending: [],
+      lastSeen: Date.now(),
+    };
+    this.conn = conn;
+    side
+      .open(conn, upgrade.sessionId, upgrade.lastSeq)
+      .catch((error) => {
+        side.logger.warn({ err: (error as Error).message }, 'realtime: could not open a session');
+        raw.close(CLOSE.draining, 'try again');
+      })
+      .finally(() => this.#opened());
+  }
+
+  onMessage(event: MessageEvent, ws: WSContext) {
+    // Node's `ws` enforces this itself (maxPayload); Deno's upgrade has no such option.
+    if (incomingBytes(event.data) > MAX_INCOMING_BYTES)
+      return this.side.sockets.socketOf(ws).close(1009, 'frame too large');
+    if (this.conn) this.conn.lastSeen = Date.now();
+  }
+
+  onClose() {
+    if (this.conn) void this.side.closed(this.conn);
   }
 }

@@ -24,7 +24,12 @@ export interface ClientSocket {
  * `idleTimeout`): its server sockets have no `ping()` and report no pong.
  */
 export type Liveness =
-  | { kind: 'ping'; ping(): void; onPong(listener: () => void): void }
+  | {
+      kind: 'ping';
+      ping(): void;
+      /** When the last pong arrived (ms since the epoch; 0 before the first). */
+      readonly lastPongAt: number;
+    }
   | { kind: 'runtime' };
 
 /** What the gateway asks of every upgrade, whichever runtime carries it out. */
@@ -63,20 +68,56 @@ export interface OpeningLimit {
 // biome-ignore lint/suspicious/noExplicitAny: each runtime's helper has its own raw socket and options types
 export type AnyUpgradeWebSocket = UpgradeWebSocket<any, any>;
 
-/** Node: the `ws` package's socket. */
+/** When a `ws` socket's last pong arrived, kept on the socket by one listener shared by all. */
+const LAST_PONG = Symbol('lastPong');
+type PongedSocket = NodeWebSocket & { [LAST_PONG]?: number };
+function notePong(this: PongedSocket) {
+  this[LAST_PONG] = Date.now();
+}
+
+/**
+ * Node: the `ws` package's socket. A class, not an object of closures: thousands of sockets
+ * share its methods (docs/benchmarks.md, "Memory per session").
+ */
+class NodeClientSocket implements ClientSocket {
+  constructor(readonly raw: PongedSocket) {
+    if (raw[LAST_PONG] === undefined) {
+      raw[LAST_PONG] = 0;
+      raw.on('pong', notePong);
+    }
+  }
+  get isOpen() {
+    return this.raw.readyState === this.raw.OPEN;
+  }
+  get bufferedAmount() {
+    return this.raw.bufferedAmount;
+  }
+  send(text: string) {
+    this.raw.send(text);
+  }
+  close(code: number, reason: string) {
+    this.raw.close(code, reason);
+  }
+  terminate() {
+    this.raw.terminate();
+  }
+  /** Its own liveness: `ws` pings and reports pongs. */
+  get liveness(): this {
+    return this;
+  }
+  get kind() {
+    return 'ping' as const;
+  }
+  ping() {
+    this.raw.ping();
+  }
+  get lastPongAt() {
+    return this.raw[LAST_PONG] ?? 0;
+  }
+}
+
 export function nodeSocket(raw: NodeWebSocket): ClientSocket {
-  return {
-    get isOpen() {
-      return raw.readyState === raw.OPEN;
-    },
-    get bufferedAmount() {
-      return raw.bufferedAmount;
-    },
-    send: (text) => raw.send(text),
-    close: (code, reason) => raw.close(code, reason),
-    terminate: () => raw.terminate(),
-    liveness: { kind: 'ping', ping: () => raw.ping(), onPong: (listener) => raw.on('pong', listener) },
-  };
+  return new NodeClientSocket(raw);
 }
 
 /** The standard WebSocket object, as much of it as a server socket needs (Deno's `upgradeWebSocket`). */

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ADMIN, type Cluster, startCluster } from '../support/cluster.ts';
 import { api, LiveClient, signIn } from '../support/live-client.ts';
 import { startPrivatePostgres } from '../support/private-pg.ts';
@@ -61,6 +62,20 @@ describe('PostgreSQL restart', () => {
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toBe('5');
     expect((await down.json()).error.code).toBe('unavailable');
+    // So does a WebSocket upgrade: refused before the upgrade, with the status and its Retry-After.
+    const upgrade = await new Promise<{ status?: number; retryAfter?: string }>((resolve) => {
+      const ws = new WebSocket(`${a!.wsBase}/ws`, { headers: { authorization: `Bearer ${token}` } });
+      ws.on('unexpected-response', (_request, response) => {
+        resolve({ status: response.statusCode, retryAfter: response.headers['retry-after'] });
+        ws.terminate();
+      });
+      ws.on('open', () => {
+        resolve({});
+        ws.terminate();
+      });
+      ws.on('error', () => {});
+    });
+    expect(upgrade).toEqual({ status: 503, retryAfter: '5' });
     expect((await fetch(`${b!.base}/readyz`)).status).toBe(503);
     server.start();
     for (let i = 0; ; i++) {
