@@ -7,7 +7,7 @@ import { PortalError } from '../errors.ts';
 import { canManage, getProject } from '../projects/rules.ts';
 import { getTask } from '../tasks/rules.ts';
 import { getUser } from '../users/rules.ts';
-import { type Change, changeEntries, changeOf, type Names, namesOf } from './history.ts';
+import { type Change, changeOf, type Names, namedChangeEntries, namesIn, namesOf } from './history.ts';
 
 /**
  * Edits that would overwrite someone else's (docs/ui-writes.md, "No lost edits"). An edit form
@@ -24,14 +24,16 @@ export async function logPosition(db: Db): Promise<number> {
   return row?.max ? Number(row.max) : 0;
 }
 
-/** What changed a row since a log position; the (table_name, id) index reads only the newer entries. */
+/**
+ * What changed a row since a log position, with the names shown beside it (one statement); the
+ * (table_name, id) index reads only the newer entries.
+ */
 export async function changesSince(db: Db, kind: Editable, rowId: number, since: number) {
-  const rows = await changeEntries(db)
+  const rows = await namedChangeEntries(db)
     .where(and(eq(changeLog.table_name, TABLE[kind]), gt(changeLog.id, since), eq(changeLog.row_id, rowId)))
     .orderBy(asc(changeLog.id))
     .limit(20);
-  const changes = rows.map(changeOf);
-  return { changes, names: await namesOf(db, changes) };
+  return { changes: rows.map(changeOf), names: namesIn(rows) };
 }
 
 /** A row as an open edit form meets it again: its current ETag and what changed it, or gone. */

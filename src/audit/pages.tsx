@@ -5,8 +5,7 @@ import { isFragmentRequest, signedIn } from '../http/page-kit.tsx';
 import { IsoDate } from '../http/schemas.ts';
 import { ForbiddenPage } from '../views/forbidden.tsx';
 import type { AssetUrl } from '../views/layout.tsx';
-import { namesOf } from './history.ts';
-import { listAudit } from './rules.ts';
+import { listAuditNamed } from './rules.ts';
 import { AUDIT_PAGE_SIZE, type AuditFilters, AuditPage, AuditRows, auditUrl } from './view.tsx';
 
 const ID = /^[1-9][0-9]{0,9}$/;
@@ -34,7 +33,8 @@ export function registerAuditPages(app: App, { database }: AppDeps, asset: Asset
   const { db } = database;
   const rows = async (c: Context, filters: AuditFilters) => {
     const actor = c.get('actor')!;
-    const page = await listAudit(db, actor, {
+    // The names on the page come in the rows' statement (one round trip).
+    const page = await listAuditNamed(db, actor, {
       actor_id: filters.actor ? Number(filters.actor) : undefined,
       entity: filters.entity as (typeof ENTITIES)[number] | undefined,
       row_id: filters.id ? Number(filters.id) : undefined,
@@ -43,7 +43,7 @@ export function registerAuditPages(app: App, { database }: AppDeps, asset: Asset
       offset: filters.offset,
       limit: AUDIT_PAGE_SIZE,
     });
-    return { ...page, names: await namesOf(db, page.items), filters };
+    return { ...page, filters };
   };
 
   app.get('/audit', signedIn(), async (c) => {

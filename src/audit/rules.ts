@@ -3,7 +3,7 @@ import { type Actor, type Page, pageOf } from '../auth/actor.ts';
 import type { Db } from '../db/database.ts';
 import { changeLog } from '../db/schema/change-log.ts';
 import { forbidden } from '../errors.ts';
-import { changeEntries, changeOf } from './history.ts';
+import { changeEntries, changeOf, namedChangeEntries, namesIn } from './history.ts';
 
 export interface AuditQuery extends Page {
   actor_id?: number | undefined;
@@ -37,5 +37,24 @@ export async function listAudit(db: Db, actor: Actor, query: AuditQuery) {
   return {
     items: rows.map((row) => ({ ...changeOf(row), affected_user_ids: row.entry.affected_user_ids })),
     total: total?.n ?? 0,
+  };
+}
+
+/**
+ * The audit page's rows: `listAudit`'s, with the names shown beside them read in the same
+ * statement (`namedChangeEntries`), so the page waits for one round trip, not two.
+ */
+export async function listAuditNamed(db: Db, actor: Actor, query: AuditQuery) {
+  if (actor.role !== 'admin') throw forbidden('Only admins can read the audit log');
+  const { limit, offset } = pageOf(query);
+  const where = auditFilter(query);
+  const [rows, [total]] = await Promise.all([
+    namedChangeEntries(db).where(where).orderBy(desc(changeLog.id)).limit(limit).offset(offset),
+    db.select({ n: count() }).from(changeLog).where(where),
+  ]);
+  return {
+    items: rows.map((row) => ({ ...changeOf(row), affected_user_ids: row.entry.affected_user_ids })),
+    total: total?.n ?? 0,
+    names: namesIn(rows),
   };
 }

@@ -2,7 +2,7 @@ import { createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { type App, type AppDeps, actorOf } from '../http/context.ts';
 import { errorResponses, security } from '../http/schemas.ts';
-import { auditCsvSource, csvStream, type ExportProbe, taskCsvSource } from './csv.ts';
+import { auditCsvSource, type ExportProbe, startCsv, taskCsvSource } from './csv.ts';
 
 /** GET /api/tasks/export.csv and /api/audit/export.csv: every matching row, streamed (docs/api.md). */
 
@@ -50,9 +50,9 @@ export function registerTaskExport(app: App, { database }: AppDeps, query: z.Zod
       responses: csvResponse('CSV, UTF-8, CRLF line ends (RFC 4180)'),
     }),
     // biome-ignore lint/suspicious/noExplicitAny: the query schema is handed in by the task routes.
-    (c: any) => {
+    async (c: any) => {
       const source = taskCsvSource(database.db, actorOf(c), c.req.valid('query'));
-      return csvDownload(c, csvStream(source, exportProbe), 'tasks');
+      return csvDownload(c, await startCsv(source, exportProbe), 'tasks');
     },
   );
 }
@@ -72,9 +72,9 @@ export function registerAuditExport(app: App, { database }: AppDeps, query: z.Zo
       responses: csvResponse('CSV, UTF-8, CRLF line ends (RFC 4180)'),
     }),
     // biome-ignore lint/suspicious/noExplicitAny: the query schema is handed in by the audit routes.
-    (c: any) => {
+    async (c: any) => {
       const source = auditCsvSource(database.db, actorOf(c), c.req.valid('query'));
-      return csvDownload(c, csvStream(source, exportProbe), 'audit');
+      return csvDownload(c, await startCsv(source, exportProbe), 'audit');
     },
   );
 }

@@ -43,17 +43,35 @@ export interface ExportProbe {
   onBatch?(rows: number): void;
 }
 
-/** The CSV bytes of a source, one batch per pull; cancelling stops before the next query. */
-export function csvStream<Row>(source: CsvSource<Row>, probe: ExportProbe = {}): ReadableStream<Uint8Array> {
+/**
+ * The CSV bytes of a source, one batch per pull; cancelling stops before the next query. `first`:
+ * the first batch, already read (`startCsv`); the stream goes on after it.
+ */
+export function csvStream<Row>(
+  source: CsvSource<Row>,
+  probe: ExportProbe = {},
+  first?: Row[],
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let cursor: number | undefined;
   let done = false;
   let cancelled = false;
   let inFlight: Promise<void> = Promise.resolve();
+  const take = (rows: Row[], controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (rows.length > 0) {
+      cursor = source.cursorOf(rows[rows.length - 1]!);
+      controller.enqueue(encoder.encode(rows.map((r) => csvRow(source.cells(r))).join('')));
+    }
+    if (rows.length < EXPORT_BATCH) {
+      done = true;
+      controller.close();
+    }
+  };
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         controller.enqueue(encoder.encode(csvRow(source.header)));
+        if (first) take(first, controller);
       },
       pull(controller) {
         if (done || cancelled) return;
@@ -61,14 +79,7 @@ export function csvStream<Row>(source: CsvSource<Row>, probe: ExportProbe = {}):
           const rows = await source.batch(cursor, EXPORT_BATCH);
           probe.onBatch?.(rows.length);
           if (cancelled) return;
-          if (rows.length > 0) {
-            cursor = source.cursorOf(rows[rows.length - 1]!);
-            controller.enqueue(encoder.encode(rows.map((r) => csvRow(source.cells(r))).join('')));
-          }
-          if (rows.length < EXPORT_BATCH) {
-            done = true;
-            controller.close();
-          }
+          take(rows, controller);
         })();
         return inFlight;
       },
@@ -81,6 +92,23 @@ export function csvStream<Row>(source: CsvSource<Row>, probe: ExportProbe = {}):
     // Nothing is read ahead of the client: one batch in memory at most.
     { highWaterMark: 0 },
   );
+}
+
+/**
+ * `csvStream` with its first batch read before the answer starts. On a read that runs beside the
+ * sign-in check (docs/decisions/0021-sign-in-check-beside-the-read.md) that batch travels with the
+ * check, one round trip instead of two in a row; it is held, like any answer, until the check
+ * confirms the user, and thrown away with the answer when it does not. Still one batch in memory
+ * at most (the next is read when the client has taken this one), and a query that fails now is an
+ * error status, not a cut-off 200.
+ */
+export async function startCsv<Row>(
+  source: CsvSource<Row>,
+  probe: ExportProbe = {},
+): Promise<ReadableStream<Uint8Array>> {
+  const first = await source.batch(undefined, EXPORT_BATCH);
+  probe.onBatch?.(first.length);
+  return csvStream(source, probe, first);
 }
 
 export const TASK_COLUMNS = [

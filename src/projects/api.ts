@@ -54,7 +54,11 @@ export function registerProjects(app: App, { database }: AppDeps) {
       request: { query: ListQuery },
       responses: { 200: json(listOf(Project, 'ProjectList'), 'A page of projects'), ...errorResponses },
     }),
-    async (c) => c.json(await listProjects(db, actorOf(c), c.req.valid('query')), 200),
+    async (c) => {
+      // The page and its total (a page's own reads add versions and the log position to them).
+      const { items, total } = await listProjects(db, actorOf(c), c.req.valid('query'));
+      return c.json({ items, total }, 200);
+    },
   );
 
   app.openapi(

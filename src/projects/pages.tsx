@@ -1,8 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.tsx';
-import { logPosition } from '../audit/conflicts.ts';
 import type { Actor } from '../auth/actor.ts';
+import { pageEtags, versionExtra } from '../db/list.ts';
+import { projects } from '../db/schema/projects.ts';
 import type { App, AppDeps } from '../http/context.ts';
 import { pathId, refusalOf } from '../http/forms.ts';
 import { actorIn, formAction, renderPage, signedIn } from '../http/page-kit.tsx';
@@ -17,7 +18,6 @@ import {
   deleteProject,
   listProjects,
   projectDeletionImpact,
-  projectVersions,
   updateProject,
 } from './rules.ts';
 
@@ -38,18 +38,19 @@ export function registerProjectPages(app: App, { database }: AppDeps, asset: Ass
   const { db } = database;
 
   const answer = async (c: Context, actor: Actor, extra: Partial<ProjectsSectionProps> = {}) => {
-    // The log position first: a change landing between the reads is listed, never missed.
-    const since = await logPosition(db);
-    const list = await listProjects(db, actor, { limit: 200, sort: 'name' });
+    // The projects with their versions and the change log's position in one statement (one
+    // snapshot: a change after these rows has a greater id, so it is listed, never missed), and
+    // an admin's owner choices beside it: one round trip.
+    const [list, people] = await Promise.all([
+      listProjects(db, actor, { limit: 200, sort: 'name' }, { extra: versionExtra(projects), since: true }),
+      actor.role === 'admin' ? listUsers(db, actor, { limit: 200, sort: 'username' }) : undefined,
+    ]);
+    const { since } = list;
+    const etags = pageEtags('project', list.items, list.extras);
     const manageable = list.items.filter((p) => canManage(actor, p));
-    const etags = await projectVersions(db, manageable);
-    let owners: [string, string][] | undefined;
-    if (actor.role === 'admin') {
-      const people = await listUsers(db, actor, { limit: 200, sort: 'username' });
-      owners = people.items
-        .filter((u) => u.role !== 'user' && (u.active || list.items.some((p) => p.owner_id === u.id)))
-        .map((u) => [String(u.id), u.display_name || u.username]);
-    }
+    const owners = people?.items
+      .filter((u) => u.role !== 'user' && (u.active || list.items.some((p) => p.owner_id === u.id)))
+      .map((u): [string, string] => [String(u.id), u.display_name || u.username]);
     const section: ProjectsSectionProps = {
       projects: list.items,
       total: list.total,

@@ -1,6 +1,6 @@
 import type { App, AppDeps } from '../http/context.ts';
 import { missingPage, orMissing, pageId, renderPage, signedIn } from '../http/page-kit.tsx';
-import { listTasks, taskLabels } from '../tasks/rules.ts';
+import { listTasks, taskExtras } from '../tasks/rules.ts';
 import type { AssetUrl } from '../views/layout.tsx';
 import { ProjectDetails, ProjectPage } from './project-view.tsx';
 import { getProject, projectWithOwner } from './rules.ts';
@@ -29,17 +29,22 @@ export function registerProjectPage(app: App, { database }: AppDeps, asset: Asse
     const [project, owner, list, done, overdue] = await Promise.all([
       orMissing(() => getProject(db, actor, id)),
       projectWithOwner(db, id),
-      listTasks(db, actor, { project_id: id, sort: 'due_date', limit: PROJECT_TASKS }),
+      // With their assignees' names, in the same statement.
+      listTasks(
+        db,
+        actor,
+        { project_id: id, sort: 'due_date', limit: PROJECT_TASKS },
+        { extra: { assignee_name: taskExtras.assignee_name } },
+      ),
       listTasks(db, actor, { project_id: id, status: 'done', limit: 1 }),
       listTasks(db, actor, { project_id: id, overdue: true, limit: 1 }),
     ]);
     if (!project) return missing();
-    const labels = await taskLabels(db, list.items);
     const data = {
       project: { ...project, owner: owner?.owner ?? '—' },
-      tasks: list.items.map((t) => ({
+      tasks: list.items.map((t, i) => ({
         ...t,
-        assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
+        assignee_name: t.assignee_id === null ? undefined : (list.extras[i]!.assignee_name ?? undefined),
       })),
       total: list.total,
       done: done.total,

@@ -1,7 +1,7 @@
 import { and, count, eq, exists, getTableColumns, ilike, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
 import { type Actor, actingAs, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
 import { type Db, insertWhere } from '../db/database.ts';
-import { listPage } from '../db/list.ts';
+import { type Extra, type ListOptions, listPage } from '../db/list.ts';
 import { shownName } from '../db/pickers.ts';
 import { type ProjectRow, projects } from '../db/schema/projects.ts';
 import { tasks } from '../db/schema/tasks.ts';
@@ -83,7 +83,12 @@ export interface ProjectQuery extends Page {
   sort?: string | undefined;
 }
 
-export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
+export async function listProjects<E extends Extra = Record<never, SQL.Aliased>>(
+  db: Db,
+  actor: Actor,
+  query: ProjectQuery,
+  options: ListOptions<E> = {},
+) {
   const where = and(
     visibleProjects(db, actor),
     query.q ? ilike(projects.name, likePattern(query.q)) : undefined,
@@ -100,35 +105,7 @@ export async function listProjects(db: Db, actor: Actor, query: ProjectQuery) {
     'name',
     projects.id,
   );
-  return listPage(db, projects, where, order, query, toProject);
-}
-
-/**
- * The ETags of projects as `listProjects` returned them (a list's forms): one query for the row versions,
- * hashed with the representation the list read. A row changed between the two reads gets a tag
- * that matches no version of it, so a save from that list is refused, never silently let through.
- */
-export async function projectVersions(
-  db: Db,
-  items: readonly ReturnType<typeof toProject>[],
-): Promise<Map<number, string>> {
-  if (items.length === 0) return new Map();
-  const rows = await db
-    .select({ id: projects.id, version: rowVersion(projects) })
-    .from(projects)
-    .where(
-      inArray(
-        projects.id,
-        items.map((i) => i.id),
-      ),
-    );
-  const versions = new Map(rows.map((r) => [r.id, r.version]));
-  return new Map(
-    items.flatMap((item) => {
-      const version = versions.get(item.id);
-      return version === undefined ? [] : [[item.id, etagFor('project', version, item)] as const];
-    }),
-  );
+  return listPage(db, projects, where, order, query, toProject, options);
 }
 
 /** One project; `etagOf(project)` is its ETag. */

@@ -86,7 +86,11 @@ export function registerTasks(app: App, deps: AppDeps) {
       request: { query: ListQuery },
       responses: { 200: json(listOf(Task, 'TaskList'), 'A page of tasks'), ...errorResponses },
     }),
-    async (c) => c.json(await listTasks(db, actorOf(c), c.req.valid('query')), 200),
+    async (c) => {
+      // The page and its total (a page's own reads add versions and the log position to them).
+      const { items, total } = await listTasks(db, actorOf(c), c.req.valid('query'));
+      return c.json({ items, total }, 200);
+    },
   );
 
   app.openapi(

@@ -4,12 +4,13 @@ import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.tsx
 import { conflictText } from '../audit/conflict-view.tsx';
 import { logPosition } from '../audit/conflicts.ts';
 import type { Actor } from '../auth/actor.ts';
+import { pageEtags } from '../db/list.ts';
 import { peopleChoices, projectChoices } from '../db/pickers.ts';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.ts';
 import { etagOf } from '../db/versions.ts';
 import { PortalError } from '../errors.ts';
 import { csvDownload, exportProbe } from '../exports/api.ts';
-import { csvStream, taskCsvSource } from '../exports/csv.ts';
+import { startCsv, taskCsvSource } from '../exports/csv.ts';
 import { type App, type AppDeps, actorOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { formErrors, formFields, pathId, refusalOf } from '../http/forms.ts';
@@ -38,7 +39,7 @@ import {
   TaskResults,
   TasksPage,
 } from './list-view.tsx';
-import { createTask, deleteTask, getTask, listTasks, taskLabels, taskVersions, updateTask } from './rules.ts';
+import { createTask, deleteTask, getTask, listTasks, taskExtras, updateTask } from './rules.ts';
 
 /** A blank select or date means "none". */
 const blankIsNull = <T extends z.ZodTypeAny>(schema: T) =>
@@ -73,45 +74,40 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
       offset: Number.isInteger(offset) && offset >= 0 && offset < 1e9 ? offset : 0,
     };
   };
-  /** Tasks with the names of their project and assignee. */
-  const labelled = async (tasks: Awaited<ReturnType<typeof listTasks>>['items']) => {
-    const labels = await taskLabels(database.db, tasks);
-    return tasks.map((t) => ({
-      ...t,
-      project_name: labels.project.get(t.project_id),
-      assignee_name: t.assignee_id === null ? undefined : labels.assignee.get(t.assignee_id),
-    }));
-  };
-  // The list and the board at once (one round trip), then the names on the list's page.
+  // The list and the board at once: one round trip, beside the sign-in check. Each statement
+  // brings its rows' versions (the in-place edits send them back), the list's the names it shows,
+  // and each the change log's position read in its own snapshot (no lost edits,
+  // docs/ui-writes.md): a change after those rows has a greater id, so it is listed, never missed.
   const results = async (actor: Actor, filters: TaskFilters) => {
-    // The log position first: a change landing between the reads is listed, never missed.
-    const since = await logPosition(database.db);
     const [page, cards] = await Promise.all([
-      listTasks(database.db, actor, {
-        q: filters.q,
-        status: filters.status as TaskStatus | undefined,
-        ...taskQueryOf(actor, filters),
-        sort: filters.sort,
-        offset: filters.offset,
-        limit: PAGE_SIZE,
-      }),
+      listTasks(
+        database.db,
+        actor,
+        {
+          q: filters.q,
+          status: filters.status as TaskStatus | undefined,
+          ...taskQueryOf(actor, filters),
+          sort: filters.sort,
+          offset: filters.offset,
+          limit: PAGE_SIZE,
+        },
+        { extra: taskExtras, since: true },
+      ),
       board(actor, filters),
     ]);
-    // The versions of every row shown (list and board), in one query: the in-place edits send them back.
-    // Hashed with the representations read for the page (not the labelled copies).
-    const [items, etags] = await Promise.all([
-      labelled(page.items),
-      taskVersions(database.db, [...page.items, ...Object.values(cards).flatMap((col) => col.items)]),
-    ]);
-    const versioned = <T extends { id: number }>(t: T) => ({ ...t, version: etags.get(t.id), since });
-    const withVersions = (col: BoardData[TaskStatus]) => ({ ...col, items: col.items.map(versioned) });
-    const boardOut: BoardData = {
-      todo: withVersions(cards.todo),
-      in_progress: withVersions(cards.in_progress),
-      blocked: withVersions(cards.blocked),
-      done: withVersions(cards.done),
-    };
-    return { ...page, items: items.map(versioned), filters, board: boardOut };
+    const etags = pageEtags('task', page.items, page.extras);
+    const items = page.items.map((t, i) => {
+      const extra = page.extras[i]!;
+      return {
+        ...t,
+        project_name: extra.project_name ?? undefined,
+        assignee_name: t.assignee_id === null ? undefined : (extra.assignee_name ?? undefined),
+        // Hashed with the representation read for the page (not the labelled copy).
+        version: etags.get(t.id),
+        since: page.since,
+      };
+    });
+    return { items, total: page.total, filters, board: cards };
   };
   /** The board: the first cards of every status in the filtered scope (not the list's page), and their totals. */
   const board = async (actor: Actor, filters: TaskFilters) => {
@@ -123,16 +119,23 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
   const column = async (actor: Actor, filters: TaskFilters, status: TaskStatus, offset: number) => {
     // Filtered to another status: this column is empty.
     if (filters.status && filters.status !== status) return { items: [], total: 0 };
-    const page = await listTasks(database.db, actor, {
-      q: filters.q,
-      ...taskQueryOf(actor, filters),
-      status,
-      sort: filters.sort,
-      offset,
-      limit: BOARD_COLUMN_SIZE,
-    });
-    // Cards show titles only: no names to look up.
-    return { items: page.items, total: page.total };
+    const page = await listTasks(
+      database.db,
+      actor,
+      {
+        q: filters.q,
+        ...taskQueryOf(actor, filters),
+        status,
+        sort: filters.sort,
+        offset,
+        limit: BOARD_COLUMN_SIZE,
+      },
+      // Cards show titles only: no names to look up; their versions and position, as the list's.
+      { extra: { version: taskExtras.version }, since: true },
+    );
+    const etags = pageEtags('task', page.items, page.extras);
+    const items = page.items.map((t) => ({ ...t, version: etags.get(t.id), since: page.since }));
+    return { items, total: page.total };
   };
 
   app.get('/tasks', signedIn(), async (c) => {
@@ -154,7 +157,7 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
 
   // "Export CSV" on /tasks: every task the page's filters select (not just its page), streamed
   // like GET /api/tasks/export.csv; the page's filters (assignee none, my team) go further than the API's.
-  app.get('/tasks/export.csv', signedIn({ next: '/tasks' }), (c) => {
+  app.get('/tasks/export.csv', signedIn({ next: '/tasks' }), async (c) => {
     const actor = c.get('user');
     const filters = filtersOf((n) => c.req.query(n));
     const source = taskCsvSource(database.db, actor, {
@@ -162,7 +165,7 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
       status: filters.status as TaskStatus | undefined,
       ...taskQueryOf(actor, filters),
     });
-    return csvDownload(c, csvStream(source, exportProbe), 'tasks');
+    return csvDownload(c, await startCsv(source, exportProbe), 'tasks');
   });
 
   // A board column past its first cards: "Show more" (htmx: the next cards; without it: a page).
@@ -172,10 +175,7 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
     if (!TASK_STATUSES.includes(status)) return c.notFound();
     const filters = filtersOf((n) => c.req.query(n));
     const offset = filters.offset ?? 0;
-    const since = await logPosition(database.db);
-    const found = await column(actor, filters, status, offset);
-    const etags = await taskVersions(database.db, found.items);
-    const data = { ...found, items: found.items.map((t) => ({ ...t, version: etags.get(t.id), since })) };
+    const data = await column(actor, filters, status, offset);
     return renderPage(c, {
       fragment: <BoardCards status={status} {...data} offset={offset} filters={filters} />,
       page: () => (

@@ -14,9 +14,10 @@ import {
   type SQLWrapper,
   sql,
 } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { type Actor, actingAs, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.ts';
 import { type Db, insertWhere } from '../db/database.ts';
-import { listPage } from '../db/list.ts';
+import { type Extra, type ListOptions, listPage } from '../db/list.ts';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.ts';
 import { projects } from '../db/schema/projects.ts';
 import { type TaskRow, tasks } from '../db/schema/tasks.ts';
@@ -112,7 +113,12 @@ export function taskFilter(db: Db, actor: Actor, query: Omit<TaskQuery, 'sort' |
   );
 }
 
-export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
+export async function listTasks<E extends Extra = Record<never, SQL.Aliased>>(
+  db: Db,
+  actor: Actor,
+  query: TaskQuery,
+  options: ListOptions<E> = {},
+) {
   const where = taskFilter(db, actor, query);
   const order = orderBy(
     query.sort,
@@ -128,7 +134,7 @@ export async function listTasks(db: Db, actor: Actor, query: TaskQuery) {
     '-created_at',
     tasks.id,
   );
-  return listPage(db, tasks, where, order, query, toTask);
+  return listPage(db, tasks, where, order, query, toTask, options);
 }
 
 type VersionedTask = TaskRow & { version: string };
@@ -147,34 +153,6 @@ async function findVisibleTask(db: Db, actor: Actor, id: number, lock = false): 
   const [found] = lock ? await q.for('update') : await q;
   if (!found) throw notFound('Task');
   return { ...found.row, version: found.version };
-}
-
-/**
- * The ETags of tasks as `listTasks` returned them (a list's forms): one query for the row versions,
- * hashed with the representation the list read. A row changed between the two reads gets a tag
- * that matches no version of it, so a save from that list is refused, never silently let through.
- */
-export async function taskVersions(
-  db: Db,
-  items: readonly ReturnType<typeof toTask>[],
-): Promise<Map<number, string>> {
-  if (items.length === 0) return new Map();
-  const rows = await db
-    .select({ id: tasks.id, version: rowVersion(tasks) })
-    .from(tasks)
-    .where(
-      inArray(
-        tasks.id,
-        items.map((i) => i.id),
-      ),
-    );
-  const versions = new Map(rows.map((r) => [r.id, r.version]));
-  return new Map(
-    items.flatMap((item) => {
-      const version = versions.get(item.id);
-      return version === undefined ? [] : [[item.id, etagFor('task', version, item)] as const];
-    }),
-  );
 }
 
 /** One task; `etagOf(task)` is its ETag. */
@@ -410,4 +388,56 @@ export async function taskLabels(
     project: new Map(projectRows.map((p) => [p.id, p.name])),
     assignee: new Map(userRows.map((u) => [u.id, u.display_name || u.username])),
   };
+}
+
+/**
+ * What a page shows beside each task of a list (`listTasks`'s `extra`), read with the rows in
+ * their statement: the row's version (for the ETag of its forms, `etagFor('task', …)` over the
+ * representation read) and the names of its project and assignee (whoever sees a task may see
+ * both, docs/contract.md §4; null when gone).
+ */
+export const taskExtras = {
+  version: rowVersion(tasks).as('version'),
+  project_name: sql<
+    string | null
+  >`(select ${projects.name} from ${projects} where ${projects.id} = ${tasks.project_id})`.as('project_name'),
+  assignee_name: sql<string | null>`(select coalesce(nullif(${users.display_name}, ''), ${users.username})
+    from ${users} where ${users.id} = ${tasks.assignee_id})`.as('assignee_name'),
+};
+
+/**
+ * The names a task's page shows, by the task's id alone, so it can run beside the read of the task
+ * (one round trip): its project (with the owner, for `canManage`) and its assignee's name. Read
+ * without the visibility rule: the page uses them only once the task is known visible, and only
+ * when they belong to the task as read (same project and assignee), else it looks them up again.
+ */
+export async function taskNames(db: Db, taskId: number) {
+  const owner = alias(users, 'owner');
+  const [row] = await db
+    .select({
+      project_id: projects.id,
+      project_name: projects.name,
+      owner_id: projects.owner_id,
+      owner_username: owner.username,
+      owner_display_name: owner.display_name,
+      assignee_id: tasks.assignee_id,
+      assignee_name: sql<string | null>`(select coalesce(nullif(${users.display_name}, ''), ${users.username})
+        from ${users} where ${users.id} = ${tasks.assignee_id})`,
+    })
+    .from(tasks)
+    .innerJoin(projects, eq(projects.id, tasks.project_id))
+    .innerJoin(owner, eq(owner.id, projects.owner_id))
+    .where(eq(tasks.id, taskId));
+  return (
+    row && {
+      project: {
+        id: row.project_id,
+        name: row.project_name,
+        owner_id: row.owner_id,
+        owner: row.owner_display_name || row.owner_username,
+      },
+      assignee_id: row.assignee_id,
+      assignee: row.assignee_name ?? undefined,
+    }
+  );
 }

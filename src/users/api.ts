@@ -68,7 +68,11 @@ export function registerUsers(app: App, { database, revokeRealtime }: AppDeps) {
       request: { query: ListQuery },
       responses: { 200: json(listOf(User, 'UserList'), 'A page of users'), ...errorResponses },
     }),
-    async (c) => c.json(await listUsers(db, actorOf(c), c.req.valid('query')), 200),
+    async (c) => {
+      // The page and its total (a page's own reads add versions and the log position to them).
+      const { items, total } = await listUsers(db, actorOf(c), c.req.valid('query'));
+      return c.json({ items, total }, 200);
+    },
   );
 
   app.openapi(

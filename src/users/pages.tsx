@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { formIfMatch, isStale, staleConflict } from '../audit/conflict-pages.tsx';
-import { logPosition } from '../audit/conflicts.ts';
 import type { Actor } from '../auth/actor.ts';
 import { mfaEnabledIds, removeMfa } from '../auth/mfa.ts';
+import { pageEtags, versionExtra } from '../db/list.ts';
+import { users } from '../db/schema/users.ts';
 import { invalid, PortalError } from '../errors.ts';
 import type { App, AppDeps } from '../http/context.ts';
 import { statusOf } from '../http/errors.ts';
@@ -24,7 +25,6 @@ import {
   ownedProjectCounts,
   updateUser,
   userDeletionImpact,
-  userVersions,
 } from './rules.ts';
 import { type UsersNotice, UsersPage, UsersSection } from './view.tsx';
 
@@ -48,15 +48,17 @@ export function registerUserPages(app: App, { database, revokeRealtime }: AppDep
     actor: Actor,
     extra: Partial<Parameters<typeof UsersSection>[0]> = {},
   ) => {
-    // The log position first: a change landing between the reads is listed, never missed.
-    const since = await logPosition(db);
+    // The users with their versions and the change log's position in one statement (one
+    // snapshot: a change after these rows has a greater id, so it is listed, never missed), the
+    // rest beside it: one round trip.
     const [list, mfaOn, mustChange, owned] = await Promise.all([
-      listUsers(db, actor, { limit: 200, sort: 'username' }),
+      listUsers(db, actor, { limit: 200, sort: 'username' }, { extra: versionExtra(users), since: true }),
       mfaEnabledIds(db),
       mustChangeIds(db),
       ownedProjectCounts(db),
     ]);
-    const etags = await userVersions(db, list.items);
+    const { since } = list;
+    const etags = pageEtags('user', list.items, list.extras);
     const section = {
       users: list.items,
       total: list.total,

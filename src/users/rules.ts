@@ -3,7 +3,7 @@ import { type Actor, actingAs, iso, likePattern, type Page, writeAs } from '../a
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
 import { revokeAllSessions } from '../auth/sessions.ts';
 import { type Db, insertWhere, rowOf, query as rows } from '../db/database.ts';
-import { listPage } from '../db/list.ts';
+import { type Extra, type ListOptions, listPage } from '../db/list.ts';
 import { authSessions } from '../db/schema/auth-sessions.ts';
 import type { Role } from '../db/schema/enums.ts';
 import { projects } from '../db/schema/projects.ts';
@@ -52,7 +52,12 @@ export interface UserQuery extends Page {
   sort?: string | undefined;
 }
 
-export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
+export async function listUsers<E extends Extra = Record<never, SQL.Aliased>>(
+  db: Db,
+  actor: Actor,
+  query: UserQuery,
+  options: ListOptions<E> = {},
+) {
   assertCanRead(actor);
   const conditions: (SQL | undefined)[] = [
     query.q
@@ -72,7 +77,7 @@ export async function listUsers(db: Db, actor: Actor, query: UserQuery) {
     'username',
     users.id,
   );
-  return listPage(db, users, where, order, query, toUser);
+  return listPage(db, users, where, order, query, toUser, options);
 }
 
 type VersionedUser = UserRow & { version: string };
@@ -97,34 +102,6 @@ async function findUser(db: Db, id: number, lock = false): Promise<VersionedUser
 function assertUserIfMatch(ifMatch: IfMatch | undefined, current: VersionedUser) {
   const user = versionedUser(current);
   assertIfMatch(ifMatch, etagOf(user)!, user);
-}
-
-/**
- * The ETags of users as `listUsers` returned them (a list's forms): one query for the row versions,
- * hashed with the representation the list read. A row changed between the two reads gets a tag
- * that matches no version of it, so a save from that list is refused, never silently let through.
- */
-export async function userVersions(
-  db: Db,
-  items: readonly ReturnType<typeof toUser>[],
-): Promise<Map<number, string>> {
-  if (items.length === 0) return new Map();
-  const found = await db
-    .select({ id: users.id, version: rowVersion(users) })
-    .from(users)
-    .where(
-      inArray(
-        users.id,
-        items.map((i) => i.id),
-      ),
-    );
-  const versions = new Map(found.map((r) => [r.id, r.version]));
-  return new Map(
-    items.flatMap((item) => {
-      const version = versions.get(item.id);
-      return version === undefined ? [] : [[item.id, etagFor('user', version, item)] as const];
-    }),
-  );
 }
 
 /** One user; `etagOf(user)` is its ETag. */
