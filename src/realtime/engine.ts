@@ -182,7 +182,7 @@ export class Engine {
       if (watched.length === 0) return;
       docs = await this.store.getDocs(watched);
     } else {
-      // One round trip instead of three in a row: every await of a batch is paid again by each
+      // Side by side, not one after another: every await of a batch is paid again by each
       // change waiting behind it (docs/benchmarks.md, "Realtime tail and reconnect storm").
       // Pruning only forgets users whose watch expired, whom `watching` leaves out anyway; the
       // documents of users found unwatched are read for nothing and dropped.
