@@ -14,13 +14,18 @@ export interface Session {
   token: string;
 }
 export type Command =
-  | { cmd: 'open'; instances: string[]; sessions: Session[]; first: number }
+  | { cmd: 'open'; instances: string[]; floors: string[]; sessions: Session[]; first: number }
   | { cmd: 'mark' }
+  | { cmd: 'closeFloor' }
   | { cmd: 'report' }
   | { cmd: 'close' };
 export interface Report {
   /** Flat triples: user id, index of the status in STATUSES, arrival time (ms since the epoch). */
   deliveries: number[];
+  /** The same, through the floor (scripts/bench/floor.ts), on each session's floor socket. */
+  floorDeliveries: number[];
+  /** Floor sockets open. */
+  floorOpen: number;
   open: number;
   /** Sessions that dropped since the mark, and when each was caught up again (ms after the mark). */
   dropped: number;
@@ -32,6 +37,12 @@ export interface Report {
   failedAttempts: number;
   /** Close codes seen since the mark. */
   codes: Record<string, number>;
+  /**
+   * Where each recovered session's time went (ms), one entry per recovery: waiting out its
+   * backoff before the attempt that succeeded (and before earlier failed ones), from that attempt
+   * to the socket's open (TCP + upgrade), and from the open to being caught up (hello, replay).
+   */
+  phases: { waited: number; upgrade: number; resume: number }[];
   /** Each session's user and the status its document says that user's only task has. */
   states: [user: number, status: string | null][];
 }
@@ -42,6 +53,7 @@ const MAX_BACKOFF_MS = 5000;
 
 const now = () => performance.timeOrigin + performance.now();
 let deliveries: number[] = [];
+let floorDeliveries: number[] = [];
 let mark = 0;
 let recovered: number[] = [];
 let dropped = 0;
@@ -49,15 +61,21 @@ let notResumed = 0;
 let gaps = 0;
 let failedAttempts = 0;
 let codes: Record<string, number> = {};
+let phases: Report['phases'] = [];
 let closing = false;
 
 class Live {
   ws: WebSocket | undefined;
+  /** This session's socket on the floor instance with the same index (never reconnected). */
+  floor: WebSocket | undefined;
   doc: Json | undefined;
   seq = 0;
   sessionId: string | undefined;
   attempt = 0;
   droppedAt = 0;
+  /** When the current attempt started, and when its socket opened. */
+  attemptAt = 0;
+  openedAt = 0;
 
   constructor(
     readonly s: Session,
@@ -73,6 +91,10 @@ class Live {
         headers: { authorization: `Bearer ${this.s.token}` },
       });
       this.ws = ws;
+      this.attemptAt = now();
+      ws.on('open', () => {
+        this.openedAt = now();
+      });
       let settled = false;
       const settle = (ok: boolean) => {
         if (!settled) resolve(ok);
@@ -82,6 +104,12 @@ class Live {
         this.attempt = 0;
         if (this.droppedAt) {
           if (mark) recovered.push(now() - mark);
+          if (mark)
+            phases.push({
+              waited: this.attemptAt - this.droppedAt,
+              upgrade: this.openedAt - this.attemptAt,
+              resume: now() - this.openedAt,
+            });
           this.droppedAt = 0;
         }
         settle(true);
@@ -135,6 +163,22 @@ class Live {
     });
   }
 
+  /** Opens the floor socket beside the portal one; resolves once it is open (or failed). */
+  openFloor(base: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(`${base}/?user=${this.s.user}`);
+      this.floor = ws;
+      ws.on('open', () => resolve(true));
+      ws.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString()) as { user: number; status: string };
+        const status = STATUSES.indexOf(frame.status as (typeof STATUSES)[number]);
+        if (status >= 0) floorDeliveries.push(this.s.user, status, now());
+      });
+      ws.on('close', () => resolve(false));
+      ws.on('error', () => {});
+    });
+  }
+
   status(): string | null {
     const my = (this.doc as { my_tasks?: Record<string, number> } | undefined)?.my_tasks ?? {};
     return STATUSES.find((name) => (my[name] ?? 0) > 0) ?? null;
@@ -151,22 +195,31 @@ process.on('message', async (msg: Command) => {
     );
     sessions.push(...fresh);
     for (let i = 0; i < fresh.length; i += 200) {
-      const results = await Promise.all(fresh.slice(i, i + 200).map((l) => l.connect()));
+      const slice = fresh.slice(i, i + 200);
+      const results = await Promise.all(slice.map((l) => l.connect()));
       ok += results.filter(Boolean).length;
+      if (msg.floors.length > 0) await Promise.all(slice.map((l) => l.openFloor(msg.floors[l.at]!)));
     }
     process.send!({ opened: ok, failed: fresh.length - ok });
   } else if (msg.cmd === 'mark') {
     mark = now();
     deliveries = [];
+    floorDeliveries = [];
     recovered = [];
     dropped = 0;
     notResumed = 0;
     failedAttempts = 0;
     codes = {};
+    phases = [];
+    process.send!({ ok: true });
+  } else if (msg.cmd === 'closeFloor') {
+    for (const l of sessions) l.floor?.terminate();
     process.send!({ ok: true });
   } else if (msg.cmd === 'report') {
     const report: Report = {
       deliveries,
+      floorDeliveries,
+      floorOpen: sessions.filter((l) => l.floor?.readyState === WebSocket.OPEN).length,
       open: sessions.filter((l) => l.ws?.readyState === WebSocket.OPEN).length,
       dropped,
       recovered,
@@ -174,12 +227,16 @@ process.on('message', async (msg: Command) => {
       gaps,
       failedAttempts,
       codes,
+      phases,
       states: sessions.map((l) => [l.s.user, l.status()]),
     };
     process.send!(report);
   } else if (msg.cmd === 'close') {
     closing = true;
-    for (const l of sessions) l.ws?.terminate();
+    for (const l of sessions) {
+      l.ws?.terminate();
+      l.floor?.terminate();
+    }
     process.exit(0);
   }
 });

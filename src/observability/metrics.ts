@@ -48,6 +48,20 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS,
       registers,
     }),
+    /** Changes per batch: whether the leader coalesces (many per batch) or runs one batch per write. */
+    batchChanges: new Histogram({
+      name: 'portal_realtime_batch_changes',
+      help: 'Leader: change-log rows in one batch',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 500, 5000],
+      registers,
+    }),
+    /** The synchronous part of one heartbeat (pinging every socket here): a stall for everything else. */
+    heartbeatDuration: new Histogram({
+      name: 'portal_realtime_heartbeat_duration_seconds',
+      help: 'Time the event loop spent in one heartbeat slice (pings and liveness checks)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
     changeLogLag: new Gauge({
       name: 'portal_realtime_change_log_lag_seconds',
       help: 'Leader: age of the newest change of the last batch when its frames were published',

@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { ChangeFeed, type ChangeRow, PRUNE_LIMIT } from './feed.ts';
 import { CLOSE, encodeFrame, firstSeq } from './frames.ts';
 import { diff, type Json } from './merge-patch.ts';
-import type { RealtimeStore } from './ports.ts';
+import type { DocState, RealtimeStore } from './ports.ts';
 
 export interface EngineOptions {
   /** Changes arriving within this window are computed together. */
@@ -175,15 +175,28 @@ export class Engine {
     const statementsBefore = this.database.stats.statements;
     if (!this.#admins || rows.some((r) => r.table_name === 'users')) await this.#loadAdmins();
     const affected = new Set(rows.flatMap((r) => r.affected_user_ids));
-    if (!full) await this.store.pruneWatches(Date.now());
-    const watched = full
-      ? await this.store.watchedUsers(Date.now())
-      : await this.store.watching(
-          [...new Set([...affected, ...this.#retry, ...(rows.length > 0 ? this.#admins! : [])])],
-          Date.now(),
-        );
-    if (watched.length === 0) return;
-    const docs = await this.store.getDocs(watched);
+    let watched: number[];
+    let docs: Map<number, DocState>;
+    if (full) {
+      watched = await this.store.watchedUsers(Date.now());
+      if (watched.length === 0) return;
+      docs = await this.store.getDocs(watched);
+    } else {
+      // Side by side, not one after another: every await of a batch is paid again by each
+      // change waiting behind it (docs/benchmarks.md, "Realtime tail and reconnect storm").
+      // Pruning only forgets users whose watch expired, whom `watching` leaves out anyway; the
+      // documents of users found unwatched are read for nothing and dropped.
+      const asked = [...new Set([...affected, ...this.#retry, ...(rows.length > 0 ? this.#admins! : [])])];
+      const [, found, read] = await Promise.all([
+        this.store.pruneWatches(Date.now()),
+        this.store.watching(asked, Date.now()),
+        this.store.getDocs(asked),
+      ]);
+      watched = found;
+      if (watched.length === 0) return;
+      const keep = new Set(watched);
+      docs = new Map([...read].filter(([id]) => keep.has(id)));
+    }
     const newest = rows.reduce<number | undefined>(
       (max, r) => Math.max(max ?? 0, Math.round(r.at_ms)),
       undefined,
@@ -257,6 +270,7 @@ export class Engine {
       this.stats.lastBatchStatements = this.database.stats.statements - statementsBefore + 2;
     this.stats.lagMs = performance.now() - started;
     this.metrics?.batchDuration.observe(this.stats.lagMs / 1000);
+    this.metrics?.batchChanges.observe(rows.length);
     if (newest !== undefined) this.metrics?.changeLogLag.set(Math.max(0, Date.now() - newest) / 1000);
   }
 

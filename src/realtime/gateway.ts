@@ -2,6 +2,7 @@ import type { Context, Env, Hono } from 'hono';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Logger } from 'pino';
 import type { Actor } from '../auth/actor.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { CLOSE, encodeFrame } from './frames.ts';
 import type { Connection, Hub } from './hub.ts';
 import type { RealtimeStore } from './ports.ts';
@@ -34,6 +35,7 @@ export interface GatewayDeps {
   logger: Logger;
   /** Which sign-ins are still in force (checked on open and every heartbeat). */
   signIns: SignInCheck;
+  metrics?: Metrics | undefined;
 }
 
 /** A live session must outlive a missed heartbeat or two before it starts counting down. */
@@ -46,6 +48,9 @@ export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =
  * portal's own Origin; a bearer token does not).
  */
 export type Admission = (c: Context) => { actor: Actor | undefined; originAllowed: boolean };
+
+/** Sockets pinged per slice of a heartbeat before the event loop is let go for other work. */
+export const HEARTBEAT_SLICE = 250;
 
 /** Largest frame a client may send; the protocol has nothing for clients to say beyond keep-alive. */
 export const MAX_INCOMING_BYTES = 64 * 1024;
@@ -68,10 +73,12 @@ export class Gateway {
   readonly store: RealtimeStore;
   readonly logger: Logger;
   readonly signIns: SignInCheck;
+  readonly metrics: Metrics | undefined;
   readonly options: GatewayOptions;
 
-  constructor({ hub, store, logger, signIns, ...options }: GatewayDeps & GatewayOptions) {
+  constructor({ hub, store, logger, signIns, metrics, ...options }: GatewayDeps & GatewayOptions) {
     this.hub = hub;
+    this.metrics = metrics;
     this.store = store;
     this.logger = logger;
     this.signIns = signIns;
@@ -125,18 +132,26 @@ export class Gateway {
     if (!(await this.#signedIn(conn.authSessionId)))
       return conn.ws.close(CLOSE.unauthenticated, 'signed out');
     if (!conn.ws.isOpen) return;
+    // Side by side, not one after another: in a reconnect storm every round trip of a resume is
+    // paid thousands of times over on a busy event loop (docs/benchmarks.md, "Realtime tail and
+    // reconnect storm"). The history is read after the subscription above, so whatever is
+    // published from here on waits in `pending` and the replay below has no hole; it is read
+    // before we know whether the session resumes, and dropped if it does not.
+    const asksResume = requestedId !== undefined && /^[0-9a-f-]{36}$/.test(requestedId);
+    const [existing, , history] = await Promise.all([
+      asksResume ? store.getSession(requestedId) : undefined,
+      store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000),
+      asksResume && lastSeq !== undefined ? store.history(conn.userId, lastSeq) : undefined,
+    ]);
     // A resume is authenticated afresh (above) and must belong to the same user.
-    const existing =
-      requestedId && /^[0-9a-f-]{36}$/.test(requestedId) ? await store.getSession(requestedId) : undefined;
     const resumed = existing !== undefined && existing.userId === conn.userId;
+    if (resumed) await store.expireSessions([requestedId!], this.options.liveTtlSeconds);
     conn.sessionId = resumed
       ? requestedId!
       : await store.createSession(
           { userId: conn.userId, authSessionId: conn.authSessionId },
           this.options.liveTtlSeconds,
         );
-    await store.expireSessions([conn.sessionId], this.options.liveTtlSeconds);
-    await store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000);
     // Closed meanwhile: onClose ran before the session existed, so its TTL is set here instead.
     if (!conn.ws.isOpen) return this.#closed(conn);
     hub.send(
@@ -148,7 +163,7 @@ export class Gateway {
         heartbeat_ms: options.heartbeatMs,
       }),
     );
-    const replay = resumed && lastSeq !== undefined ? await store.history(conn.userId, lastSeq) : undefined;
+    const replay = resumed ? history : undefined;
     if (replay) {
       conn.seq = lastSeq!;
       conn.pending = [...replay, ...conn.pending];
@@ -197,16 +212,26 @@ export class Gateway {
     const stalledMs = Math.max(0, now - this.#lastBeatAt - this.options.heartbeatMs);
     this.#lastBeatAt = now;
     const limit = 2 * this.options.heartbeatMs + stalledMs;
-    for (const conn of [...this.hub.all()]) {
-      // A socket that closed while it was still being added (its close ran before the add ended)
-      // is not open any more: it leaves the hub here. ping() on it would throw and end this beat
-      // before the sign-in re-check and the session sweep below.
-      // A runtime that watches liveness itself (Deno's idleTimeout) closes silent sockets on its own.
-      const liveness = conn.ws.liveness;
-      if (!conn.ws.isOpen) void this.hub.remove(conn).catch(() => {});
-      else if (liveness.kind === 'runtime') continue;
-      else if (now - Math.max(conn.lastSeen, liveness.lastPongAt) > limit) conn.ws.terminate();
-      else liveness.ping();
+    const conns = [...this.hub.all()];
+    // In slices, yielding between them: one pass over thousands of sockets held the event loop
+    // for hundreds of ms on a busy machine, and every delta arriving meanwhile waited behind it
+    // (docs/benchmarks.md, "Realtime tail and reconnect storm").
+    for (let i = 0; i < conns.length; i += HEARTBEAT_SLICE) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      const sliceStarted = performance.now();
+      for (let j = i; j < Math.min(i + HEARTBEAT_SLICE, conns.length); j++) {
+        const conn = conns[j]!;
+        // A socket that closed while it was still being added (its close ran before the add ended)
+        // is not open any more: it leaves the hub here. ping() on it would throw and end this beat
+        // before the sign-in re-check and the session sweep below.
+        // A runtime that watches liveness itself (Deno's idleTimeout) closes silent sockets on its own.
+        const liveness = conn.ws.liveness;
+        if (!conn.ws.isOpen) void this.hub.remove(conn).catch(() => {});
+        else if (liveness.kind === 'runtime') continue;
+        else if (now - Math.max(conn.lastSeen, liveness.lastPongAt) > limit) conn.ws.terminate();
+        else liveness.ping();
+      }
+      this.metrics?.heartbeatDuration.observe((performance.now() - sliceStarted) / 1000);
     }
     // The sweep first: it must not wait on the database (a busy embedded database can hold the
     // sign-in re-check for a while, and expired sessions would pile up meanwhile).

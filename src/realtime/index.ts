@@ -94,6 +94,7 @@ export function createRealtime(options: RealtimeOptions) {
     store,
     logger,
     signIns: (ids) => liveSignIns(database.db, ids),
+    metrics: options.metrics,
     heartbeatMs: options.heartbeatMs,
     sessionTtlSeconds: options.sessionTtlSeconds,
     liveTtlSeconds: liveTtl,
