@@ -79,6 +79,25 @@ const allProbes: Probe[] = [
   { name: 'GET /dashboard (manager)', who: 'manager', path: '/dashboard', cookie: true },
   { name: 'GET /tasks (manager)', who: 'manager', path: '/tasks', cookie: true },
   { name: 'GET /tasks/:id', who: 'manager', path: (ids) => `/tasks/${ids.taskId}`, cookie: true },
+  // The task dialog's Edit (htmx asks for the form alone) and, without JavaScript, the edit page.
+  {
+    name: 'GET /tasks/:id/edit (dialog)',
+    who: 'manager',
+    path: (ids) => `/tasks/${ids.taskId}/edit`,
+    cookie: true,
+    setup: async () => ({ headers: { 'hx-request': 'true' } }),
+  },
+  {
+    // What an open form asks while it is open (public/js/edit-watch.js): 204, nothing changed.
+    name: 'GET /tasks/:id/changes (nothing changed)',
+    who: 'manager',
+    path: (ids) => `/tasks/${ids.taskId}/changes`,
+    cookie: true,
+    setup: async (api, ids) => {
+      const { etag } = await api('GET', `/api/tasks/${ids.taskId}`);
+      return { path: `/tasks/${ids.taskId}/changes?version=${encodeURIComponent(etag)}&since=1` };
+    },
+  },
   { name: 'GET /projects', who: 'manager', path: '/projects', cookie: true },
   { name: 'GET /projects/:id', who: 'manager', path: (ids) => `/projects/${ids.projectId}`, cookie: true },
   { name: 'GET /users (admin)', who: 'admin', path: '/users', cookie: true },

@@ -12,7 +12,7 @@ export const shownName = (u: { username: string; display_name: string }) => u.di
 export const personLabel = (u: { username: string; display_name: string }) =>
   u.display_name && u.display_name !== u.username ? `${u.display_name} (${u.username})` : u.username;
 
-const PICKER_LIMIT = 500;
+export const PICKER_LIMIT = 500;
 
 /**
  * Projects the actor can see, for pickers and filters: sorted by name, each with its owner's name,
@@ -62,5 +62,9 @@ export async function peopleChoices(db: Db, actor: Actor, keep?: number | null |
     .limit(PICKER_LIMIT);
   return rows
     .filter((u) => u.active || keep === 'everyone' || u.id === keep)
-    .map((u) => ({ id: u.id, label: u.active ? personLabel(u) : `${personLabel(u)}, deactivated` }));
+    .map((u) => ({
+      id: u.id,
+      active: u.active,
+      label: u.active ? personLabel(u) : `${personLabel(u)}, deactivated`,
+    }));
 }

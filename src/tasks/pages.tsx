@@ -5,7 +5,7 @@ import { conflictText } from '../audit/conflict-view.tsx';
 import { logPosition } from '../audit/conflicts.ts';
 import type { Actor } from '../auth/actor.ts';
 import { pageEtags } from '../db/list.ts';
-import { peopleChoices, projectChoices } from '../db/pickers.ts';
+import { PICKER_LIMIT, peopleChoices, projectChoices } from '../db/pickers.ts';
 import { TASK_STATUSES, type TaskStatus } from '../db/schema/enums.ts';
 import { etagOf } from '../db/versions.ts';
 import { PortalError } from '../errors.ts';
@@ -39,7 +39,15 @@ import {
   TaskResults,
   TasksPage,
 } from './list-view.tsx';
-import { createTask, deleteTask, getTask, listTasks, taskExtras, updateTask } from './rules.ts';
+import {
+  createTask,
+  deleteTask,
+  getTask,
+  getTaskForEdit,
+  listTasks,
+  taskExtras,
+  updateTask,
+} from './rules.ts';
 
 /** A blank select or date means "none". */
 const blankIsNull = <T extends z.ZodTypeAny>(schema: T) =>
@@ -208,6 +216,11 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
       throw error;
     }
   };
+  /** The pickers' lists as the form takes them: [value, label]. */
+  const asChoices = (projects: { id: number; label: string }[], people: { id: number; label: string }[]) => ({
+    projects: projects.map((p): [string, string] => [String(p.id), p.label]),
+    assignees: people.map((u): [string, string] => [String(u.id), u.label]),
+  });
   /** The choices of the full form; a current assignee who has since been deactivated stays listed. */
   const choices = async (actor: Actor, currentAssignee?: number | null) => {
     // Projects labelled with their owner (two of the same name stay apart); people sorted by the
@@ -216,10 +229,7 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
       projectChoices(database.db, actor, (p) => canManage(actor, p)),
       peopleChoices(database.db, actor, currentAssignee),
     ]);
-    return {
-      projects: projects.map((p): [string, string] => [String(p.id), p.label]),
-      assignees: people.map((u): [string, string] => [String(u.id), u.label]),
-    };
+    return asChoices(projects, people);
   };
   /** Only the task fields the form sent: the assignee's form sends status alone. */
   const sent = (form: Record<string, string>) =>
@@ -275,14 +285,24 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
 
   app.get('/tasks/:id/edit', signedIn(), async (c) => {
     const actor = c.get('user');
-    // The log position first: a change landing between the two reads is listed, never missed.
-    const since = await logPosition(database.db);
-    const task = await getTask(database.db, actor, pathId(c, 'Task'));
+    // One round trip (the dialog's Edit opens this): the task with the log position of its own
+    // snapshot, and both pickers beside it; whether the caller manages the task's project is read
+    // off the projects they see. Only past the pickers' limit does that take a query of its own.
+    const [{ task, since }, projects, people] = await Promise.all([
+      getTaskForEdit(database.db, actor, pathId(c, 'Task')),
+      actor.role === 'user' ? [] : projectChoices(database.db, actor),
+      peopleChoices(database.db, actor, 'everyone'),
+    ]);
     const version = { etag: etagOf(task)!, since };
-    if (!(await manages(actor, task.project_id))) {
+    const manageable = projects.filter((p) => canManage(actor, p));
+    const managesIt =
+      manageable.some((p) => p.id === task.project_id) ||
+      (projects.length >= PICKER_LIMIT && (await manages(actor, task.project_id)));
+    if (!managesIt) {
       return showForm(c, actor, { mode: 'status', task, projects: [], assignees: [], version });
     }
-    return showForm(c, actor, { mode: 'edit', task, ...(await choices(actor, task.assignee_id)), version });
+    const assignees = people.filter((u) => u.active || u.id === task.assignee_id);
+    return showForm(c, actor, { mode: 'edit', task, ...asChoices(manageable, assignees), version });
   });
 
   app.post('/tasks/:id/edit', async (c) => {

@@ -18,6 +18,7 @@ import { alias } from 'drizzle-orm/pg-core';
 import { type Actor, actingAs, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.ts';
 import { type Db, insertWhere } from '../db/database.ts';
 import { type Extra, type ListOptions, listPage } from '../db/list.ts';
+import { changeLog } from '../db/schema/change-log.ts';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.ts';
 import { projects } from '../db/schema/projects.ts';
 import { type TaskRow, tasks } from '../db/schema/tasks.ts';
@@ -158,6 +159,27 @@ async function findVisibleTask(db: Db, actor: Actor, id: number, lock = false): 
 /** One task; `etagOf(task)` is its ETag. */
 export async function getTask(db: Db, actor: Actor, id: number) {
   return versionedTask(await findVisibleTask(db, actor, id));
+}
+
+/**
+ * One task and the change log's newest id, from one statement and so one snapshot: the version and
+ * `since` an edit form carries (docs/ui-writes.md, "No lost edits"), in one round trip — every
+ * change after the row as read has a greater id, as with the lists' `since`.
+ */
+export async function getTaskForEdit(db: Db, actor: Actor, id: number) {
+  const [found] = await db
+    .select({
+      row: tasks,
+      version: rowVersion(tasks),
+      since: sql<string | null>`(select max(${changeLog.id}) from ${changeLog})`,
+    })
+    .from(tasks)
+    .where(and(eq(tasks.id, id), visibleTasks(db, actor)));
+  if (!found) throw notFound('Task');
+  return {
+    task: versionedTask({ ...found.row, version: found.version }),
+    since: found.since ? Number(found.since) : 0,
+  };
 }
 
 /**
