@@ -1,5 +1,5 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 
 /** What the Node adapter writes on every response that names no Content-Type of its own. */
@@ -26,8 +26,43 @@ class PortalResponse<R extends IncomingMessage = IncomingMessage> extends Server
         }
       }
     }
+    const closing =
+      headers && typeof headers === 'object' && /close/i.test(String(headerOf(headers, 'connection')));
+    if (closing && !this.req.complete && this.socket) lingerBeforeClose(this.socket as Socket, this.req);
     return super.writeHead(statusCode, ...(rest as []));
   }
+}
+
+/** A header's value from the adapter's header object or list, whatever its case. */
+function headerOf(headers: Record<string, unknown>, name: string): unknown {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/**
+ * How long a connection the server is closing stays open to take the rest of a request body it
+ * will not read (a 413 answered before the body ended).
+ */
+const LINGER_MS = 2_000;
+
+/**
+ * A lingering close (as nginx and Apache do): closing a socket with request bytes still unread
+ * makes the kernel answer them with a reset, and a reset can destroy the 413 in the client's
+ * buffer before the client has read it. So the answer goes out with a FIN (half-close), what
+ * still arrives is read and dropped, and the socket is destroyed once the client closes its side
+ * or after LINGER_MS.
+ */
+function lingerBeforeClose(socket: Socket, request: IncomingMessage) {
+  request.resume();
+  socket.destroySoon = function destroyAfterLingering(this: Socket) {
+    if (this.destroyed) return;
+    this.end();
+    this.resume();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('end', () => this.destroy());
+    this.once('close', () => clearTimeout(timer));
+  };
 }
 
 /**
