@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
+import { inArray, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { PortalError } from '../errors.ts';
 
@@ -122,4 +122,20 @@ export function etagSql(kind: string, table: PgTable, representation: SQL<string
 export function strongTags(ifMatch: IfMatch | undefined): string[] | undefined {
   if (!ifMatch || ifMatch.any) return undefined;
   return ifMatch.tags.filter((t) => !t.weak).map((t) => t.tag);
+}
+
+/**
+ * A one-statement write's If-Match, as a condition of its WHERE (decision 0027): the row in scope
+ * is still the version one of the strong tags names. None for `*` or no If-Match; false when only
+ * weak tags came (they never match a write).
+ */
+export function versionMatches(
+  ifMatch: IfMatch | undefined,
+  kind: string,
+  table: PgTable,
+  representation: SQL<string>,
+): SQL | undefined {
+  const tags = strongTags(ifMatch);
+  if (tags === undefined) return undefined;
+  return tags.length === 0 ? sql`false` : inArray(etagSql(kind, table, representation), tags);
 }

@@ -1,4 +1,4 @@
-import { and, count, eq, exists, getTableColumns, ilike, inArray, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, exists, getTableColumns, ilike, ne, or, type SQL, sql } from 'drizzle-orm';
 import { type Actor, actingAs, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
 import { type Db, insertWhere } from '../db/database.ts';
 import { type Extra, type ListOptions, listPage } from '../db/list.ts';
@@ -11,11 +11,10 @@ import {
   assertIfMatch,
   etagFor,
   etagOf,
-  etagSql,
   type IfMatch,
   representationText,
   rowVersion,
-  strongTags,
+  versionMatches,
   withEtag,
 } from '../db/versions.ts';
 import { forbidden, invalid, notFound } from '../errors.ts';
@@ -145,12 +144,9 @@ const projectText = representationText([
   ['updated_at', projects.updated_at, 'timestamp'],
 ]);
 
-/** The project in scope is still the version one of `tags` names (no condition for `*` or none). */
-function projectMatches(ifMatch: IfMatch | undefined): SQL | undefined {
-  const tags = strongTags(ifMatch);
-  if (tags === undefined) return undefined;
-  return tags.length === 0 ? sql`false` : inArray(etagSql('project', projects, projectText), tags);
-}
+/** The project in scope is still the version If-Match names (no condition for `*` or none). */
+const projectMatches = (ifMatch: IfMatch | undefined) =>
+  versionMatches(ifMatch, 'project', projects, projectText);
 
 /** `ownerId` is an active manager or admin. */
 function canOwn(db: Db, ownerId: number): SQL {

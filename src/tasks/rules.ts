@@ -28,11 +28,10 @@ import {
   assertIfMatch,
   etagFor,
   etagOf,
-  etagSql,
   type IfMatch,
   representationText,
   rowVersion,
-  strongTags,
+  versionMatches,
   withEtag,
 } from '../db/versions.ts';
 import { forbidden, invalid, notFound } from '../errors.ts';
@@ -237,11 +236,6 @@ const taskText = representationText([
   ['completed_at', tasks.completed_at, 'timestamp'],
 ]);
 
-/** The row in scope is still the version one of `tags` names (false when none is strong). */
-function taskMatches(tags: string[]): SQL {
-  return tags.length === 0 ? sql`false` : inArray(etagSql('task', tasks, taskText), tags);
-}
-
 /** The project `projectId` exists and `actor` manages it (admin: any; manager: owned). */
 function managesProject(db: Db, actor: Actor, projectId: SQLWrapper | number): SQL {
   if (actor.role === 'user') return sql`false`;
@@ -295,7 +289,6 @@ export type TaskPatch = Partial<Omit<NewTask, 'project_id'>> & { project_id?: nu
 
 export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPatch, ifMatch?: IfMatch) {
   const fields = Object.keys(patch).filter((k) => patch[k as keyof TaskPatch] !== undefined);
-  const tags = strongTags(ifMatch);
   const manages = managesProject(db, actor, tasks.project_id);
   // The assignee may move their task along, nothing more.
   const allowed = fields.every((f) => f === 'status')
@@ -313,7 +306,7 @@ export async function updateTask(db: Db, actor: Actor, id: number, patch: TaskPa
               actingAs(actor.id),
               visibleTasks(db, actor),
               allowed,
-              tags === undefined ? undefined : taskMatches(tags),
+              versionMatches(ifMatch, 'task', tasks, taskText),
               patch.project_id === undefined
                 ? undefined
                 : or(eq(tasks.project_id, patch.project_id), managesProject(db, actor, patch.project_id)),
@@ -355,7 +348,6 @@ async function updateTaskLocked(db: Db, actor: Actor, id: number, patch: TaskPat
 }
 
 export async function deleteTask(db: Db, actor: Actor, id: number, ifMatch?: IfMatch) {
-  const tags = strongTags(ifMatch);
   const [deleted] = await db
     .delete(tasks)
     .where(
@@ -364,7 +356,7 @@ export async function deleteTask(db: Db, actor: Actor, id: number, ifMatch?: IfM
         actingAs(actor.id),
         visibleTasks(db, actor),
         managesProject(db, actor, tasks.project_id),
-        tags === undefined ? undefined : taskMatches(tags),
+        versionMatches(ifMatch, 'task', tasks, taskText),
       ),
     )
     .returning({ id: tasks.id });

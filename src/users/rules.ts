@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, ilike, inArray, notExists, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, ilike, notExists, or, type SQL, sql } from 'drizzle-orm';
 import { type Actor, actingAs, iso, likePattern, type Page, writeAs } from '../auth/actor.ts';
 import { hashPassword, passwordProblem } from '../auth/passwords.ts';
 import { revokeAllSessions } from '../auth/sessions.ts';
@@ -14,11 +14,10 @@ import {
   assertIfMatch,
   etagFor,
   etagOf,
-  etagSql,
   type IfMatch,
   representationText,
   rowVersion,
-  strongTags,
+  versionMatches,
   withEtag,
 } from '../db/versions.ts';
 import { forbidden, invalid, notFound, PortalError } from '../errors.ts';
@@ -203,12 +202,8 @@ const userText = representationText([
   ['updated_at', users.updated_at, 'timestamp'],
 ]);
 
-/** The user in scope is still the version one of `tags` names (no condition for `*` or none). */
-function userMatches(ifMatch: IfMatch | undefined): SQL | undefined {
-  const tags = strongTags(ifMatch);
-  if (tags === undefined) return undefined;
-  return tags.length === 0 ? sql`false` : inArray(etagSql('user', users, userText), tags);
-}
+/** The user in scope is still the version If-Match names (no condition for `*` or none). */
+const userMatches = (ifMatch: IfMatch | undefined) => versionMatches(ifMatch, 'user', users, userText);
 
 /** The user in scope owns no project. */
 const ownsNothing = (db: Db) =>
