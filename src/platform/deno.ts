@@ -1,7 +1,12 @@
 import { getConnInfo, upgradeWebSocket } from 'hono/deno';
 import { HTTPException } from 'hono/http-exception';
 import { metricsFetch } from '../observability/metrics-fetch.ts';
-import { type OpeningLimit, type StandardWebSocket, standardSocket } from '../realtime/socket.ts';
+import {
+  OPENING_REFUSAL_BODY,
+  type OpeningLimit,
+  type StandardWebSocket,
+  standardSocket,
+} from '../realtime/socket.ts';
 import type { Fetch, Listening, Platform } from './platform.ts';
 
 /** The part of the `Deno` global used here (the Node type definitions the project checks with have none). */
@@ -41,10 +46,7 @@ const OPENING_TIMEOUT_MS = 30_000;
  * (docs/decisions/0025-open-storms.md).
  */
 function refusal(retryAfterSeconds: number): Response {
-  const body = JSON.stringify({
-    error: { code: 'unavailable', message: 'too many sockets opening on this instance; retry later' },
-  });
-  return new Response(body, {
+  return new Response(OPENING_REFUSAL_BODY, {
     status: 503,
     headers: {
       'retry-after': String(retryAfterSeconds),

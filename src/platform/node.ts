@@ -7,7 +7,7 @@ import { WSContext, type WSEvents } from 'hono/ws';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { listen } from '../http/node-server.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
-import { nodeSocket, type OpeningLimit } from '../realtime/socket.ts';
+import { nodeSocket, OPENING_REFUSAL_BODY, type OpeningLimit } from '../realtime/socket.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -248,9 +248,7 @@ const CloseEvent: typeof globalThis.CloseEvent =
  * overflowing accept queue would have reset the connection (docs/decisions/0025-open-storms.md).
  */
 function refuse(socket: Socket, retryAfterSeconds: number) {
-  const body = JSON.stringify({
-    error: { code: 'unavailable', message: 'too many sockets opening on this instance; retry later' },
-  });
+  const body = OPENING_REFUSAL_BODY;
   socket.end(
     'HTTP/1.1 503 Service Unavailable\r\n' +
       `Retry-After: ${retryAfterSeconds}\r\n` +

@@ -57,6 +57,14 @@ export interface SocketLayer {
   opened?(c: Parameters<MiddlewareHandler>[0]): void;
 }
 
+/**
+ * The body of the 503 an upgrade past `OpeningLimit.maxOpening` gets, on every runtime: the
+ * portal's JSON error shape (docs/decisions/0025-open-storms.md).
+ */
+export const OPENING_REFUSAL_BODY = JSON.stringify({
+  error: { code: 'unavailable', message: 'too many sockets opening on this instance; retry later' },
+});
+
 export interface OpeningLimit {
   maxOpening: number;
   /** Seconds a refused client waits before trying again (the Retry-After header). */
