@@ -4,14 +4,18 @@ import { authSessions } from '../db/schema/auth-sessions.ts';
 import { users } from '../db/schema/users.ts';
 
 /**
- * Which of `ids` are sign-ins still in force (not revoked, not expired, their user active): one
- * statement whatever their number, the ids passed as a single array parameter (`= any($1)`), so
- * a long list never meets PostgreSQL's limit on bind parameters.
+ * Which of `ids` are sign-ins still in force (not revoked, not expired, their user active), and
+ * whether their user must change their password first: one statement whatever their number, the
+ * ids passed as a single array parameter (`= any($1)`), so a long list never meets PostgreSQL's
+ * limit on bind parameters.
  */
-export async function liveSignIns(db: Db, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+export async function liveSignIns(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, { mustChangePassword: boolean }>> {
+  if (ids.length === 0) return new Map();
   const rows = await db
-    .select({ id: authSessions.id })
+    .select({ id: authSessions.id, mustChangePassword: users.must_change_password })
     .from(authSessions)
     .innerJoin(users, eq(users.id, authSessions.user_id))
     .where(
@@ -22,5 +26,5 @@ export async function liveSignIns(db: Db, ids: readonly string[]): Promise<Set<s
         eq(users.active, true),
       ),
     );
-  return new Set(rows.map((r) => r.id));
+  return new Map(rows.map((r) => [r.id, { mustChangePassword: r.mustChangePassword }]));
 }

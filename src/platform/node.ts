@@ -7,7 +7,7 @@ import { WSContext, type WSEvents } from 'hono/ws';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { listen } from '../http/node-server.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
-import { nodeSocket, OPENING_REFUSAL_BODY, type OpeningLimit } from '../realtime/socket.ts';
+import { nodeSocket, OPENING_REFUSAL_BODY, type OpeningLimit, type UpgradeHead } from '../realtime/socket.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -37,6 +37,10 @@ export function nodePlatform(): Platform {
           // `ws` refuses a larger frame itself, closing with 1009.
           sockets!.wss.options.maxPayload = limits.maxIncomingBytes;
           return sockets!.middleware(createEvents);
+        },
+        direct: (path, events, limits) => {
+          sockets!.wss.options.maxPayload = limits.maxIncomingBytes;
+          sockets!.direct(path, events);
         },
         socketOf: (ws) => nodeSocket(ws.raw as WebSocket),
         limitOpening: (l) => {
@@ -102,6 +106,8 @@ class NodeSockets {
   readonly #accepted = new WeakMap<IncomingMessage, WSEvents<WebSocket>>();
   /** Requests that came through the server's 'upgrade' event (a plain request may say Upgrade too). */
   readonly #upgrading = new WeakSet<IncomingMessage>();
+  /** Paths whose upgrades skip the app (`SocketLayer.direct`), and who decides on them. */
+  readonly #direct = new Map<string, (head: UpgradeHead) => WSEvents>();
 
   // biome-ignore lint/suspicious/noExplicitAny: any app's environment (as Platform.sockets takes it)
   constructor(readonly app: Hono<any>) {}
@@ -124,6 +130,22 @@ class NodeSockets {
     };
     this.#opening.set(request, release);
     socket.once('close', release);
+    const url = request.url ?? '/';
+    const mark = url.indexOf('?');
+    const direct = this.#direct.get(mark < 0 ? url : url.slice(0, mark));
+    if (direct) {
+      // No app, no Request, no Context: the gateway decides from the headers (the sign-in is
+      // verified again before the socket gets any data), then `ws` upgrades.
+      try {
+        const events = direct(new NodeUpgradeHead(request, mark < 0 ? '' : url.slice(mark + 1), this));
+        this.wss.handleUpgrade(request, socket, head, (ws) => open(ws, events as WSEvents<WebSocket>));
+      } catch (error) {
+        console.error(error);
+        release();
+        socket.destroy();
+      }
+      return;
+    }
     void this.#upgrade(request, socket, head).catch(() => {
       release();
       socket.destroy();
@@ -132,6 +154,10 @@ class NodeSockets {
 
   opened(request: IncomingMessage) {
     this.#opening.get(request)?.();
+  }
+
+  direct(path: string, events: (head: UpgradeHead) => WSEvents) {
+    this.#direct.set(path, events);
   }
 
   async #upgrade(request: IncomingMessage, socket: Socket, head: Buffer) {
@@ -172,6 +198,22 @@ class NodeSockets {
         this.#accepted.set(incoming, events as WSEvents<WebSocket>);
       return new Response();
     };
+  }
+}
+
+/** An upgrade request as `SocketLayer.direct` sees it: its query, its headers, its end of opening. */
+class NodeUpgradeHead implements UpgradeHead {
+  constructor(
+    readonly request: IncomingMessage,
+    readonly query: string,
+    readonly sockets: NodeSockets,
+  ) {}
+  header(name: string) {
+    const value = this.request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+  opened() {
+    this.sockets.opened(this.request);
   }
 }
 

@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { CLOSE, encodeFrame } from './frames.ts';
 import type { Connection, Hub } from './hub.ts';
 import type { RealtimeStore } from './ports.ts';
-import { type ClientSocket, incomingBytes, type SocketLayer } from './socket.ts';
+import { type ClientSocket, incomingBytes, type SocketLayer, type UpgradeHead } from './socket.ts';
 
 export interface GatewayOptions {
   heartbeatMs: number;
@@ -25,8 +25,13 @@ export interface GatewayOptions {
 /** Default of `GatewayOptions.maxOpening` (docs/decisions/0025-open-storms.md). */
 export const MAX_OPENING = 200;
 
+/** A sign-in still in force, and whether its user must change their password before anything else. */
+export interface SignInState {
+  mustChangePassword: boolean;
+}
+
 /** Which of these sign-ins (auth session ids) are still in force: one query for all of them. */
-export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Set<string>>;
+export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Map<string, SignInState>>;
 
 /** What the gateway works with (its settings are `GatewayOptions`). */
 export interface GatewayDeps {
@@ -49,6 +54,16 @@ export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =
  */
 export type Admission = (c: Context) => { actor: Actor | undefined; originAllowed: boolean };
 
+/**
+ * The same decision from an upgrade's headers alone, for runtimes that take upgrades before any
+ * routing (`SocketLayer.direct`): the signed token's user and sign-in, unchecked against the
+ * database (the gateway checks them before the socket gets data), and the Origin's verdict.
+ */
+export type HeadAdmission = (header: (name: string) => string | undefined) => {
+  signIn: { userId: number; sessionId: string } | undefined;
+  originAllowed: boolean;
+};
+
 /** Sockets pinged per slice of a heartbeat before the event loop is let go for other work. */
 export const HEARTBEAT_SLICE = 250;
 
@@ -64,7 +79,7 @@ export class Gateway {
   /** Upgrades refused with 503 because too many were opening (admission control). */
   refused = 0;
   #draining = false;
-  #signInBatch: { ids: Set<string>; live: Promise<Set<string>> } | undefined;
+  #signInBatch: { ids: Set<string>; live: Promise<Map<string, SignInState>> } | undefined;
   #refreshedAt = 0;
   #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
@@ -87,7 +102,7 @@ export class Gateway {
     this.#heartbeat.unref();
   }
 
-  register<E extends Env>(app: Hono<E>, sockets: SocketLayer, admit: Admission) {
+  register<E extends Env>(app: Hono<E>, sockets: SocketLayer, admit: Admission, admitHead?: HeadAdmission) {
     const limits = { silenceMs: 2 * this.options.heartbeatMs, maxIncomingBytes: MAX_INCOMING_BYTES };
     sockets.limitOpening?.({
       maxOpening: this.options.maxOpening ?? MAX_OPENING,
@@ -107,17 +122,36 @@ export class Gateway {
       open: (conn, requestedId, lastSeq) => this.#open(conn, requestedId, lastSeq),
       closed: (conn) => this.#closed(conn),
     };
+    // Where the runtime can, upgrades skip the app: its middleware chain, the Request and Context
+    // it builds, and the identify middleware's own sign-in read, which the open's batched check
+    // below repeats anyway (docs/decisions/0031-socket-opens-without-the-middleware.md).
+    if (sockets.direct && admitHead) {
+      sockets.direct(
+        '/ws',
+        (head: UpgradeHead) => {
+          const { signIn, originAllowed } = admitHead((name) => head.header(name));
+          const query = new URLSearchParams(head.query);
+          return new SocketEvents(side, head, {
+            userId: signIn?.userId,
+            authSessionId: signIn?.sessionId,
+            badOrigin: !originAllowed,
+            sessionId: query.get('session_id') ?? undefined,
+            lastSeq: lastSeqOf(query.get('last_seq') ?? undefined),
+          });
+        },
+        limits,
+      );
+    }
     app.get(
       '/ws',
       sockets.upgrade((c) => {
         const { actor, originAllowed } = admit(c);
-        const lastSeq = Number(c.req.query('last_seq'));
-        return new SocketEvents(side, c, {
+        return new SocketEvents(side, new ContextRelease(sockets, c), {
           userId: actor?.id,
           authSessionId: actor?.sessionId,
           badOrigin: !originAllowed,
           sessionId: c.req.query('session_id'),
-          lastSeq: Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : undefined,
+          lastSeq: lastSeqOf(c.req.query('last_seq')),
         });
       }, limits),
     );
@@ -129,8 +163,11 @@ export class Gateway {
     // through its channel, and one published earlier is already in the database, where the check
     // below sees it. (Checking only in the upgrade request left a window of several round trips.)
     await hub.add(conn);
-    if (!(await this.#signedIn(conn.authSessionId)))
-      return conn.ws.close(CLOSE.unauthenticated, 'signed out');
+    const signIn = await this.#signedIn(conn.authSessionId);
+    if (!signIn) return conn.ws.close(CLOSE.unauthenticated, 'signed out');
+    // The HTTP layer sends such a user to the change-password page (src/auth/password-change.ts);
+    // a socket taken before it (SocketLayer.direct) is refused here, before any data.
+    if (signIn.mustChangePassword) return conn.ws.close(CLOSE.forbidden, 'password change required');
     if (!conn.ws.isOpen) return;
     // Side by side, not one after another: in a reconnect storm every round trip of a resume is
     // paid thousands of times over on a busy event loop (docs/benchmarks.md, "Realtime tail and
@@ -181,9 +218,12 @@ export class Gateway {
    * turn of the event loop: a storm of opens costs one query per turn, not one per socket.
    * (Each caller is already subscribed when it asks, so the order above still holds.)
    */
-  #signedIn(authSessionId: string): Promise<boolean> {
+  #signedIn(authSessionId: string): Promise<SignInState | undefined> {
     if (!this.#signInBatch) {
-      const batch = { ids: new Set<string>(), live: undefined as unknown as Promise<Set<string>> };
+      const batch = {
+        ids: new Set<string>(),
+        live: undefined as unknown as Promise<Map<string, SignInState>>,
+      };
       batch.live = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         this.#signInBatch = undefined;
         return this.signIns([...batch.ids]);
@@ -191,7 +231,7 @@ export class Gateway {
       this.#signInBatch = batch;
     }
     this.#signInBatch.ids.add(authSessionId);
-    return this.#signInBatch.live.then((live) => live.has(authSessionId));
+    return this.#signInBatch.live.then((live) => live.get(authSessionId));
   }
 
   async #closed(conn: Connection) {
@@ -264,7 +304,7 @@ export class Gateway {
     const asked = new Set<string>();
     for (const conn of this.hub.all()) asked.add(conn.authSessionId);
     if (asked.size === 0) return;
-    let live: Set<string>;
+    let live: Map<string, SignInState>;
     try {
       live = await this.signIns([...asked]);
     } catch (error) {
@@ -283,6 +323,23 @@ export class Gateway {
     this.#draining = true;
     clearInterval(this.#heartbeat);
     for (const conn of this.hub.all()) conn.ws.close(CLOSE.draining, 'server draining');
+  }
+}
+
+/** `last_seq` of a resume, when it is one. */
+function lastSeqOf(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** An upgrade that came through the app: its end of opening is told with its Context. */
+class ContextRelease {
+  constructor(
+    readonly sockets: SocketLayer,
+    readonly c: Context,
+  ) {}
+  opened() {
+    this.sockets.opened?.(this.c);
   }
 }
 
@@ -314,11 +371,12 @@ interface Upgrade {
  */
 class SocketEvents implements WSEvents {
   conn: Connection | undefined;
-  #request: Context | undefined;
+  #request: { opened(): void } | undefined;
 
   constructor(
     readonly side: SocketSide,
-    request: Context,
+    /** Its upgrade request, told once when the open ends (admission control), then dropped. */
+    request: { opened(): void },
     readonly upgrade: Upgrade,
   ) {
     this.#request = request;
@@ -328,7 +386,7 @@ class SocketEvents implements WSEvents {
   #opened() {
     const request = this.#request;
     this.#request = undefined;
-    if (request) this.side.sockets.opened?.(request);
+    request?.opened();
   }
 
   #refuse(raw: ClientSocket, code: number, reason: string) {

@@ -55,6 +55,23 @@ export interface SocketLayer {
   limitOpening?(limit: OpeningLimit): void;
   /** The socket of this upgrade request finished opening (its snapshot was sent, or it failed). */
   opened?(c: Parameters<MiddlewareHandler>[0]): void;
+  /**
+   * Upgrades of `path` taken without the app: no middleware, no Request or Context built; `events`
+   * decides from the request line and headers alone, synchronously, right after admission
+   * (docs/decisions/0031-socket-opens-without-the-middleware.md). Runtimes without it send every
+   * upgrade through the app, where `upgrade`'s middleware takes it.
+   */
+  direct?(path: string, events: (head: UpgradeHead) => WSEvents, limits: UpgradeLimits): void;
+}
+
+/** An upgrade request as the socket layer hands it over before any routing. */
+export interface UpgradeHead {
+  /** The request's query string, without the `?` ('' when there is none). */
+  readonly query: string;
+  /** A request header (the first value of a repeated one), by its lower-case name. */
+  header(name: string): string | undefined;
+  /** This upgrade finished opening: admission control counts it no more. Runs once. */
+  opened(): void;
 }
 
 /**
