@@ -5,8 +5,9 @@ import type { Actor } from '../auth/actor.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CLOSE, encodeFrame } from './frames.ts';
 import type { Connection, Hub } from './hub.ts';
-import type { RealtimeStore } from './ports.ts';
+import type { OpeningRead, OpeningReply, RealtimeStore } from './ports.ts';
 import { type ClientSocket, incomingBytes, type SocketLayer, type UpgradeHead } from './socket.ts';
+import { TurnBatch } from './turn-batch.ts';
 
 export interface GatewayOptions {
   heartbeatMs: number;
@@ -81,6 +82,15 @@ export class Gateway {
   #draining = false;
   #signInBatch: { ids: Set<string>; live: Promise<Map<string, SignInState>> } | undefined;
   #refreshedAt = 0;
+  /** The Redis reads of the sockets opening in one turn of the event loop, asked in one round trip. */
+  readonly #openReads = new TurnBatch<OpeningRead, OpeningReply>((reads) =>
+    this.store.openings(reads, Date.now() + this.options.liveTtlSeconds * 1000),
+  );
+  /** Resumed sessions of one turn, given back their live TTL in one round trip. */
+  readonly #resumedSessions = new TurnBatch<string, void>(async (ids) => {
+    await this.store.expireSessions(ids, this.options.liveTtlSeconds);
+    return ids.map(() => undefined);
+  });
   #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
 
@@ -174,15 +184,16 @@ export class Gateway {
     // reconnect storm"). The history is read after the subscription above, so whatever is
     // published from here on waits in `pending` and the replay below has no hole; it is read
     // before we know whether the session resumes, and dropped if it does not.
+    // And together with every other socket opening in the same turn: one Redis round trip (one
+    // write) for all of them instead of three each (docs/decisions/0031-socket-opens-without-the-middleware.md).
     const asksResume = requestedId !== undefined && /^[0-9a-f-]{36}$/.test(requestedId);
-    const [existing, , history] = await Promise.all([
-      asksResume ? store.getSession(requestedId) : undefined,
-      store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000),
-      asksResume && lastSeq !== undefined ? store.history(conn.userId, lastSeq) : undefined,
-    ]);
+    const { session: existing, history } = await this.#openReads.add({
+      userId: conn.userId,
+      resume: asksResume ? { sessionId: requestedId, afterSeq: lastSeq } : undefined,
+    });
     // A resume is authenticated afresh (above) and must belong to the same user.
     const resumed = existing !== undefined && existing.userId === conn.userId;
-    if (resumed) await store.expireSessions([requestedId!], this.options.liveTtlSeconds);
+    if (resumed) await this.#resumedSessions.add(requestedId!);
     conn.sessionId = resumed
       ? requestedId!
       : await store.createSession(
