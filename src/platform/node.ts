@@ -117,9 +117,48 @@ class NodeSockets {
   admit(request: IncomingMessage, socket: Socket, head: Buffer) {
     const limit = this.limit;
     if (limit && this.#opening.size >= limit.maxOpening) {
+      // Past the limit, a short line first: the upgrade starts as soon as an open ends, where a
+      // refused client would come back after Retry-After and its own back-off (a browser, which
+      // cannot read the 503, after up to 30 s), and the instance would sit idle meanwhile
+      // (docs/decisions/0031-socket-opens-without-the-middleware.md).
+      if (this.#waiting.size < (limit.maxWaiting ?? 0)) return this.#wait(request, socket, head, limit);
       limit.onRefused?.();
       return refuse(socket, limit.retryAfterSeconds);
     }
+    this.#start(request, socket, head);
+  }
+
+  /** Upgrades waiting for an open to end, oldest first, each with what gives it up. */
+  readonly #waiting = new Map<IncomingMessage, { socket: Socket; head: Buffer; leave: () => void }>();
+
+  #wait(request: IncomingMessage, socket: Socket, head: Buffer, limit: OpeningLimit) {
+    const leave = () => {
+      this.#waiting.delete(request);
+      socket.off('close', leave);
+      clearTimeout(timer);
+    };
+    // Waited too long (the instance is stalled): refused as if the line had been full.
+    const timer = setTimeout(() => {
+      leave();
+      limit.onRefused?.();
+      refuse(socket, limit.retryAfterSeconds);
+    }, limit.maxWaitMs ?? 10_000);
+    timer.unref();
+    socket.once('close', leave);
+    this.#waiting.set(request, { socket, head, leave });
+  }
+
+  /** Starts waiting upgrades while there is room (after an open ended). */
+  #next() {
+    const limit = this.limit;
+    for (const [request, { socket, head, leave }] of this.#waiting) {
+      if (limit && this.#opening.size >= limit.maxOpening) return;
+      leave();
+      if (!socket.destroyed) this.#start(request, socket, head);
+    }
+  }
+
+  #start(request: IncomingMessage, socket: Socket, head: Buffer) {
     let released = false;
     const release = () => {
       if (released) return;
@@ -127,6 +166,8 @@ class NodeSockets {
       this.#opening.delete(request);
       // The listener would otherwise keep the request (and this closure) for the socket's life.
       socket.off('close', release);
+      // Not from here: a release runs inside an open, which a started upgrade could re-enter.
+      if (this.#waiting.size > 0) queueMicrotask(() => this.#next());
     };
     this.#opening.set(request, release);
     socket.once('close', release);

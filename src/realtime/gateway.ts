@@ -26,6 +26,13 @@ export interface GatewayOptions {
 /** Default of `GatewayOptions.maxOpening` (docs/decisions/0025-open-storms.md). */
 export const MAX_OPENING = 200;
 
+/**
+ * Upgrades that may wait for an open to end, per upgrade allowed to be opening, before the next is
+ * refused with 503, and how long one may wait (docs/decisions/0031-socket-opens-without-the-middleware.md).
+ */
+export const WAITING_PER_OPENING = 4;
+export const MAX_WAIT_MS = 10_000;
+
 /** A sign-in still in force, and whether its user must change their password before anything else. */
 export interface SignInState {
   mustChangePassword: boolean;
@@ -116,6 +123,8 @@ export class Gateway {
     const limits = { silenceMs: 2 * this.options.heartbeatMs, maxIncomingBytes: MAX_INCOMING_BYTES };
     sockets.limitOpening?.({
       maxOpening: this.options.maxOpening ?? MAX_OPENING,
+      maxWaiting: WAITING_PER_OPENING * (this.options.maxOpening ?? MAX_OPENING),
+      maxWaitMs: MAX_WAIT_MS,
       retryAfterSeconds: 1,
       onRefused: () => {
         this.refused++;

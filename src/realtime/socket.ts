@@ -84,6 +84,12 @@ export const OPENING_REFUSAL_BODY = JSON.stringify({
 
 export interface OpeningLimit {
   maxOpening: number;
+  /**
+   * Upgrades past `maxOpening` that wait (unanswered) for an open to end before any is refused;
+   * one waiting longer than `maxWaitMs` is refused then. Runtimes without a line refuse at once.
+   */
+  maxWaiting?: number;
+  maxWaitMs?: number;
   /** Seconds a refused client waits before trying again (the Retry-After header). */
   retryAfterSeconds: number;
   onRefused?: () => void;

@@ -95,3 +95,75 @@ describe('socket opens taken before the app (Node)', () => {
     expect(metrics).not.toMatch(/route="\/ws"/);
   });
 });
+
+/**
+ * Past REALTIME_MAX_OPENING, upgrades wait in a short line (4 per opening slot) for an open to
+ * end instead of being refused at once; only past the line is one refused (503 + Retry-After).
+ */
+describe('the line of upgrades waiting for an open to end (Node)', () => {
+  let cluster: Cluster;
+  let inst: Instance;
+  let token: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster(1, {
+      heartbeatMs: 15_000,
+      env: { REALTIME_MAX_OPENING: '5', REALTIME_MAX_SOCKETS_PER_USER: '10000' },
+    });
+    inst = cluster.instances[0]!;
+    token = await signIn(inst.base, ADMIN.username, ADMIN.password);
+  }, 90_000);
+  afterAll(() => cluster?.stop());
+
+  const burst = async (count: number) => {
+    const ended = await Promise.all(
+      Array.from({ length: count }, () =>
+        attemptWithHeaders(`${inst.wsBase}/ws`, { authorization: `Bearer ${token}` }),
+      ),
+    );
+    return {
+      snapshots: ended.filter((e) => e.frames.includes('snapshot')).length,
+      refused: ended.filter((e) => e.status === 503),
+      other: ended.filter((e) => !e.frames.includes('snapshot') && e.status !== 503),
+    };
+  };
+
+  it('lets 25 upgrades at once (5 opening, 20 waiting) all open, none refused', async () => {
+    const { snapshots, refused, other } = await burst(25);
+    expect(other).toEqual([]);
+    expect(refused).toEqual([]);
+    expect(snapshots).toBe(25);
+  });
+
+  it('refuses what the line cannot hold with 503 and Retry-After, and opens the rest', async () => {
+    const { snapshots, refused, other } = await burst(400);
+    expect(other).toEqual([]);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((r) => r.retryAfter === '1')).toBe(true);
+    expect(snapshots + refused.length).toBe(400);
+  });
+});
+
+/** `attempt`, also saying the Retry-After of a refusal. */
+function attemptWithHeaders(url: string, headers: Record<string, string>) {
+  return new Promise<{ frames: string[]; status?: number; retryAfter?: string }>((resolve) => {
+    const frames: string[] = [];
+    const ws = new WebSocket(url, { headers });
+    ws.on('message', (data) => {
+      frames.push((JSON.parse(String(data)) as { type: string }).type);
+      if (frames.at(-1) === 'snapshot') ws.close(1000);
+    });
+    ws.on('unexpected-response', (_request, response) => {
+      response.resume();
+      const retryAfter = response.headers['retry-after'];
+      resolve({
+        frames,
+        status: response.statusCode,
+        ...(retryAfter ? { retryAfter: String(retryAfter) } : {}),
+      });
+      ws.terminate();
+    });
+    ws.on('error', () => {});
+    ws.on('close', () => resolve({ frames }));
+  });
+}
