@@ -7,7 +7,13 @@ import { WSContext, type WSEvents } from 'hono/ws';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { listen } from '../http/node-server.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
-import { nodeSocket, OPENING_REFUSAL_BODY, type OpeningLimit, type UpgradeHead } from '../realtime/socket.ts';
+import {
+  type DirectEvents,
+  nodeSocket,
+  OPENING_REFUSAL_BODY,
+  type OpeningLimit,
+  type UpgradeHead,
+} from '../realtime/socket.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -107,7 +113,7 @@ class NodeSockets {
   /** Requests that came through the server's 'upgrade' event (a plain request may say Upgrade too). */
   readonly #upgrading = new WeakSet<IncomingMessage>();
   /** Paths whose upgrades skip the app (`SocketLayer.direct`), and who decides on them. */
-  readonly #direct = new Map<string, (head: UpgradeHead) => WSEvents>();
+  readonly #direct = new Map<string, DirectEvents>();
 
   // biome-ignore lint/suspicious/noExplicitAny: any app's environment (as Platform.sockets takes it)
   constructor(readonly app: Hono<any>) {}
@@ -177,14 +183,20 @@ class NodeSockets {
     if (direct) {
       // No app, no Request, no Context: the gateway decides from the headers (the sign-in is
       // verified again before the socket gets any data), then `ws` upgrades.
-      try {
-        const events = direct(new NodeUpgradeHead(request, mark < 0 ? '' : url.slice(mark + 1), this));
-        this.wss.handleUpgrade(request, socket, head, (ws) => open(ws, events as WSEvents<WebSocket>));
-      } catch (error) {
-        console.error(error);
-        release();
-        socket.destroy();
-      }
+      direct(new NodeUpgradeHead(request, mark < 0 ? '' : url.slice(mark + 1), this))
+        .then((answer) => {
+          if (socket.destroyed) return release();
+          if ('refuse' in answer) {
+            const { status, retryAfterSeconds } = answer.refuse;
+            return socket.end(statusLine(status, retryAfterSeconds?.toString()));
+          }
+          this.wss.handleUpgrade(request, socket, head, (ws) => open(ws, answer as WSEvents<WebSocket>));
+        })
+        .catch((error: unknown) => {
+          console.error(error);
+          release();
+          socket.destroy();
+        });
       return;
     }
     void this.#upgrade(request, socket, head).catch(() => {
@@ -197,7 +209,7 @@ class NodeSockets {
     this.#opening.get(request)?.();
   }
 
-  direct(path: string, events: (head: UpgradeHead) => WSEvents) {
+  direct(path: string, events: DirectEvents) {
     this.#direct.set(path, events);
   }
 
@@ -217,11 +229,7 @@ class NodeSockets {
       // Not upgraded (unauthenticated, wrong path, the database unreachable): the app's status,
       // and its Retry-After when it gave one (a 503 of the error handler says 5 s).
       const retryAfter = response.headers.get('retry-after') ?? (response.status === 503 ? '5' : undefined);
-      socket.end(
-        `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n` +
-          (retryAfter ? `Retry-After: ${retryAfter}\r\n` : '') +
-          'Connection: close\r\nContent-Length: 0\r\n\r\n',
-      );
+      socket.end(statusLine(response.status, retryAfter ?? undefined));
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => open(ws, events));
@@ -325,6 +333,15 @@ const CloseEvent: typeof globalThis.CloseEvent =
       this.wasClean = init.wasClean ?? false;
     }
   } as unknown as typeof globalThis.CloseEvent);
+
+/** An upgrade answered with a status of its own instead: the status line, its Retry-After, nothing else. */
+function statusLine(status: number, retryAfter: string | undefined) {
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    (retryAfter ? `Retry-After: ${retryAfter}\r\n` : '') +
+    'Connection: close\r\nContent-Length: 0\r\n\r\n'
+  );
+}
 
 /**
  * 503 before the upgrade: a clean HTTP answer the client can read (Retry-After), where an

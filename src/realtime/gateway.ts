@@ -147,12 +147,23 @@ export class Gateway {
     if (sockets.direct && admitHead) {
       sockets.direct(
         '/ws',
-        (head: UpgradeHead) => {
+        async (head: UpgradeHead) => {
           const { signIn, originAllowed } = admitHead((name) => head.header(name));
+          let live = signIn;
+          if (signIn && originAllowed) {
+            // The database's word before the upgrade too, as the identify middleware gave it, but
+            // asked for every upgrade of the turn at once: a database that cannot answer refuses
+            // the upgrade (503, Retry-After 5) instead of upgrading sockets only to close them.
+            try {
+              if (!(await this.#signedIn(signIn.sessionId))) live = undefined;
+            } catch {
+              return { refuse: { status: 503, retryAfterSeconds: 5 } };
+            }
+          }
           const query = new URLSearchParams(head.query);
           return new SocketEvents(side, head, {
-            userId: signIn?.userId,
-            authSessionId: signIn?.sessionId,
+            userId: live?.userId,
+            authSessionId: live?.sessionId,
             badOrigin: !originAllowed,
             sessionId: query.get('session_id') ?? undefined,
             lastSeq: lastSeqOf(query.get('last_seq') ?? undefined),

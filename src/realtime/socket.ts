@@ -61,7 +61,15 @@ export interface SocketLayer {
    * (docs/decisions/0031-socket-opens-without-the-middleware.md). Runtimes without it send every
    * upgrade through the app, where `upgrade`'s middleware takes it.
    */
-  direct?(path: string, events: (head: UpgradeHead) => WSEvents, limits: UpgradeLimits): void;
+  direct?(path: string, events: DirectEvents, limits: UpgradeLimits): void;
+}
+
+/** The events of a socket taken by `SocketLayer.direct`, or an HTTP refusal instead of the upgrade. */
+export type DirectEvents = (head: UpgradeHead) => Promise<WSEvents | UpgradeRefusal>;
+
+/** Not upgraded: this status (its line only), with a Retry-After when given. */
+export interface UpgradeRefusal {
+  refuse: { status: number; retryAfterSeconds?: number };
 }
 
 /** An upgrade request as the socket layer hands it over before any routing. */
