@@ -79,9 +79,10 @@ export const HEARTBEAT_SLICE = 250;
 export const MAX_INCOMING_BYTES = 64 * 1024;
 
 /**
- * `GET /ws` (docs/contract.md §6): authenticates (the identify middleware already read the cookie or bearer
- * token and the user afresh), checks the Origin of cookie-authenticated upgrades, opens or
- * resumes a realtime session, and keeps sockets alive with pings.
+ * `GET /ws` (docs/contract.md §6): authenticates (on Node from the upgrade's headers, before any
+ * routing; on Deno the identify middleware read the cookie or bearer token and the user afresh),
+ * checks the Origin of cookie-authenticated upgrades, opens or resumes a realtime session, and
+ * keeps sockets alive with pings.
  */
 export class Gateway {
   /** Upgrades refused with 503 because too many were opening (admission control). */
@@ -142,8 +143,8 @@ export class Gateway {
       closed: (conn) => this.#closed(conn),
     };
     // Where the runtime can, upgrades skip the app: its middleware chain, the Request and Context
-    // it builds, and the identify middleware's own sign-in read, which the open's batched check
-    // below repeats anyway (docs/decisions/0031-socket-opens-without-the-middleware.md).
+    // it builds, and the identify middleware's sign-in read per socket, replaced by the batched
+    // check below (docs/decisions/0031-socket-opens-without-the-middleware.md).
     if (sockets.direct && admitHead) {
       sockets.direct(
         '/ws',
@@ -247,7 +248,8 @@ export class Gateway {
   /**
    * Whether one sign-in is in force, asked together with every other socket opening in the same
    * turn of the event loop: a storm of opens costs one query per turn, not one per socket.
-   * (Each caller is already subscribed when it asks, so the order above still holds.)
+   * (An open asks once its socket is subscribed, so the order above holds; the check before a
+   * direct upgrade is an extra one, in the batch of its turn.)
    */
   #signedIn(authSessionId: string): Promise<SignInState | undefined> {
     if (!this.#signInBatch) {
