@@ -1,4 +1,4 @@
-import { count, getTableColumns, type SQL, sql } from 'drizzle-orm';
+import { count, getTableColumns, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { type Page, pageOf } from '../auth/actor.ts';
 import type { Db } from './database.ts';
@@ -38,13 +38,36 @@ export async function listPage<T extends PgTable, Item, E extends Extra = Record
   page: Page,
   toItem: (row: T['$inferSelect']) => Item,
   options: ListOptions<E> = {},
-): Promise<{
+): Promise<ListedPage<Item, E>> {
+  const { limit, offset } = pageOf(page);
+  const found = (await pageQuery(db, table, where, order, limit, offset, options)) as PageRow<T>[];
+  return unpack(found, toItem);
+}
+
+type PageRow<T extends PgTable> = {
+  n: number;
+  since?: string;
+  row: T['$inferSelect'] | null;
+  extra?: Record<string, unknown>;
+};
+
+type ListedPage<Item, E extends Extra> = {
   items: Item[];
   total: number;
   extras: { [K in keyof E]: E[K]['_']['type'] }[];
   since: number;
-}> {
-  const { limit, offset } = pageOf(page);
+};
+
+/** The statement of `listPage`, not run: the count joined laterally to the page. */
+function pageQuery<T extends PgTable, E extends Extra>(
+  db: Db,
+  table: T,
+  where: SQL | undefined,
+  order: SQL[],
+  limit: number | Placeholder,
+  offset: number | Placeholder,
+  options: ListOptions<E>,
+) {
   const total = db
     .select({ n: count().as('n') })
     .from(table as PgTable)
@@ -67,7 +90,7 @@ export async function listPage<T extends PgTable, Item, E extends Extra = Record
     string,
     SQL
   >;
-  const found = (await db
+  return db
     .select({
       n: total.n,
       ...(options.since ? { since: logPositionSql } : {}),
@@ -75,12 +98,13 @@ export async function listPage<T extends PgTable, Item, E extends Extra = Record
       ...(extraNames.length ? { extra: extraFields } : {}),
     })
     .from(total)
-    .leftJoinLateral(rows, sql`true`)) as {
-    n: number;
-    since?: string;
-    row: T['$inferSelect'] | null;
-    extra?: Record<string, unknown>;
-  }[];
+    .leftJoinLateral(rows, sql`true`);
+}
+
+function unpack<T extends PgTable, Item, E extends Extra>(
+  found: PageRow<T>[],
+  toItem: (row: T['$inferSelect']) => Item,
+): ListedPage<Item, E> {
   const items: Item[] = [];
   const extras: Record<string, unknown>[] = [];
   for (const r of found)
@@ -94,6 +118,74 @@ export async function listPage<T extends PgTable, Item, E extends Extra = Record
     extras: extras as { [K in keyof E]: E[K]['_']['type'] }[],
     since: Number(found[0]?.since ?? 0),
   };
+}
+
+/**
+ * The statement of one list shape (which filters, which order; values left as placeholders),
+ * once built and prepared, per database handle. A shape is built once per process and parsed
+ * and planned once per connection (a named statement) instead of on every request: building
+ * the page's SQL was the largest share of GET /api/tasks's CPU (docs/benchmarks.md, "Request
+ * path"). At most MAX_SHAPES per handle are kept, so arbitrary combinations of filters cannot
+ * grow memory (here or in PostgreSQL's per-connection statements) without bound; past that a
+ * shape is built on each call, as before.
+ */
+const prepared = new WeakMap<
+  Db,
+  Map<string, { execute(values: Record<string, unknown>): Promise<unknown> }>
+>();
+const MAX_SHAPES = 64;
+/** Statement names are unique in the process: one name never stands for two texts on a connection. */
+let statementCount = 0;
+
+/** A list's statement as a shape: the same `key` must always build the same SQL. */
+export interface ListShape {
+  /** Everything that decides the statement's text (the filters present, the order, the table). */
+  key: string;
+  /** Builds the WHERE and ORDER BY with `sql.placeholder(name)` for every value. */
+  build(): { where: SQL | undefined; order: SQL[] };
+  /** The placeholders' values on this call (`limit` and `offset` are added from the page). */
+  values: Record<string, unknown>;
+}
+
+/**
+ * `listPage` of a shape: the same page and total, from a prepared statement (the SQL is built
+ * once per shape). Only for lists without `extra` columns (those differ per caller).
+ */
+export async function listPagePrepared<T extends PgTable, Item>(
+  db: Db,
+  table: T,
+  shape: ListShape,
+  page: Page,
+  toItem: (row: T['$inferSelect']) => Item,
+  options: Pick<ListOptions<Record<never, SQL.Aliased>>, 'since'> = {},
+): Promise<ListedPage<Item, Record<never, SQL.Aliased>>> {
+  const { limit, offset } = pageOf(page);
+  let shapes = prepared.get(db);
+  if (!shapes) {
+    shapes = new Map();
+    prepared.set(db, shapes);
+  }
+  const key = `${shape.key}|${options.since ? 'since' : ''}`;
+  let statement = shapes.get(key);
+  if (!statement) {
+    const { where, order } = shape.build();
+    const query = pageQuery(
+      db,
+      table,
+      where,
+      order,
+      sql.placeholder('limit'),
+      sql.placeholder('offset'),
+      options,
+    );
+    if (shapes.size >= MAX_SHAPES) {
+      // Too many shapes: this one runs as built, unnamed.
+      return unpack((await query.execute({ ...shape.values, limit, offset })) as PageRow<T>[], toItem);
+    }
+    statement = query.prepare(`portal_list_${++statementCount}`);
+    shapes.set(key, statement);
+  }
+  return unpack((await statement.execute({ ...shape.values, limit, offset })) as PageRow<T>[], toItem);
 }
 
 /** A page's `extra` for lists with edit forms: each row's version, read with it. */
