@@ -151,13 +151,20 @@ try {
     try {
       const token = await signIn(base, people[who], PASSWORD);
       // Warm-up (JIT, pool connections, plan cache), outside the measured CPU but in the profile.
-      await autocannon({ url: `${base}${path}`, connections: CONNECTIONS, duration: 2, headers: { authorization: `Bearer ${token}` } });
+      await autocannon({
+        url: `${base}${path}`,
+        connections: CONNECTIONS,
+        duration: 2,
+        headers: { authorization: `Bearer ${token}` },
+      });
       const cpuBefore = cpuMs(server.pid!);
       from = Number(process.hrtime.bigint() / 1000n);
       const result = await load(`${base}${path}`, token);
       to = Number(process.hrtime.bigint() / 1000n);
       const cpu = cpuMs(server.pid!) - cpuBefore;
-      console.log(`\n## ${name}: ${result.rps} req/s, ${result.bad} non-2xx, server CPU ${(cpu / result.requests).toFixed(3)} ms/request (process incl. GC and I/O threads)`);
+      console.log(
+        `\n## ${name}: ${result.rps} req/s, ${result.bad} non-2xx, server CPU ${(cpu / result.requests).toFixed(3)} ms/request (process incl. GC and I/O threads)`,
+      );
     } finally {
       await stopServer(server);
     }
