@@ -1,5 +1,5 @@
-import { count, getTableColumns, type Placeholder, type SQL, sql } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
+import { count, getTableColumns, is, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { type PgTable, PgTimestamp } from 'drizzle-orm/pg-core';
 import { type Page, pageOf } from '../auth/actor.ts';
 import type { Db } from './database.ts';
 import { etagFor, rowVersion } from './versions.ts';
@@ -120,9 +120,50 @@ function unpack<T extends PgTable, Item, E extends Extra>(
   };
 }
 
-/** What a prepared page statement answers: the page's rows as the query builder would map them. */
+/**
+ * A row as a prepared page hands it over: every column as the query builder would map it, but
+ * instants (timestamp with time zone) already as the ISO text the API answers
+ * (`2026-12-04T17:37:00.123Z`, what `Date#toISOString` gives), not as Date objects.
+ */
+export type IsoRow<R> = {
+  [K in keyof R]: R[K] extends Date ? string : R[K] extends Date | null ? string | null : R[K];
+};
+
+/**
+ * PostgreSQL's text of an instant (`2026-12-04 17:37:00.123456+00`, DateStyle ISO) as
+ * `Date#toISOString` would give it after `new Date(text)`: milliseconds truncated, UTC. Text in
+ * UTC is rewritten as it is (a tenth of the cost of parsing it into a Date and printing that);
+ * anything else (another session time zone, years before 1000 or past 9999, BC) goes through a
+ * Date, exactly as before.
+ */
+export function isoOfInstant(value: unknown): string {
+  if (typeof value === 'string') {
+    const n = value.length;
+    if (
+      n >= 22 &&
+      n <= 29 &&
+      value.charCodeAt(0) >= 49 && // years 1000-9999: V8 reads years below 100 oddly, kept as it was
+      value.charCodeAt(n - 3) === 43 && // '+'
+      value.charCodeAt(n - 2) === 48 && // '0'
+      value.charCodeAt(n - 1) === 48 && // '0'
+      value.charCodeAt(4) === 45 && // '-'
+      value.charCodeAt(7) === 45 &&
+      value.charCodeAt(10) === 32 && // ' '
+      value.charCodeAt(13) === 58 && // ':'
+      value.charCodeAt(16) === 58 &&
+      (n === 22 || (n > 23 && value.charCodeAt(19) === 46)) // '.' and 1-6 digits
+    ) {
+      const fraction = n === 22 ? '000' : `${value.slice(20, n - 3)}00`.slice(0, 3);
+      return `${value.slice(0, 10)}T${value.slice(11, 19)}.${fraction}Z`;
+    }
+    return new Date(value).toISOString();
+  }
+  return (value as Date).toISOString();
+}
+
+/** What a prepared page statement answers: the page's rows (`IsoRow`s), total and log position. */
 interface PreparedPage<T extends PgTable> {
-  rows: T['$inferSelect'][];
+  rows: IsoRow<T['$inferSelect']>[];
   total: number;
   since: number;
 }
@@ -171,26 +212,34 @@ function preparePage<T extends PgTable>(
   const query = pageQuery(db, table, where, order, sql.placeholder('limit'), sql.placeholder('offset'), {
     since,
   });
-  const columns = Object.entries(getTableColumns(table));
+  // Each column's mapping: instants to ISO text, anything else as drizzle maps it.
+  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => ({
+    key,
+    notNull: column.notNull,
+    map:
+      is(column, PgTimestamp) && column.withTimezone
+        ? isoOfInstant
+        : (value: unknown) => column.mapFromDriverValue(value),
+  }));
   const first = since ? 2 : 1;
   // A page row whose NOT NULL column is null is the empty side of the lateral join: no row.
   const present =
     first +
     Math.max(
       0,
-      columns.findIndex(([, column]) => column.notNull),
+      columns.findIndex((column) => column.notNull),
     );
   const toRows = (found: unknown[][]): PreparedPage<T> => {
-    const rows: T['$inferSelect'][] = [];
+    const rows: IsoRow<T['$inferSelect']>[] = [];
     for (const r of found) {
       if (r[present] === null) continue;
       const row: Record<string, unknown> = {};
       for (let i = 0; i < columns.length; i++) {
-        const [key, column] = columns[i]!;
+        const column = columns[i]!;
         const value = r[first + i];
-        row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+        row[column.key] = value === null || value === undefined ? null : column.map(value);
       }
-      rows.push(row as T['$inferSelect']);
+      rows.push(row as IsoRow<T['$inferSelect']>);
     }
     const head = found[0];
     return { rows, total: Number(head?.[0] ?? 0), since: since ? Number(head?.[1] ?? 0) : 0 };
@@ -207,7 +256,7 @@ export async function listPagePrepared<T extends PgTable, Item>(
   table: T,
   shape: ListShape,
   page: Page,
-  toItem: (row: T['$inferSelect']) => Item,
+  toItem: (row: IsoRow<T['$inferSelect']>) => Item,
   options: Pick<ListOptions<Record<never, SQL.Aliased>>, 'since'> = {},
 ): Promise<ListedPage<Item, Record<never, SQL.Aliased>>> {
   const { limit, offset } = pageOf(page);

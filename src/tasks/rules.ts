@@ -18,7 +18,7 @@ import {
 import { alias } from 'drizzle-orm/pg-core';
 import { type Actor, actingAs, iso, isoOrNull, likePattern, type Page, writeAs } from '../auth/actor.ts';
 import { type Db, insertWhere } from '../db/database.ts';
-import { type Extra, type ListOptions, listPage, listPagePrepared } from '../db/list.ts';
+import { type Extra, type IsoRow, type ListOptions, listPage, listPagePrepared } from '../db/list.ts';
 import { changeLog } from '../db/schema/change-log.ts';
 import type { TaskPriority, TaskStatus } from '../db/schema/enums.ts';
 import { projects } from '../db/schema/projects.ts';
@@ -43,6 +43,19 @@ import { canManage, findVisibleProject } from '../projects/rules.ts';
 export type Task = z.infer<typeof TaskSchema>;
 
 export function toTask(row: TaskRow): Task {
+  return taskOf(row, iso(row.created_at), iso(row.updated_at), isoOrNull(row.completed_at));
+}
+
+/** `toTask` of a row whose instants are ISO text already (a prepared page's, `IsoRow`). */
+const toTaskFromIso = (row: IsoRow<TaskRow>): Task =>
+  taskOf(row, row.created_at, row.updated_at, row.completed_at);
+
+function taskOf(
+  row: Omit<TaskRow, 'created_at' | 'updated_at' | 'completed_at'>,
+  created_at: string,
+  updated_at: string,
+  completed_at: string | null,
+): Task {
   return {
     id: row.id,
     project_id: row.project_id,
@@ -52,9 +65,9 @@ export function toTask(row: TaskRow): Task {
     priority: row.priority,
     assignee_id: row.assignee_id,
     due_date: row.due_date,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
-    completed_at: isoOrNull(row.completed_at),
+    created_at,
+    updated_at,
+    completed_at,
   };
 }
 
@@ -205,7 +218,7 @@ export async function listTasks<E extends Extra = Record<never, SQL.Aliased>>(
         values: spec.values,
       },
       query,
-      toTask,
+      toTaskFromIso,
       options,
     );
     return page as Awaited<ReturnType<typeof listPage<typeof tasks, Task, E>>>;

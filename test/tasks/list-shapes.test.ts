@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/auth/actor.ts';
 import type { Db } from '../../src/db/database.ts';
-import { listPagePrepared } from '../../src/db/list.ts';
+import { isoOfInstant, listPagePrepared } from '../../src/db/list.ts';
 import { tasks } from '../../src/db/schema/tasks.ts';
 import { listTasks, type TaskQuery, toTask } from '../../src/tasks/rules.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -142,22 +142,57 @@ describe.each(['pglite', 'pg', 'neon'] as const)('prepared task lists on %s', (d
     });
     const key = `test-shape-${driver}`;
     for (let i = 0; i < 3; i++) {
-      const page = await listPagePrepared(db, tasks, shape(key), { limit: 10 }, toTask);
+      const page = await listPagePrepared(db, tasks, shape(key), { limit: 10 }, (row) => row);
       expect(page.items).toEqual(expected.items);
       expect(page.total).toBe(expected.total);
     }
     expect(builds).toBe(1);
     // Fill the cache past its bound: every further new shape is still answered right.
     for (let i = 0; i < 80; i++) {
-      const page = await listPagePrepared(db, tasks, shape(`${key}-${i}`), { limit: 10 }, toTask);
+      const page = await listPagePrepared(db, tasks, shape(`${key}-${i}`), { limit: 10 }, (row) => row);
       expect(page.items).toEqual(expected.items);
     }
     builds = 0;
-    await listPagePrepared(db, tasks, shape(`${key}-79`), { limit: 10 }, toTask);
-    await listPagePrepared(db, tasks, shape(`${key}-79`), { limit: 10 }, toTask);
+    await listPagePrepared(db, tasks, shape(`${key}-79`), { limit: 10 }, (row) => row);
+    await listPagePrepared(db, tasks, shape(`${key}-79`), { limit: 10 }, (row) => row);
     expect(builds).toBe(2);
     builds = 0;
-    await listPagePrepared(db, tasks, shape(key), { limit: 10 }, toTask);
+    await listPagePrepared(db, tasks, shape(key), { limit: 10 }, (row) => row);
     expect(builds).toBe(0);
   }
+});
+
+describe('isoOfInstant', () => {
+  it('gives what new Date(text).toISOString() gives for PostgreSQL instants, UTC or not', () => {
+    const texts = [
+      '2026-12-04 17:37:00+00',
+      '2026-12-04 17:37:00.1+00',
+      '2026-12-04 17:37:00.12+00',
+      '2026-12-04 17:37:00.123+00',
+      '2026-12-04 17:37:00.1234+00',
+      '2026-12-04 17:37:00.12345+00',
+      '2026-12-04 17:37:00.999999+00',
+      '0001-06-01 00:00:00+00',
+      '0099-06-01 00:00:00.5+00',
+      '0999-06-01 00:00:00.5+00',
+      '1000-01-01 00:00:00.5+00',
+      '1899-12-31 23:59:59.999+00',
+      '2026-12-04 17:37:00.123456+05:30',
+      '2026-12-04 17:37:00.5-08',
+      '2026-12-04 17:37:00+01',
+      '12026-12-04 17:37:00+00',
+    ];
+    for (const text of texts) expect(isoOfInstant(text), text).toBe(new Date(text).toISOString());
+    const date = new Date('2026-12-04T17:37:00.123Z');
+    expect(isoOfInstant(date)).toBe('2026-12-04T17:37:00.123Z');
+    // Every millisecond and microsecond digit count, against the Date path.
+    for (let i = 0; i < 2000; i++) {
+      const micros = Math.floor(Math.random() * 1e6);
+      const digits = String(micros)
+        .padStart(6, '0')
+        .slice(0, 1 + (i % 6));
+      const text = `20${String(10 + (i % 89))}-0${1 + (i % 9)}-1${i % 10} 0${i % 10}:${10 + (i % 50)}:0${i % 10}.${digits}+00`;
+      expect(isoOfInstant(text), text).toBe(new Date(text).toISOString());
+    }
+  });
 });
