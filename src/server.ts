@@ -145,6 +145,8 @@ function createSignInCache(
   const options = { maxAgeMs: config.signInCacheSeconds * 1000, metrics, logger };
   if (redis) {
     const subscriber = redis.duplicate({
+      // Named, so that an operator (or a test) can find this connection in CLIENT LIST.
+      connectionName: `${config.redisPrefix}:signin:${process.pid}`,
       autoResubscribe: false,
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
