@@ -6,6 +6,8 @@ import { REDIS_URL } from '../support/env.ts';
 import { api, type Reply, signIn } from '../support/live-client.ts';
 
 const PW = 'a-long-user-password';
+/** What the checks below read of an answer's body. */
+type Body = { role?: string; display_name?: string; error?: { code: string } };
 const NEW_PW = 'another-long-password-2';
 
 /** A counter of an instance's /metrics (internal port), summed over the lines that match. */
@@ -114,11 +116,11 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
     path: string,
     change: () => Promise<Reply>,
     changedStatus: number,
-    changed: (r: Reply) => boolean,
+    changed: (r: Reply<Body>) => boolean,
   ) => {
     let answeredAt = Number.POSITIVE_INFINITY;
     let stop = false;
-    const seen: { sentAt: number; reply: Reply; on: string }[] = [];
+    const seen: { sentAt: number; reply: Reply<Body>; on: string }[] = [];
     const load = (on: Instance) =>
       (async () => {
         while (!stop) {
@@ -151,7 +153,7 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
       expect(changed(s.reply)).toBe(true);
     }
   };
-  const refused = (r: Reply) => r.status === 401;
+  const refused = (r: Reply<Body>) => r.status === 401;
 
   beforeAll(async () => {
     cluster = await startCluster(3);
@@ -222,7 +224,7 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
       '/api/me',
       () => api(a.base, admin, 'PATCH', `/api/users/${u.id}`, { role: 'user' }),
       200,
-      (r) => r.body.role === 'user',
+      (r: Reply<Body>) => r.body.role === 'user',
     );
     // A manager may list users; a user may not.
     expect((await api(b.base, token, 'GET', '/api/users')).status).toBe(403);
@@ -258,7 +260,7 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
       '/api/me',
       () => api(a.base, admin, 'PATCH', `/api/users/${u.id}`, { display_name: 'Renamed On A' }),
       200,
-      (r) => r.body.display_name === 'Renamed On A',
+      (r: Reply<Body>) => r.body.display_name === 'Renamed On A',
     );
   });
 
@@ -272,7 +274,7 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
       '/api/tasks?limit=5',
       () => api(a.base, admin, 'PATCH', `/api/users/${u.id}`, { must_change_password: true }),
       403,
-      (r) => r.body.error?.code === 'password_change_required',
+      (r: Reply<Body>) => r.body.error?.code === 'password_change_required',
     );
   });
 
@@ -283,7 +285,7 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
     const redis = new Redis(REDIS_URL);
     try {
       // B's own subscriber connection, by the name the server gives it, and no other.
-      const list = (await redis.client('LIST', 'TYPE', 'pubsub')) as string;
+      const list = (await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
       const name = `${cluster.prefix}:signin:${b.child.pid}`;
       const id = list
         .split('\n')

@@ -14,7 +14,6 @@ import { REDIS_URL, RUN_ID } from '../support/env.ts';
 const user = (id: number, role: UserRow['role'] = 'user'): UserRow => ({
   id,
   username: `u${id}`,
-  username_key: `u${id}`,
   display_name: `User ${id}`,
   role,
   active: true,
@@ -152,7 +151,7 @@ describe.each([embedded, redis])('sign-in cache contract: $name', (adapter) => {
 
 /** Redis's id of the connection named `name` (CLIENT LIST), to kill that one and no other. */
 async function clientId(admin: Redis, name: string): Promise<string> {
-  const list = (await admin.client('LIST', 'TYPE', 'pubsub')) as string;
+  const list = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
   const line = list.split('\n').find((l) => l.includes(` name=${name} `));
   const id = line?.match(/\bid=(\d+)/)?.[1];
   if (!id) throw new Error(`no connection named ${name}`);
