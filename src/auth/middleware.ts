@@ -81,7 +81,12 @@ function mayGuess(c: Context<AppEnv>): boolean {
 export function identify(deps: AppDeps) {
   const guesses = new SignInGuesses();
   const cache = deps.signInCache;
-  const lookups = deps.metrics.signInLookups;
+  // Bound once: a labelled child counts without looking its labels up on every request.
+  const counted = {
+    hit: deps.metrics.signInLookups.labels({ outcome: 'hit' }),
+    miss: deps.metrics.signInLookups.labels({ outcome: 'miss' }),
+    unusable: deps.metrics.signInLookups.labels({ outcome: 'unusable' }),
+  };
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -108,14 +113,14 @@ export function identify(deps: AppDeps) {
     if (cache) {
       const cached = cache.get(token);
       if (cached) {
-        lookups.inc({ outcome: 'hit' });
+        counted.hit.inc();
         // "Last used" keeps its meaning: stamped at most once a minute per session and instance.
         if (Date.now() - cached.lastUsedAt >= LAST_USED_RESOLUTION_MS)
           cached.lastUsedAt = stampLastUsed(db, claims.sessionId).getTime();
         signIn(c, cached.user, claims.sessionId, via);
         return next();
       }
-      lookups.inc({ outcome: cache.usable() ? 'miss' : 'unusable' });
+      (cache.usable() ? counted.miss : counted.unusable).inc();
       // Taken before the read: an entry it answers is not kept if an invalidation came meanwhile.
       generation = cache.generation();
     }
