@@ -1,6 +1,8 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sameUser } from '../../src/auth/middleware.ts';
 import { findSessionUser } from '../../src/auth/sessions.ts';
+import { query } from '../../src/db/database.ts';
 import { changesSignIns } from '../../src/db/sign-in-writes.ts';
 import { createUser } from '../../src/users/rules.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -446,6 +448,35 @@ describe('every write that changes a sign-in invalidates the sign-in cache befor
     expect(hits).toBeGreaterThan(20);
     const sent = (await t.metrics.signInInvalidations.get()).values[0]?.value ?? 0;
     expect(sent).toBeGreaterThan(10);
+  });
+
+  it('a cached sign-in costs no statement; "last used" is still stamped once a minute', async () => {
+    const x = await target();
+    const db = t.database.db;
+    const statements = async (path: string) => {
+      const before = t.database.stats.statements;
+      const res = await request(path, { method: 'GET', token: x.one });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      return t.database.stats.statements - before;
+    };
+    await statements('/api/me'); // fills the cache
+    expect(await statements('/api/me')).toBe(0);
+    expect(await statements('/api/tasks?limit=5')).toBe(1);
+    // The session was last stamped two minutes ago, as far as the database and the cache know.
+    const sid = claims(x.one).sessionId;
+    await db.execute(
+      sql`update auth_sessions set last_used_at = now() - interval '2 minutes' where id = ${sid}`,
+    );
+    t.signInCache!.get(x.one)!.lastUsedAt -= 120_000;
+    expect(await statements('/api/me')).toBe(1); // the stamp, not awaited
+    await new Promise((r) => setTimeout(r, 50));
+    const [row] = await query<{ last_used_at: string | Date }>(
+      db,
+      sql`select last_used_at from auth_sessions where id = ${sid}`,
+    );
+    expect(Date.now() - new Date(row!.last_used_at).getTime()).toBeLessThan(10_000);
+    expect(await statements('/api/me')).toBe(0); // once a minute, not on every request
   });
 
   it('the statements that change a sign-in, and the "last used" stamp that does not', () => {

@@ -29,7 +29,12 @@ export interface TestApp {
 /** Opens a fresh database on the given driver and builds the app on it, as `src/server.ts` does. */
 export async function startTestApp(
   driver: DriverName,
-  options: { limits?: Partial<ThrottleLimits>; trustProxy?: boolean } = {},
+  options: {
+    limits?: Partial<ThrottleLimits>;
+    trustProxy?: boolean;
+    /** false: no sign-in cache even on PGlite (every request reads its sign-in, as on PostgreSQL alone). */
+    signInCache?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const cleanups: (() => Promise<void>)[] = [];
   let database: Database;
@@ -59,7 +64,9 @@ export async function startTestApp(
   const metrics = createMetrics();
   const tokens = new TokenService(crypto.randomUUID() + crypto.randomUUID(), 3600);
   const signInCache =
-    driver === 'pglite' ? new EmbeddedSignInCache({ maxAgeMs: 30_000, metrics }) : undefined;
+    driver === 'pglite' && options.signInCache !== false
+      ? new EmbeddedSignInCache({ maxAgeMs: 30_000, metrics })
+      : undefined;
   const app = createApp({
     database,
     tokens,
