@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sameUser } from '../../src/auth/middleware.ts';
 import { findSessionUser } from '../../src/auth/sessions.ts';
 import { query } from '../../src/db/database.ts';
-import { changesSignIns } from '../../src/db/sign-in-writes.ts';
+import { changesSignIns, signInWriteCount } from '../../src/db/sign-in-writes.ts';
 import { createUser } from '../../src/users/rules.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { ORIGIN } from '../support/client.ts';
@@ -469,8 +469,11 @@ describe('every write that changes a sign-in invalidates the sign-in cache befor
       sql`update auth_sessions set last_used_at = now() - interval '2 minutes' where id = ${sid}`,
     );
     t.signInCache!.get(x.one)!.lastUsedAt -= 120_000;
+    const writes = signInWriteCount();
     expect(await statements('/api/me')).toBe(1); // the stamp, not awaited
     await new Promise((r) => setTimeout(r, 50));
+    // The stamp is not a change of the sign-in: it must not invalidate every instance's cache.
+    expect(signInWriteCount()).toBe(writes);
     const [row] = await query<{ last_used_at: string | Date }>(
       db,
       sql`select last_used_at from auth_sessions where id = ${sid}`,
