@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.ts';
+import { socketSignIn } from './auth/middleware.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { EmbeddedSignInCache, type SignInCache } from './auth/sign-in-cache.ts';
 import { RedisSignInCache } from './auth/sign-in-cache-redis.ts';
@@ -108,11 +109,20 @@ export async function buildRuntime(
     connectionAddress: options.platform.connectionAddress,
     ...(redis ? { readiness: { redis: async () => void (await redis.ping()) } } : {}),
   });
-  realtime.gateway.register(app, options.platform.sockets(app), (c) => ({
-    actor: c.get('actor'),
-    // A cookie rides along with any page's request: only this portal's own pages may use it.
-    originAllowed: c.get('authVia') !== 'cookie' || isSameOrigin(c, config.trustProxy),
-  }));
+  realtime.gateway.register(
+    app,
+    options.platform.sockets(app),
+    (c) => ({
+      actor: c.get('actor'),
+      // A cookie rides along with any page's request: only this portal's own pages may use it.
+      originAllowed: c.get('authVia') !== 'cookie' || isSameOrigin(c, config.trustProxy),
+    }),
+    // Where the platform takes upgrades before the app (Node): the same token and Origin rules.
+    (header) => {
+      const { claims, originAllowed } = socketSignIn({ tokens, trustProxy: config.trustProxy }, header);
+      return { signIn: claims, originAllowed };
+    },
+  );
   return {
     app,
     database,

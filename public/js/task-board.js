@@ -44,6 +44,7 @@ import Alpine from './alpine.js';
  * @property {string} version
  * @property {string} title
  * @property {boolean} lifted Being dragged.
+ * @property {Promise<boolean>} saving
  * @property {() => void} init
  * @property {(to: string, before?: Node | null) => void} place
  * @property {(by: number) => void} step
@@ -51,6 +52,7 @@ import Alpine from './alpine.js';
  * @property {(event: DragEvent) => void} lift
  * @property {() => void} land
  * @property {(to: string) => Promise<void>} move
+ * @property {(to: string, from: string, next: ChildNode | null) => Promise<boolean>} save
  * @property {(current: any, from: string) => string} staleWhat
  */
 /** @typedef {import('./alpine.js').Magics} Magics */
@@ -154,6 +156,8 @@ Alpine.data(
     version: '',
     title: '',
     lifted: false,
+    /** The last save of a move (see `move`): true when it was saved. @type {Promise<boolean>} */
+    saving: Promise.resolve(true),
     init() {
       this.status = this.$el.dataset.status ?? '';
       this.version = this.$el.dataset.version ?? '';
@@ -209,6 +213,20 @@ Alpine.data(
       const next = card.nextSibling;
       this.place(to);
       this.say(`Moved “${this.title}” to ${this.labelOf(to)}. Saving…`, false);
+      // One save at a time per card, each sending the version the one before got back: a second
+      // move made while the first is being saved would otherwise send the old version and be
+      // refused as "changed meanwhile" by this very board's first move. A save that fails drops
+      // the moves queued behind it (the card goes back to where that save found it).
+      const saved = this.saving.then((earlierSaved) => (earlierSaved ? this.save(to, from, next) : false));
+      this.saving = saved;
+      await saved;
+    },
+    /**
+     * Saves one move (see `move`); true when it was saved.
+     * @param {string} to @param {string} from @param {ChildNode | null} next
+     */
+    async save(to, from, next) {
+      const card = this.$root;
       /** @type {string} */
       let reason;
       try {
@@ -223,8 +241,9 @@ Alpine.data(
         });
         if (res.ok) {
           this.version = res.headers.get('etag') ?? this.version;
-          this.say(`Moved “${this.title}” to ${this.labelOf(to)}.`, false);
-          return;
+          // Said only if no later move has taken the card on meanwhile (that one says its own).
+          if (this.status === to) this.say(`Moved “${this.title}” to ${this.labelOf(to)}.`, false);
+          return true;
         }
         const body = await res.json().catch(() => undefined);
         reason =
@@ -238,6 +257,7 @@ Alpine.data(
       // Refused or not saved: back where it was, if the board still shows it (a refresh redrew it).
       if (card.isConnected) this.place(from, next);
       this.say(`Could not move “${this.title}”: ${reason}. It is back in ${this.labelOf(from)}.`, true);
+      return false;
     },
     /** What a 412's current task differs in from the card, in words. @param {any} current @param {string} from */
     staleWhat(current, from) {

@@ -15,7 +15,8 @@
  *
  * Environment: MEMORY_SESSIONS (10000,20000; a step above the open-files limit is capped to it),
  * MEMORY_USERS (200), MEMORY_HOLD_MINUTES (10), MEMORY_WRITES_PER_S (10), MEMORY_SERVERS
- * (ws,hono,embedded,redis), MEMORY_WORKERS (4). Writes section bench-memory of docs/benchmarks.md.
+ * (ws,hono,embedded,redis), MEMORY_WORKERS (4), MEMORY_ENTRY (src/main.ts; dist/main.js after
+ * `npm run build`), MEMORY_WRITE_DOCS (0: print only). Writes section bench-memory of docs/benchmarks.md.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -37,6 +38,10 @@ const HOLD_MINUTES = Number(process.env.MEMORY_HOLD_MINUTES ?? 10);
 const WRITES_PER_S = Number(process.env.MEMORY_WRITES_PER_S ?? 10);
 const SERVERS = (process.env.MEMORY_SERVERS ?? 'ws,hono,embedded,redis').split(',');
 const WORKERS = Number(process.env.MEMORY_WORKERS ?? 4);
+/** The portal's entry: `src/main.ts` (tsx), or `dist/main.js` as in production (built first). */
+const ENTRY = process.env.MEMORY_ENTRY ?? 'src/main.ts';
+/** A second reading this long after the first, the sockets still idle: once the opening's garbage is returned. */
+const SETTLE_S = Number(process.env.MEMORY_SETTLE_S ?? 60);
 const SAMPLE_MS = 30_000;
 const PASSWORD = 'bench-memory-password-2026';
 const ADMIN = { username: 'chief', password: 'bench-memory-admin-password' };
@@ -48,14 +53,18 @@ defer(() => rmSync(probeDir, { recursive: true, force: true }));
 /** For the measured server only: the probe, and `gc()` for it. */
 const probeEnv = {
   MEMORY_PROBE_DIR: probeDir,
-  NODE_OPTIONS: `--expose-gc --import=${resolve('scripts/bench/memory-probe.mjs')}`,
+  NODE_OPTIONS:
+    `--expose-gc --import=${resolve('scripts/bench/memory-probe.mjs')} ${process.env.MEMORY_NODE_FLAGS ?? ''}`.trim(),
 };
 
 interface Heap {
   rss: number;
   heapUsed: number;
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** KiB committed per V8 space just before the forced GC. */
+  spacesBefore?: Record<string, number>;
 }
 
 /** process.memoryUsage() of `pid` after a forced GC (scripts/bench/memory-probe.mjs). */
@@ -73,6 +82,8 @@ interface Step {
   failed: number;
   rssKb: number;
   perSessionKb: number;
+  /** The same, SETTLE_S later with the sockets still idle (no forced GC). */
+  settledPerSessionKb: number;
   /** Per session, after a forced GC, in bytes: growth of each figure over the empty process. */
   heapUsed: number;
   external: number;
@@ -139,19 +150,34 @@ async function measureSteps(
     const counts = await generators.all<Counts>({ cmd: 'count' });
     held = sum(counts, (c) => c.open);
     const kb = rssKb(pid);
+    let settledKb = kb;
+    if (SETTLE_S > 0) {
+      await sleep(SETTLE_S * 1000);
+      settledKb = rssKb(pid);
+      log(
+        `[${server}] ${SETTLE_S} s later, still idle: RSS ${f0(settledKb / 1024)} MB, ${f1((settledKb - baseKb) / held)} KB per socket`,
+      );
+    }
     const heap = await heapOf(pid);
-    const per = (key: keyof Heap) => (heap[key] - base[key]) / held;
+    const per = (key: 'heapUsed' | 'external' | 'arrayBuffers') => (heap[key] - base[key]) / held;
     steps.push({
       sessions: held,
       failed,
       rssKb: kb,
       perSessionKb: (kb - baseKb) / held,
+      settledPerSessionKb: (settledKb - baseKb) / held,
       heapUsed: per('heapUsed'),
       external: per('external'),
       arrayBuffers: per('arrayBuffers'),
       rssAfterGcKb: heap.rss / 1024,
       perSessionAfterGcKb: (heap.rss - base.rss) / 1024 / held,
     });
+    const spaces = heap.spacesBefore ?? {};
+    log(
+      `[${server}] V8 spaces committed before GC (MB): ${Object.entries(spaces)
+        .map(([name, size]) => `${name} ${f1(size / 1024)}`)
+        .join(', ')}; heapTotal after GC ${f0(heap.heapTotal / 1048576)} MB`,
+    );
     log(
       `[${server}] ${held} open (${failed} failed): RSS ${f0(kb / 1024)} MB, ${f1((kb - baseKb) / held)} KB per socket; ` +
         `after GC ${f1((heap.rss - base.rss) / 1024 / held)} KB; heapUsed ${f0(per('heapUsed'))} B, external ${f0(per('external'))} B per socket`,
@@ -198,6 +224,8 @@ async function embedded(generators: LoadGenerators<Counts>): Promise<Measured> {
       LOG_LEVEL: 'error',
     },
     port,
+    undefined,
+    ENTRY,
   );
   defer(() => child.exitCode === null && child.kill('SIGKILL'));
   const base = `http://127.0.0.1:${port}`;
@@ -240,7 +268,7 @@ async function withRedis(generators: LoadGenerators<Counts>): Promise<Measured> 
     REALTIME_MAX_SOCKETS_PER_USER: '1000',
     LOG_LEVEL: 'error',
   });
-  const server = await startInstance(fresh.env);
+  const server = await startInstance(fresh.env, ENTRY);
   const { database, writer } = await connect(fresh.url, 8);
   log(`[redis] seeding ${USERS} users…`);
   const org = await seedProbeOrganisation(database, writer, {
@@ -312,14 +340,14 @@ function report(results: Measured[]): string {
     redis: 'portal, PostgreSQL + Redis',
   };
   const lines = [
-    `Command: \`npm run bench:memory\` (MEMORY_SESSIONS=${STEPS.join(',')}, MEMORY_USERS=${USERS}, MEMORY_HOLD_MINUTES=${HOLD_MINUTES}, MEMORY_WRITES_PER_S=${WRITES_PER_S}) · ${utcMinute(started)} UTC · ${elapsedMinutes()} min`,
+    `Command: \`npm run bench:memory\` (MEMORY_SESSIONS=${STEPS.join(',')}, MEMORY_USERS=${USERS}, MEMORY_HOLD_MINUTES=${HOLD_MINUTES}, MEMORY_WRITES_PER_S=${WRITES_PER_S}, MEMORY_ENTRY=${ENTRY}${process.env.MALLOC_ARENA_MAX ? `, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}` : ''}) · ${utcMinute(started)} UTC · ${elapsedMinutes()} min`,
     '',
     `Machine: ${machine()}. Load average ${loadAtStart.join(' / ')} at start, ${loadNow().join(' / ')} at the end (2 cores shared with other sessions).`,
     '',
-    `Setup: each server alone in its own process, one after the other; sockets held idle by ${WORKERS} load-generator processes (scripts/bench/memory-worker.ts, \`ws\` clients without permessage-deflate), each from its own source address 127.0.0.x. Portal: ${USERS} plain users, sessions spread evenly over them (REALTIME_MAX_SOCKETS_PER_USER=1000), heartbeat 15 s. Per session = (server RSS with N sockets − RSS of the same process with none) / N, read from \`/proc/<pid>/status\` 3 s after the last socket opened, no forced GC. After a forced GC: the same difference, both RSS read right after \`gc()\` (what the sockets hold, without the garbage their opening left). heapUsed / external / arrayBuffers: growth per socket of \`process.memoryUsage()\` after a forced GC (scripts/bench/memory-probe.mjs). The open-files hard limit here is ${openFilesLimit(process.pid)} per process, so a step above it holds as many sockets as the limit allows.`,
+    `Setup: each server alone in its own process, one after the other; sockets held idle by ${WORKERS} load-generator processes (scripts/bench/memory-worker.ts, \`ws\` clients without permessage-deflate), each from its own source address 127.0.0.x. Portal: ${USERS} plain users, sessions spread evenly over them (REALTIME_MAX_SOCKETS_PER_USER=1000), heartbeat 15 s. Per session = (server RSS with N sockets − RSS of the same process with none) / N, read from \`/proc/<pid>/status\` 3 s after the last socket opened, no forced GC; "settled": the same, ${SETTLE_S} s later with the sockets still idle (V8 returns the opening's garbage over time). After a forced GC: the same difference, both RSS read right after \`gc()\` (what the sockets hold, without the garbage their opening left). heapUsed / external / arrayBuffers: growth per socket of \`process.memoryUsage()\` after a forced GC (scripts/bench/memory-probe.mjs). The open-files hard limit here is ${openFilesLimit(process.pid)} per process, so a step above it holds as many sockets as the limit allows.`,
     '',
-    '| server | sessions | failed | RSS MB | RSS per session KiB | ratio to bare `ws` | after a forced GC: RSS per session KiB | heapUsed per session B | external B | arrayBuffers B |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | sessions | failed | RSS MB | RSS per session KiB | ratio to bare `ws` | settled: RSS per session KiB | ratio to bare `ws` | after a forced GC: RSS per session KiB | heapUsed per session B | external B | arrayBuffers B |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results)
     for (const [i, s] of r.steps.entries()) {
@@ -332,6 +360,8 @@ function report(results: Measured[]): string {
           f0(s.rssKb / 1024),
           `**${f1(s.perSessionKb)}**`,
           y ? `${(s.perSessionKb / y.perSessionKb).toFixed(2)}×` : '',
+          `**${f1(s.settledPerSessionKb)}**`,
+          y ? `${(s.settledPerSessionKb / y.settledPerSessionKb).toFixed(2)}×` : '',
           f1(s.perSessionAfterGcKb),
           f0(s.heapUsed),
           f0(s.external),

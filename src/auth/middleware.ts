@@ -1,11 +1,13 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
+import { parse as parseCookie } from 'hono/utils/cookie';
 import type { UserRow } from '../db/schema/users.ts';
 import type { AppDeps, AppEnv } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
-import { isSameOrigin, isUnsafeMethod } from '../http/middleware/client.ts';
+import { isSameOrigin, isUnsafeMethod, sameOrigin } from '../http/middleware/client.ts';
 import { findSessionSignIn, LAST_USED_RESOLUTION_MS, stampLastUsed } from './sessions.ts';
+import type { TokenClaims } from './tokens.ts';
 
 export const SESSION_COOKIE = 'portal_session';
 
@@ -154,6 +156,27 @@ export function identify(deps: AppDeps) {
     else c.set('staleToken', true); // revoked, deactivated or deleted
     await next();
   });
+}
+
+/**
+ * Who opens a realtime socket, from the upgrade's headers alone (no middleware runs for it on
+ * Node: docs/decisions/0031-socket-opens-without-the-middleware.md): the same token as
+ * `identify` reads (bearer first, else the session cookie), its signature and expiry checked
+ * here, and whether its Origin may use it (a cookie needs this portal's own). The database's word
+ * on the sign-in (revoked, expired, deactivated, a password to change) is asked by the gateway,
+ * for all sockets opening in the same turn at once, before the socket gets any data.
+ */
+export function socketSignIn(
+  deps: Pick<AppDeps, 'tokens' | 'trustProxy'>,
+  header: (name: string) => string | undefined,
+): { claims: TokenClaims | undefined; originAllowed: boolean } {
+  const bearer = header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  const cookies = bearer ? undefined : header('cookie');
+  const token = bearer ?? (cookies ? parseCookie(cookies, SESSION_COOKIE)[SESSION_COOKIE] : undefined);
+  if (!token) return { claims: undefined, originAllowed: true };
+  const claims = deps.tokens.verifySync(token);
+  // As `identify`: a token that does not verify leaves the caller anonymous (4401, not 4403).
+  return { claims, originAllowed: !claims || bearer !== undefined || sameOrigin(header, deps.trustProxy) };
 }
 
 function signIn(c: Context<AppEnv>, user: UserRow, sessionId: string, via: 'bearer' | 'cookie') {

@@ -7,7 +7,13 @@ import { WSContext, type WSEvents } from 'hono/ws';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { listen } from '../http/node-server.ts';
 import { startMetricsServer } from '../observability/metrics-server.ts';
-import { nodeSocket, OPENING_REFUSAL_BODY, type OpeningLimit } from '../realtime/socket.ts';
+import {
+  type DirectEvents,
+  nodeSocket,
+  OPENING_REFUSAL_BODY,
+  type OpeningLimit,
+  type UpgradeHead,
+} from '../realtime/socket.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -37,6 +43,10 @@ export function nodePlatform(): Platform {
           // `ws` refuses a larger frame itself, closing with 1009.
           sockets!.wss.options.maxPayload = limits.maxIncomingBytes;
           return sockets!.middleware(createEvents);
+        },
+        direct: (path, events, limits) => {
+          sockets!.wss.options.maxPayload = limits.maxIncomingBytes;
+          sockets!.direct(path, events);
         },
         socketOf: (ws) => nodeSocket(ws.raw as WebSocket),
         limitOpening: (l) => {
@@ -102,6 +112,8 @@ class NodeSockets {
   readonly #accepted = new WeakMap<IncomingMessage, WSEvents<WebSocket>>();
   /** Requests that came through the server's 'upgrade' event (a plain request may say Upgrade too). */
   readonly #upgrading = new WeakSet<IncomingMessage>();
+  /** Paths whose upgrades skip the app (`SocketLayer.direct`), and who decides on them. */
+  readonly #direct = new Map<string, DirectEvents>();
 
   // biome-ignore lint/suspicious/noExplicitAny: any app's environment (as Platform.sockets takes it)
   constructor(readonly app: Hono<any>) {}
@@ -111,9 +123,48 @@ class NodeSockets {
   admit(request: IncomingMessage, socket: Socket, head: Buffer) {
     const limit = this.limit;
     if (limit && this.#opening.size >= limit.maxOpening) {
+      // Past the limit, a short line first: the upgrade starts as soon as an open ends, where a
+      // refused client would come back after Retry-After and its own back-off (a browser, which
+      // cannot read the 503, after up to 30 s), and the instance would sit idle meanwhile
+      // (docs/decisions/0031-socket-opens-without-the-middleware.md).
+      if (this.#waiting.size < (limit.maxWaiting ?? 0)) return this.#wait(request, socket, head, limit);
       limit.onRefused?.();
       return refuse(socket, limit.retryAfterSeconds);
     }
+    this.#start(request, socket, head);
+  }
+
+  /** Upgrades waiting for an open to end, oldest first, each with what gives it up. */
+  readonly #waiting = new Map<IncomingMessage, { socket: Socket; head: Buffer; leave: () => void }>();
+
+  #wait(request: IncomingMessage, socket: Socket, head: Buffer, limit: OpeningLimit) {
+    const leave = () => {
+      this.#waiting.delete(request);
+      socket.off('close', leave);
+      clearTimeout(timer);
+    };
+    // Waited too long (the instance is stalled): refused as if the line had been full.
+    const timer = setTimeout(() => {
+      leave();
+      limit.onRefused?.();
+      refuse(socket, limit.retryAfterSeconds);
+    }, limit.maxWaitMs ?? 10_000);
+    timer.unref();
+    socket.once('close', leave);
+    this.#waiting.set(request, { socket, head, leave });
+  }
+
+  /** Starts waiting upgrades while there is room (after an open ended). */
+  #next() {
+    const limit = this.limit;
+    for (const [request, { socket, head, leave }] of this.#waiting) {
+      if (limit && this.#opening.size >= limit.maxOpening) return;
+      leave();
+      if (!socket.destroyed) this.#start(request, socket, head);
+    }
+  }
+
+  #start(request: IncomingMessage, socket: Socket, head: Buffer) {
     let released = false;
     const release = () => {
       if (released) return;
@@ -121,9 +172,33 @@ class NodeSockets {
       this.#opening.delete(request);
       // The listener would otherwise keep the request (and this closure) for the socket's life.
       socket.off('close', release);
+      // Not from here: a release runs inside an open, which a started upgrade could re-enter.
+      if (this.#waiting.size > 0) queueMicrotask(() => this.#next());
     };
     this.#opening.set(request, release);
     socket.once('close', release);
+    const url = request.url ?? '/';
+    const mark = url.indexOf('?');
+    const direct = this.#direct.get(mark < 0 ? url : url.slice(0, mark));
+    if (direct) {
+      // No app, no Request, no Context: the gateway decides from the headers (the sign-in is
+      // verified again before the socket gets any data), then `ws` upgrades.
+      direct(new NodeUpgradeHead(request, mark < 0 ? '' : url.slice(mark + 1), this))
+        .then((answer) => {
+          if (socket.destroyed) return release();
+          if ('refuse' in answer) {
+            const { status, retryAfterSeconds } = answer.refuse;
+            return socket.end(statusLine(status, retryAfterSeconds?.toString()));
+          }
+          this.wss.handleUpgrade(request, socket, head, (ws) => open(ws, answer as WSEvents<WebSocket>));
+        })
+        .catch((error: unknown) => {
+          console.error(error);
+          release();
+          socket.destroy();
+        });
+      return;
+    }
     void this.#upgrade(request, socket, head).catch(() => {
       release();
       socket.destroy();
@@ -132,6 +207,10 @@ class NodeSockets {
 
   opened(request: IncomingMessage) {
     this.#opening.get(request)?.();
+  }
+
+  direct(path: string, events: DirectEvents) {
+    this.#direct.set(path, events);
   }
 
   async #upgrade(request: IncomingMessage, socket: Socket, head: Buffer) {
@@ -150,11 +229,7 @@ class NodeSockets {
       // Not upgraded (unauthenticated, wrong path, the database unreachable): the app's status,
       // and its Retry-After when it gave one (a 503 of the error handler says 5 s).
       const retryAfter = response.headers.get('retry-after') ?? (response.status === 503 ? '5' : undefined);
-      socket.end(
-        `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n` +
-          (retryAfter ? `Retry-After: ${retryAfter}\r\n` : '') +
-          'Connection: close\r\nContent-Length: 0\r\n\r\n',
-      );
+      socket.end(statusLine(response.status, retryAfter ?? undefined));
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => open(ws, events));
@@ -172,6 +247,22 @@ class NodeSockets {
         this.#accepted.set(incoming, events as WSEvents<WebSocket>);
       return new Response();
     };
+  }
+}
+
+/** An upgrade request as `SocketLayer.direct` sees it: its query, its headers, its end of opening. */
+class NodeUpgradeHead implements UpgradeHead {
+  constructor(
+    readonly request: IncomingMessage,
+    readonly query: string,
+    readonly sockets: NodeSockets,
+  ) {}
+  header(name: string) {
+    const value = this.request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+  opened() {
+    this.sockets.opened(this.request);
   }
 }
 
@@ -242,6 +333,15 @@ const CloseEvent: typeof globalThis.CloseEvent =
       this.wasClean = init.wasClean ?? false;
     }
   } as unknown as typeof globalThis.CloseEvent);
+
+/** An upgrade answered with a status of its own instead: the status line, its Retry-After, nothing else. */
+function statusLine(status: number, retryAfter: string | undefined) {
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    (retryAfter ? `Retry-After: ${retryAfter}\r\n` : '') +
+    'Connection: close\r\nContent-Length: 0\r\n\r\n'
+  );
+}
 
 /**
  * 503 before the upgrade: a clean HTTP answer the client can read (Retry-After), where an

@@ -5,8 +5,9 @@ import type { Actor } from '../auth/actor.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CLOSE, encodeFrame } from './frames.ts';
 import type { Connection, Hub } from './hub.ts';
-import type { RealtimeStore } from './ports.ts';
-import { type ClientSocket, incomingBytes, type SocketLayer } from './socket.ts';
+import type { OpeningRead, OpeningReply, RealtimeStore } from './ports.ts';
+import { type ClientSocket, incomingBytes, type SocketLayer, type UpgradeHead } from './socket.ts';
+import { TurnBatch } from './turn-batch.ts';
 
 export interface GatewayOptions {
   heartbeatMs: number;
@@ -25,8 +26,20 @@ export interface GatewayOptions {
 /** Default of `GatewayOptions.maxOpening` (docs/decisions/0025-open-storms.md). */
 export const MAX_OPENING = 200;
 
+/**
+ * Upgrades that may wait for an open to end, per upgrade allowed to be opening, before the next is
+ * refused with 503, and how long one may wait (docs/decisions/0031-socket-opens-without-the-middleware.md).
+ */
+export const WAITING_PER_OPENING = 4;
+export const MAX_WAIT_MS = 10_000;
+
+/** A sign-in still in force, and whether its user must change their password before anything else. */
+export interface SignInState {
+  mustChangePassword: boolean;
+}
+
 /** Which of these sign-ins (auth session ids) are still in force: one query for all of them. */
-export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Set<string>>;
+export type SignInCheck = (authSessionIds: readonly string[]) => Promise<Map<string, SignInState>>;
 
 /** What the gateway works with (its settings are `GatewayOptions`). */
 export interface GatewayDeps {
@@ -49,6 +62,16 @@ export const liveTtlSeconds = (sessionTtlSeconds: number, heartbeatMs: number) =
  */
 export type Admission = (c: Context) => { actor: Actor | undefined; originAllowed: boolean };
 
+/**
+ * The same decision from an upgrade's headers alone, for runtimes that take upgrades before any
+ * routing (`SocketLayer.direct`): the signed token's user and sign-in, unchecked against the
+ * database (the gateway checks them before the socket gets data), and the Origin's verdict.
+ */
+export type HeadAdmission = (header: (name: string) => string | undefined) => {
+  signIn: { userId: number; sessionId: string } | undefined;
+  originAllowed: boolean;
+};
+
 /** Sockets pinged per slice of a heartbeat before the event loop is let go for other work. */
 export const HEARTBEAT_SLICE = 250;
 
@@ -56,16 +79,26 @@ export const HEARTBEAT_SLICE = 250;
 export const MAX_INCOMING_BYTES = 64 * 1024;
 
 /**
- * `GET /ws` (docs/contract.md §6): authenticates (the identify middleware already read the cookie or bearer
- * token and the user afresh), checks the Origin of cookie-authenticated upgrades, opens or
- * resumes a realtime session, and keeps sockets alive with pings.
+ * `GET /ws` (docs/contract.md §6): authenticates (on Node from the upgrade's headers, before any
+ * routing; on Deno the identify middleware read the cookie or bearer token and the user afresh),
+ * checks the Origin of cookie-authenticated upgrades, opens or resumes a realtime session, and
+ * keeps sockets alive with pings.
  */
 export class Gateway {
   /** Upgrades refused with 503 because too many were opening (admission control). */
   refused = 0;
   #draining = false;
-  #signInBatch: { ids: Set<string>; live: Promise<Set<string>> } | undefined;
+  #signInBatch: { ids: Set<string>; live: Promise<Map<string, SignInState>> } | undefined;
   #refreshedAt = 0;
+  /** The Redis reads of the sockets opening in one turn of the event loop, asked in one round trip. */
+  readonly #openReads = new TurnBatch<OpeningRead, OpeningReply>((reads) =>
+    this.store.openings(reads, Date.now() + this.options.liveTtlSeconds * 1000),
+  );
+  /** Resumed sessions of one turn, given back their live TTL in one round trip. */
+  readonly #resumedSessions = new TurnBatch<string, void>(async (ids) => {
+    await this.store.expireSessions(ids, this.options.liveTtlSeconds);
+    return ids.map(() => undefined);
+  });
   #lastBeatAt = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
 
@@ -87,10 +120,12 @@ export class Gateway {
     this.#heartbeat.unref();
   }
 
-  register<E extends Env>(app: Hono<E>, sockets: SocketLayer, admit: Admission) {
+  register<E extends Env>(app: Hono<E>, sockets: SocketLayer, admit: Admission, admitHead?: HeadAdmission) {
     const limits = { silenceMs: 2 * this.options.heartbeatMs, maxIncomingBytes: MAX_INCOMING_BYTES };
     sockets.limitOpening?.({
       maxOpening: this.options.maxOpening ?? MAX_OPENING,
+      maxWaiting: WAITING_PER_OPENING * (this.options.maxOpening ?? MAX_OPENING),
+      maxWaitMs: MAX_WAIT_MS,
       retryAfterSeconds: 1,
       onRefused: () => {
         this.refused++;
@@ -107,17 +142,47 @@ export class Gateway {
       open: (conn, requestedId, lastSeq) => this.#open(conn, requestedId, lastSeq),
       closed: (conn) => this.#closed(conn),
     };
+    // Where the runtime can, upgrades skip the app: its middleware chain, the Request and Context
+    // it builds, and the identify middleware's sign-in read per socket, replaced by the batched
+    // check below (docs/decisions/0031-socket-opens-without-the-middleware.md).
+    if (sockets.direct && admitHead) {
+      sockets.direct(
+        '/ws',
+        async (head: UpgradeHead) => {
+          const { signIn, originAllowed } = admitHead((name) => head.header(name));
+          let live = signIn;
+          if (signIn && originAllowed) {
+            // The database's word before the upgrade too, as the identify middleware gave it, but
+            // asked for every upgrade of the turn at once: a database that cannot answer refuses
+            // the upgrade (503, Retry-After 5) instead of upgrading sockets only to close them.
+            try {
+              if (!(await this.#signedIn(signIn.sessionId))) live = undefined;
+            } catch {
+              return { refuse: { status: 503, retryAfterSeconds: 5 } };
+            }
+          }
+          const query = new URLSearchParams(head.query);
+          return new SocketEvents(side, head, {
+            userId: live?.userId,
+            authSessionId: live?.sessionId,
+            badOrigin: !originAllowed,
+            sessionId: query.get('session_id') ?? undefined,
+            lastSeq: lastSeqOf(query.get('last_seq') ?? undefined),
+          });
+        },
+        limits,
+      );
+    }
     app.get(
       '/ws',
       sockets.upgrade((c) => {
         const { actor, originAllowed } = admit(c);
-        const lastSeq = Number(c.req.query('last_seq'));
-        return new SocketEvents(side, c, {
+        return new SocketEvents(side, new ContextRelease(sockets, c), {
           userId: actor?.id,
           authSessionId: actor?.sessionId,
           badOrigin: !originAllowed,
           sessionId: c.req.query('session_id'),
-          lastSeq: Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : undefined,
+          lastSeq: lastSeqOf(c.req.query('last_seq')),
         });
       }, limits),
     );
@@ -129,23 +194,27 @@ export class Gateway {
     // through its channel, and one published earlier is already in the database, where the check
     // below sees it. (Checking only in the upgrade request left a window of several round trips.)
     await hub.add(conn);
-    if (!(await this.#signedIn(conn.authSessionId)))
-      return conn.ws.close(CLOSE.unauthenticated, 'signed out');
+    const signIn = await this.#signedIn(conn.authSessionId);
+    if (!signIn) return conn.ws.close(CLOSE.unauthenticated, 'signed out');
+    // The HTTP layer sends such a user to the change-password page (src/auth/password-change.ts);
+    // a socket taken before it (SocketLayer.direct) is refused here, before any data.
+    if (signIn.mustChangePassword) return conn.ws.close(CLOSE.forbidden, 'password change required');
     if (!conn.ws.isOpen) return;
     // Side by side, not one after another: in a reconnect storm every round trip of a resume is
     // paid thousands of times over on a busy event loop (docs/benchmarks.md, "Realtime tail and
     // reconnect storm"). The history is read after the subscription above, so whatever is
     // published from here on waits in `pending` and the replay below has no hole; it is read
     // before we know whether the session resumes, and dropped if it does not.
+    // And together with every other socket opening in the same turn: one Redis round trip (one
+    // write) for all of them instead of three each (docs/decisions/0031-socket-opens-without-the-middleware.md).
     const asksResume = requestedId !== undefined && /^[0-9a-f-]{36}$/.test(requestedId);
-    const [existing, , history] = await Promise.all([
-      asksResume ? store.getSession(requestedId) : undefined,
-      store.watch([conn.userId], Date.now() + this.options.liveTtlSeconds * 1000),
-      asksResume && lastSeq !== undefined ? store.history(conn.userId, lastSeq) : undefined,
-    ]);
+    const { session: existing, history } = await this.#openReads.add({
+      userId: conn.userId,
+      resume: asksResume ? { sessionId: requestedId, afterSeq: lastSeq } : undefined,
+    });
     // A resume is authenticated afresh (above) and must belong to the same user.
     const resumed = existing !== undefined && existing.userId === conn.userId;
-    if (resumed) await store.expireSessions([requestedId!], this.options.liveTtlSeconds);
+    if (resumed) await this.#resumedSessions.add(requestedId!);
     conn.sessionId = resumed
       ? requestedId!
       : await store.createSession(
@@ -179,11 +248,15 @@ export class Gateway {
   /**
    * Whether one sign-in is in force, asked together with every other socket opening in the same
    * turn of the event loop: a storm of opens costs one query per turn, not one per socket.
-   * (Each caller is already subscribed when it asks, so the order above still holds.)
+   * (An open asks once its socket is subscribed, so the order above holds; the check before a
+   * direct upgrade is an extra one, in the batch of its turn.)
    */
-  #signedIn(authSessionId: string): Promise<boolean> {
+  #signedIn(authSessionId: string): Promise<SignInState | undefined> {
     if (!this.#signInBatch) {
-      const batch = { ids: new Set<string>(), live: undefined as unknown as Promise<Set<string>> };
+      const batch = {
+        ids: new Set<string>(),
+        live: undefined as unknown as Promise<Map<string, SignInState>>,
+      };
       batch.live = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         this.#signInBatch = undefined;
         return this.signIns([...batch.ids]);
@@ -191,7 +264,7 @@ export class Gateway {
       this.#signInBatch = batch;
     }
     this.#signInBatch.ids.add(authSessionId);
-    return this.#signInBatch.live.then((live) => live.has(authSessionId));
+    return this.#signInBatch.live.then((live) => live.get(authSessionId));
   }
 
   async #closed(conn: Connection) {
@@ -264,7 +337,7 @@ export class Gateway {
     const asked = new Set<string>();
     for (const conn of this.hub.all()) asked.add(conn.authSessionId);
     if (asked.size === 0) return;
-    let live: Set<string>;
+    let live: Map<string, SignInState>;
     try {
       live = await this.signIns([...asked]);
     } catch (error) {
@@ -283,6 +356,23 @@ export class Gateway {
     this.#draining = true;
     clearInterval(this.#heartbeat);
     for (const conn of this.hub.all()) conn.ws.close(CLOSE.draining, 'server draining');
+  }
+}
+
+/** `last_seq` of a resume, when it is one. */
+function lastSeqOf(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** An upgrade that came through the app: its end of opening is told with its Context. */
+class ContextRelease {
+  constructor(
+    readonly sockets: SocketLayer,
+    readonly c: Context,
+  ) {}
+  opened() {
+    this.sockets.opened?.(this.c);
   }
 }
 
@@ -314,11 +404,12 @@ interface Upgrade {
  */
 class SocketEvents implements WSEvents {
   conn: Connection | undefined;
-  #request: Context | undefined;
+  #request: { opened(): void } | undefined;
 
   constructor(
     readonly side: SocketSide,
-    request: Context,
+    /** Its upgrade request, told once when the open ends (admission control), then dropped. */
+    request: { opened(): void },
     readonly upgrade: Upgrade,
   ) {
     this.#request = request;
@@ -328,7 +419,7 @@ class SocketEvents implements WSEvents {
   #opened() {
     const request = this.#request;
     this.#request = undefined;
-    if (request) this.side.sockets.opened?.(request);
+    request?.opened();
   }
 
   #refuse(raw: ClientSocket, code: number, reason: string) {

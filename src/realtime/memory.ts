@@ -1,5 +1,14 @@
 import { encodeFrame } from './frames.ts';
-import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.ts';
+import type {
+  Bus,
+  Commit,
+  ControlFrame,
+  DocState,
+  OpeningRead,
+  OpeningReply,
+  RealtimeSession,
+  RealtimeStore,
+} from './ports.ts';
 
 /** In-process pub/sub for embedded mode (one instance, nothing to reconnect). */
 export class MemoryBus implements Bus {
@@ -59,6 +68,16 @@ export class MemoryStore implements RealtimeStore {
     const held = this.#history.get(userId) ?? [];
     if (afterSeq > current || held.length === 0 || held[0]!.seq > afterSeq + 1) return undefined;
     return held.filter((h) => h.seq > afterSeq).map((h) => h.frame);
+  }
+
+  async openings(reads: readonly OpeningRead[], untilMs: number): Promise<OpeningReply[]> {
+    await this.watch([...new Set(reads.map((r) => r.userId))], untilMs);
+    return Promise.all(
+      reads.map(async ({ userId, resume }) => ({
+        session: resume ? await this.getSession(resume.sessionId) : undefined,
+        history: resume?.afterSeq === undefined ? undefined : await this.history(userId, resume.afterSeq),
+      })),
+    );
   }
 
   async dropDoc(userId: number) {

@@ -41,6 +41,12 @@ export interface RealtimeStore {
   /** Forgets sessions that expired unresumed (Redis expires its keys itself); answers how many. */
   sweepSessions(nowMs: number): Promise<number>;
 
+  /**
+   * What sockets opening together need, in one round trip for all of them: every user watched
+   * until `untilMs` (as `watch`), and for each resume its session (as `getSession`) and, given
+   * `afterSeq`, the history after it (as `history`), each answer at the same index as its read.
+   */
+  openings(reads: readonly OpeningRead[], untilMs: number): Promise<OpeningReply[]>;
   /** Marks users as having live or resumable sessions until `untilMs`; keeps their documents that long. */
   watch(userIds: readonly number[], untilMs: number): Promise<void>;
   /** Users with live or resumable sessions now: the only ones whose documents the leader maintains. */
@@ -50,6 +56,19 @@ export interface RealtimeStore {
   /** Which of `userIds` are watched now: what a batch costs grows with the users it touches, not with the watched. */
   watching(userIds: readonly number[], nowMs: number): Promise<number[]>;
   close(): Promise<void>;
+}
+
+/** One opening socket's reads, for `RealtimeStore.openings`. */
+export interface OpeningRead {
+  userId: number;
+  /** The session it asks to resume, and the last version it saw (if it said). */
+  resume?: { sessionId: string; afterSeq: number | undefined } | undefined;
+}
+
+export interface OpeningReply {
+  session: RealtimeSession | undefined;
+  /** As `history`: undefined when not asked or when the history no longer holds every frame. */
+  history: string[] | undefined;
 }
 
 /** One new version of a user's document, for `RealtimeStore.commit`. */

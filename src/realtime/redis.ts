@@ -2,7 +2,17 @@ import type { Redis } from 'ioredis';
 import type { Dashboard } from '../dashboard/metrics.ts';
 import { encodeFrame } from './frames.ts';
 import type { RealtimeKeys } from './keys.ts';
-import type { Bus, Commit, ControlFrame, DocState, RealtimeSession, RealtimeStore } from './ports.ts';
+import type {
+  Bus,
+  Commit,
+  ControlFrame,
+  DocState,
+  OpeningRead,
+  OpeningReply,
+  RealtimeSession,
+  RealtimeStore,
+} from './ports.ts';
+import { TurnBatch } from './turn-batch.ts';
 
 /**
  * Stores version `expectedSeq + 1` only if `expectedSeq` is still the stored version; in the same
@@ -44,6 +54,15 @@ for i = 2, #KEYS, 2 do
 end
 return 0
 `;
+
+/** The history frames after `afterSeq`, from the stored version and capped history (see `history`). */
+function framesAfter(seqRaw: string | null, frames: string[], afterSeq: number): string[] | undefined {
+  const current = Number(seqRaw ?? 0);
+  if (afterSeq === current) return [];
+  const oldest = current - frames.length + 1;
+  if (afterSeq > current || frames.length === 0 || oldest > afterSeq + 1) return undefined;
+  return frames.slice(afterSeq + 1 - oldest);
+}
 
 export class RedisStore implements RealtimeStore {
   constructor(
@@ -95,11 +114,44 @@ export class RedisStore implements RealtimeStore {
       .hget(this.keys.doc(userId), 'seq')
       .lrange(this.keys.history(userId), 0, -1)
       .exec()) as [[unknown, string | null], [unknown, string[]]];
-    const current = Number(seqRaw ?? 0);
-    if (afterSeq === current) return [];
-    const oldest = current - frames.length + 1;
-    if (afterSeq > current || frames.length === 0 || oldest > afterSeq + 1) return undefined;
-    return frames.slice(afterSeq + 1 - oldest);
+    return framesAfter(seqRaw, frames, afterSeq);
+  }
+
+  /**
+   * One MULTI for every socket opening in the same turn (the gateway batches them): the watch,
+   * and each resume's session, document version and history, read at one instant, so that each
+   * version and history agree as in `history`.
+   */
+  async openings(reads: readonly OpeningRead[], untilMs: number): Promise<OpeningReply[]> {
+    if (reads.length === 0) return [];
+    const users = [...new Set(reads.map((r) => r.userId))];
+    const multi = this.redis.multi();
+    multi.zadd(this.keys.watched, 'GT', ...users.flatMap((id) => [untilMs, String(id)]));
+    for (const id of users) {
+      multi.expire(this.keys.doc(id), this.docTtlSeconds);
+      multi.expire(this.keys.history(id), this.docTtlSeconds);
+    }
+    for (const { userId, resume } of reads) {
+      if (!resume) continue;
+      multi.hmget(this.keys.session(resume.sessionId), 'user_id', 'auth_session');
+      if (resume.afterSeq === undefined) continue;
+      multi.hget(this.keys.doc(userId), 'seq');
+      multi.lrange(this.keys.history(userId), 0, -1);
+    }
+    const replies = ((await multi.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    let at = 1 + 2 * users.length;
+    return reads.map(({ resume }) => {
+      if (!resume) return { session: undefined, history: undefined };
+      const [userId, authSessionId] = replies[at++] as (string | null)[];
+      const session = userId && authSessionId ? { userId: Number(userId), authSessionId } : undefined;
+      if (resume.afterSeq === undefined) return { session, history: undefined };
+      const seqRaw = replies[at++] as string | null;
+      const frames = replies[at++] as string[];
+      return { session, history: framesAfter(seqRaw, frames, resume.afterSeq) };
+    });
   }
 
   async dropDoc(userId: number) {
@@ -210,9 +262,23 @@ export class RedisBus implements Bus {
     }
   }
 
+  /**
+   * The channels of one turn in one SUBSCRIBE (a reconnect storm subscribes thousands of users at
+   * once); a channel unsubscribed before its turn ended is left out.
+   */
+  readonly #subscribing = new TurnBatch<string, void>(async (asked) => {
+    // ioredis writes SUBSCRIBE on a connection still running its ready check ('connect'), whose
+    // INFO then fails in subscriber mode: wait until it is ready.
+    if (this.subscriber.status === 'connect')
+      await new Promise((resolve) => this.subscriber.once('ready', resolve));
+    const channels = [...new Set(asked)].filter((channel) => this.#handlers.has(channel));
+    if (channels.length > 0) await this.subscriber.subscribe(...channels);
+    return asked.map(() => undefined);
+  });
+
   async subscribe(channel: string, onMessage: (message: string) => void) {
     this.#handlers.set(channel, onMessage);
-    await this.subscriber.subscribe(channel);
+    await this.#subscribing.add(channel);
   }
 
   async unsubscribe(channel: string) {

@@ -55,6 +55,31 @@ export interface SocketLayer {
   limitOpening?(limit: OpeningLimit): void;
   /** The socket of this upgrade request finished opening (its snapshot was sent, or it failed). */
   opened?(c: Parameters<MiddlewareHandler>[0]): void;
+  /**
+   * Upgrades of `path` taken without the app: no middleware, no Request or Context built; `events`
+   * decides from the request line and headers alone, synchronously, right after admission
+   * (docs/decisions/0031-socket-opens-without-the-middleware.md). Runtimes without it send every
+   * upgrade through the app, where `upgrade`'s middleware takes it.
+   */
+  direct?(path: string, events: DirectEvents, limits: UpgradeLimits): void;
+}
+
+/** The events of a socket taken by `SocketLayer.direct`, or an HTTP refusal instead of the upgrade. */
+export type DirectEvents = (head: UpgradeHead) => Promise<WSEvents | UpgradeRefusal>;
+
+/** Not upgraded: this status (its line only), with a Retry-After when given. */
+export interface UpgradeRefusal {
+  refuse: { status: number; retryAfterSeconds?: number };
+}
+
+/** An upgrade request as the socket layer hands it over before any routing. */
+export interface UpgradeHead {
+  /** The request's query string, without the `?` ('' when there is none). */
+  readonly query: string;
+  /** A request header (the first value of a repeated one), by its lower-case name. */
+  header(name: string): string | undefined;
+  /** This upgrade finished opening: admission control counts it no more. Runs once. */
+  opened(): void;
 }
 
 /**
@@ -67,6 +92,12 @@ export const OPENING_REFUSAL_BODY = JSON.stringify({
 
 export interface OpeningLimit {
   maxOpening: number;
+  /**
+   * Upgrades past `maxOpening` that wait (unanswered) for an open to end before any is refused;
+   * one waiting longer than `maxWaitMs` is refused then. Runtimes without a line refuse at once.
+   */
+  maxWaiting?: number;
+  maxWaitMs?: number;
   /** Seconds a refused client waits before trying again (the Retry-After header). */
   retryAfterSeconds: number;
   onRefused?: () => void;

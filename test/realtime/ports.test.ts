@@ -328,4 +328,42 @@ describe.each([
     expect(await sorted(now + 5000)).toEqual([1, 2, 3]);
     expect(await sorted(now + 61_000)).toEqual([]);
   });
+
+  it('answers many opening sockets at once: watches, sessions and histories as the single reads would', async () => {
+    const { store, peer } = harness();
+    const other = peer().store;
+    const now = Date.now();
+    await store.commit({ userId: 21, expectedSeq: 0, doc: doc(0), frame: 'S1', kind: 'snapshot' });
+    await store.commit({ userId: 21, expectedSeq: 1, doc: doc(1), frame: 'D2', kind: 'delta' });
+    await store.commit({ userId: 21, expectedSeq: 2, doc: doc(2), frame: 'D3', kind: 'delta' });
+    const mine = await store.createSession({ userId: 21, authSessionId: 'auth-21' }, 60);
+    const theirs = await store.createSession({ userId: 22, authSessionId: 'auth-22' }, 60);
+    expect(await other.openings([], now + 1000)).toEqual([]);
+    const reads = [
+      { userId: 23 }, // a new session: nothing to read but the watch
+      { userId: 21, resume: { sessionId: mine, afterSeq: 1 } },
+      { userId: 21, resume: { sessionId: mine, afterSeq: 3 } }, // up to date
+      { userId: 21, resume: { sessionId: mine, afterSeq: undefined } }, // no last_seq given
+      { userId: 22, resume: { sessionId: theirs, afterSeq: 5 } }, // no document: no replay
+      { userId: 21, resume: { sessionId: crypto.randomUUID(), afterSeq: 0 } }, // expired session, seq before the history
+    ];
+    const replies = await other.openings(reads, now + 60_000);
+    expect(replies).toEqual([
+      { session: undefined, history: undefined },
+      { session: { userId: 21, authSessionId: 'auth-21' }, history: ['D2', 'D3'] },
+      { session: { userId: 21, authSessionId: 'auth-21' }, history: [] },
+      { session: { userId: 21, authSessionId: 'auth-21' }, history: undefined },
+      { session: { userId: 22, authSessionId: 'auth-22' }, history: undefined },
+      { session: undefined, history: undefined },
+    ]);
+    // The same as the single reads say.
+    for (const [i, read] of reads.entries()) {
+      if (!read.resume) continue;
+      expect(replies[i]!.session).toEqual(await store.getSession(read.resume.sessionId));
+      if (read.resume.afterSeq !== undefined)
+        expect(replies[i]!.history).toEqual(await store.history(read.userId, read.resume.afterSeq));
+    }
+    // Every user asked about is watched, once each.
+    expect((await store.watching([21, 22, 23, 24], now + 30_000)).sort()).toEqual([21, 22, 23]);
+  });
 });

@@ -121,7 +121,7 @@ test.describe('task board in Chromium', () => {
     test.beforeAll(async ({ portal, people }) => {
       const max = await people.token('max');
       const project = await portal.apiAs<ApiProject>(max, 'POST', '/api/projects', { name: 'Movers' });
-      for (const name of ['drag', 'keys', 'live', 'cut', 'gone', 'count']) {
+      for (const name of ['drag', 'keys', 'live', 'cut', 'gone', 'count', 'quick']) {
         const t = await portal.apiAs<ApiTask>(max, 'POST', '/api/tasks', {
           project_id: project.body.id,
           title: `Move by ${name}`,
@@ -258,6 +258,30 @@ test.describe('task board in Chromium', () => {
           '“Move by count” is already in the last column.',
       );
       expect(await columnOfCard(page, task.count!)).toBe('done');
+      await context.close();
+    });
+
+    test('saves two moves made faster than the first is saved, in order, without a false conflict', {
+      timeout: 60_000,
+    }, async ({ pageAs }) => {
+      const page = await pageAs('kim', { path: '/tasks', allow: 'all' });
+      const context = page.context();
+      await page.waitForSelector('[data-connection="live"]');
+      // Every save takes a while to reach the portal, so the second key press comes first.
+      await page.route('**/api/tasks/*', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await route.continue();
+      });
+      await page.focus(`li[data-card="${task.quick}"] summary`);
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.keyboard.press('Alt+ArrowRight');
+      await page.waitForSelector(`[data-column="blocked"] li[data-card="${task.quick}"]`);
+      await page.waitForFunction(
+        () => document.getElementById('board-notice')?.textContent === 'Moved “Move by quick” to Blocked.',
+      );
+      expect(await statusOf(task.quick!)).toBe('blocked');
+      expect(await page.getAttribute('#board-notice', 'class')).not.toContain('refused');
+      await page.unroute('**/api/tasks/*');
       await context.close();
     });
 

@@ -37,13 +37,17 @@ export const portalEnv = (s: PortalSetup): Record<string, string> => ({
   HEARTBEAT_INTERVAL_MS: '15000',
 });
 
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
+export async function startInstance(
+  env: Record<string, string>,
+  /** `dist/main.js` for the compiled server (npm run build first). */
+  entry = 'src/main.ts',
+): Promise<Instance> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = await startServer({ ...env, METRICS_PORT: String(metricsPort) }, port);
+  const child = await startServer({ ...env, METRICS_PORT: String(metricsPort) }, port, undefined, entry);
   defer(() => child.exitCode === null && child.kill('SIGKILL'));
   const pid = child.pid!;
-  if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('src/main.ts'))
+  if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(entry))
     throw new Error('server pid is not the node process');
   return {
     base: `http://127.0.0.1:${port}`,

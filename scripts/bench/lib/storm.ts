@@ -12,6 +12,8 @@ import { refusedDelayMs } from '../../../public/js/protocol.js';
 export interface StormPlan {
   urls: string[];
   token: string;
+  /** Tokens of several users, socket i using `tokens[i % length]` (default: `token` for all). */
+  tokens?: string[];
   total: number;
   /** Opens per second; 0 opens every socket at once. */
   rate: number;
@@ -68,7 +70,7 @@ export async function runStorm(plan: StormPlan): Promise<StormResult> {
     let refused = 0;
     const attempt = () => {
       const ws = new WebSocket(url, {
-        headers: { authorization: `Bearer ${plan.token}` },
+        headers: { authorization: `Bearer ${plan.tokens?.[index % plan.tokens.length] ?? plan.token}` },
         perMessageDeflate: false,
       });
       sockets.push(ws);
@@ -150,9 +152,15 @@ export async function runStorm(plan: StormPlan): Promise<StormResult> {
 /** Runs a storm in a process of its own (scripts/bench/storm-client.ts) and answers its result. */
 export async function stormProcess(plan: StormPlan): Promise<StormResult> {
   const { spawn } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  // In a file: the tokens of many users exceed what one environment variable may hold (128 KiB).
+  const planFile = join(mkdtempSync(join(tmpdir(), 'storm-plan-')), 'plan.json');
+  writeFileSync(planFile, JSON.stringify(plan));
   const command = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "${process.execPath}" --import tsx scripts/bench/storm-client.ts`;
   const child = spawn('bash', ['-c', command], {
-    env: { ...process.env, STORM_PLAN: JSON.stringify(plan) },
+    env: { ...process.env, STORM_PLAN_FILE: planFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -21,7 +21,24 @@ export function clientAddress(c: Context, deps: Pick<AppDeps, 'trustProxy' | 'co
 
 /** Is this request's Origin this portal? Browsers send Origin on every unsafe request. */
 export function isSameOrigin(c: Context, trustProxy: boolean): boolean {
-  const origin = c.req.header('origin');
+  return sameOrigin(
+    (name) => c.req.header(name),
+    trustProxy,
+    () => new URL(c.req.url).host,
+  );
+}
+
+/**
+ * `isSameOrigin` from a request's headers alone (a socket upgrade taken before any routing,
+ * src/realtime/gateway.ts): the Origin's host against the Host (or, behind a trusted proxy,
+ * X-Forwarded-Host); `fallbackHost` when the request named neither.
+ */
+export function sameOrigin(
+  header: (name: string) => string | undefined,
+  trustProxy: boolean,
+  fallbackHost: () => string | undefined = () => undefined,
+): boolean {
+  const origin = header('origin');
   if (!origin || origin === 'null') return false;
   let originHost: string;
   try {
@@ -29,8 +46,7 @@ export function isSameOrigin(c: Context, trustProxy: boolean): boolean {
   } catch {
     return false;
   }
-  const host =
-    (trustProxy && c.req.header('x-forwarded-host')) || c.req.header('host') || new URL(c.req.url).host;
+  const host = (trustProxy && header('x-forwarded-host')) || header('host') || fallbackHost();
   return originHost === host;
 }
 
