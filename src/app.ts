@@ -6,6 +6,7 @@ import { authFeature } from './auth/index.ts';
 import { identify, requireSignIn, speculativeFetch } from './auth/middleware.ts';
 import { requirePasswordChange } from './auth/password-change.ts';
 import { SecretBox } from './auth/secret-box.ts';
+import { signInWriteBarrier } from './auth/sign-in-cache.ts';
 import { dashboardFeature } from './dashboard/index.ts';
 import { registerAssets } from './http/assets.ts';
 import { compression } from './http/compression.ts';
@@ -60,6 +61,8 @@ export function createApp(given: AppDeps) {
   // Request object from the Node request on every read.
   app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use(identify(deps));
+  // A write that changed a sign-in is answered after every instance dropped its cached sign-ins.
+  app.use(signInWriteBarrier(deps.signInCache));
   app.use('/api/*', requireSignIn(PUBLIC_API));
   app.use(requirePasswordChange(PUBLIC_API));
 

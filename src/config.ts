@@ -67,6 +67,12 @@ const envSchema = z.object({
   PORTAL_ADMIN_USERNAME: z.string().optional(),
   PORTAL_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   PORTAL_DEMO: flag.optional(),
+  /**
+   * The sign-in cache's safety net for writes made outside the portal (psql): a cached sign-in is
+   * read again after this many seconds. 0: no cache (every request reads its sign-in). PostgreSQL
+   * without REDIS_URL never caches (instances sharing it would have no bus).
+   */
+  SIGN_IN_CACHE_SECONDS: whole(0, 3600, 30),
   /** How long a sign-in token lives. */
   TOKEN_TTL_SECONDS: whole(60, 30 * 86_400, 12 * 3600),
   /** Trust `Fly-Client-IP` / `X-Forwarded-For` for the client address (only behind a proxy). */
@@ -105,6 +111,8 @@ export interface Config {
   realtimeMaxOpening: number;
   changeLogRetentionDays: number;
   tokenTtlSeconds: number;
+  /** The sign-in cache's maximum age; 0 when there is no cache. */
+  signInCacheSeconds: number;
   admin: { username: string; password: string | undefined } | undefined;
   demo: boolean;
   trustProxy: boolean;
@@ -190,6 +198,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     realtimeMaxOpening: env.REALTIME_MAX_OPENING,
     changeLogRetentionDays: env.CHANGE_LOG_RETENTION_DAYS,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
+    signInCacheSeconds: database.driver === 'pglite' || env.REDIS_URL ? env.SIGN_IN_CACHE_SECONDS : 0,
     admin: adminName ? { username: adminName, password: env.PORTAL_ADMIN_PASSWORD } : undefined,
     demo: env.PORTAL_DEMO ?? embedded,
     trustProxy: env.TRUST_PROXY,

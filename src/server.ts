@@ -6,6 +6,8 @@ import pino, { type Logger } from 'pino';
 import { createApp } from './app.ts';
 import { socketSignIn } from './auth/middleware.ts';
 import { SecretBox } from './auth/secret-box.ts';
+import { EmbeddedSignInCache, type SignInCache } from './auth/sign-in-cache.ts';
+import { RedisSignInCache } from './auth/sign-in-cache-redis.ts';
 import { LoginThrottle } from './auth/throttle.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
@@ -90,7 +92,9 @@ export async function buildRuntime(
     retentionDays: config.changeLogRetentionDays,
     metrics,
   });
+  const signInCache = createSignInCache(config, redis, metrics, logger);
   const app = createApp({
+    signInCache,
     database,
     tokens,
     throttle,
@@ -129,8 +133,36 @@ export async function buildRuntime(
     platform: options.platform,
     close: async () => {
       await realtime.drain();
+      await signInCache?.close();
       redis?.disconnect();
       await database.close();
     },
   };
+}
+
+/**
+ * The sign-in cache for this deployment (docs/decisions/0029): in process with PGlite (one process
+ * owns the database), over Redis pub/sub with Redis, none with PostgreSQL alone (other instances
+ * may share the database with no bus to tell this one) or SIGN_IN_CACHE_SECONDS=0.
+ */
+function createSignInCache(
+  config: Config,
+  redis: Redis | undefined,
+  metrics: Metrics,
+  logger: Logger,
+): SignInCache | undefined {
+  if (config.signInCacheSeconds === 0) return undefined;
+  const options = { maxAgeMs: config.signInCacheSeconds * 1000, metrics, logger };
+  if (redis) {
+    const subscriber = redis.duplicate({
+      // Named, so that an operator (or a test) can find this connection in CLIENT LIST.
+      connectionName: `${config.redisPrefix}:signin:${process.pid}`,
+      autoResubscribe: false,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    subscriber.on('error', () => metrics.errors.inc({ component: 'redis' }));
+    return new RedisSignInCache(redis, subscriber, config.redisPrefix, options);
+  }
+  return config.database.driver === 'pglite' ? new EmbeddedSignInCache(options) : undefined;
 }

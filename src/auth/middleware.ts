@@ -6,7 +6,7 @@ import type { UserRow } from '../db/schema/users.ts';
 import type { AppDeps, AppEnv } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { isSameOrigin, isUnsafeMethod, sameOrigin } from '../http/middleware/client.ts';
-import { findSessionUser } from './sessions.ts';
+import { findSessionSignIn, LAST_USED_RESOLUTION_MS, stampLastUsed } from './sessions.ts';
 import type { TokenClaims } from './tokens.ts';
 
 export const SESSION_COOKIE = 'portal_session';
@@ -65,21 +65,30 @@ function mayGuess(c: Context<AppEnv>): boolean {
 }
 
 /**
- * Identifies the caller from `Authorization: Bearer` or the session cookie, and reads the
- * user afresh from the database on every request, so a logout, deactivation, deletion or role
- * change applies to the very next request, on every instance. Cookie-authenticated unsafe
- * requests must come from this portal's own Origin, whatever their content type.
+ * Identifies the caller from `Authorization: Bearer` or the session cookie, and makes sure that a
+ * logout, deactivation, deletion or role change applies to the very next request, on every
+ * instance. Cookie-authenticated unsafe requests must come from this portal's own Origin,
+ * whatever their content type.
  *
- * A read whose token this instance has seen before does not wait for that check: it runs at once
- * as the user the check answered last time, while the check runs beside it (one round trip to the
- * database for both instead of two in a row), and its answer is held until the check is back. If
- * the check says anything else (revoked, expired, deactivated, another role or name), the answer
- * is thrown away and the request runs again after the check (`speculativeFetch`). Nothing is ever
- * answered on the guess alone, so there is nothing to invalidate across instances (docs/decisions/
- * 0021-sign-in-check-beside-the-read.md).
+ * 1. The sign-in cache (`deps.signInCache`, src/auth/sign-in-cache.ts), when there is one and it
+ *    is usable now, answers without the database: every write that changes a sign-in is answered
+ *    only after every instance has dropped its entries, and an instance whose Redis subscriber has
+ *    not proved itself within the last second does not use its cache (docs/decisions/0029).
+ * 2. Otherwise the user is read from the database. A read whose token this instance has seen
+ *    before does not wait for that check: it runs at once as the user the check answered last
+ *    time, while the check runs beside it (one round trip for both), and its answer is held until
+ *    the check is back; if the check says anything else, the answer is thrown away and the
+ *    request runs again after the check (`speculativeFetch`, docs/decisions/0021).
  */
 export function identify(deps: AppDeps) {
   const guesses = new SignInGuesses();
+  const cache = deps.signInCache;
+  // Bound once: a labelled child counts without looking its labels up on every request.
+  const counted = {
+    hit: deps.metrics.signInLookups.labels({ outcome: 'hit' }),
+    miss: deps.metrics.signInLookups.labels({ outcome: 'miss' }),
+    unusable: deps.metrics.signInLookups.labels({ outcome: 'unusable' }),
+  };
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -101,7 +110,31 @@ export function identify(deps: AppDeps) {
       c.set('staleToken', true);
       return next();
     }
-    const check = findSessionUser(deps.database.db, claims.userId, claims.sessionId);
+    const db = deps.database.db;
+    let generation = 0;
+    if (cache) {
+      const cached = cache.get(token);
+      if (cached) {
+        counted.hit.inc();
+        // "Last used" keeps its meaning: stamped at most once a minute per session and instance.
+        if (Date.now() - cached.lastUsedAt >= LAST_USED_RESOLUTION_MS)
+          cached.lastUsedAt = stampLastUsed(db, claims.sessionId).getTime();
+        signIn(c, cached.user, claims.sessionId, via);
+        return next();
+      }
+      (cache.usable() ? counted.miss : counted.unusable).inc();
+      // Taken before the read: an entry it answers is not kept if an invalidation came meanwhile.
+      generation = cache.generation();
+    }
+    const check = findSessionSignIn(db, claims.userId, claims.sessionId).then((found) => {
+      if (found && cache)
+        cache.set(
+          token,
+          { user: found.user, expiresAt: found.expiresAt.getTime(), lastUsedAt: found.lastUsedAt.getTime() },
+          generation,
+        );
+      return found?.user;
+    });
     const guess = mayGuess(c) ? guesses.get(token) : undefined;
     if (guess) {
       // Never left unhandled, whatever the route does meanwhile.

@@ -24,7 +24,7 @@ export async function createAuthSession(
 }
 
 /** How stale `last_used_at` may get before a request refreshes it: one write a minute per sign-in at most. */
-const LAST_USED_RESOLUTION_MS = 60_000;
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
  * The sign-in check as a named prepared statement, one per database handle: PostgreSQL parses
@@ -34,7 +34,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const sessionUserStatements = new WeakMap<Db, ReturnType<typeof prepareSessionUser>>();
 function prepareSessionUser(db: Db) {
   return db
-    .select({ user: users, lastUsedAt: authSessions.last_used_at })
+    .select({ user: users, lastUsedAt: authSessions.last_used_at, expiresAt: authSessions.expires_at })
     .from(authSessions)
     .innerJoin(users, eq(users.id, authSessions.user_id))
     .where(
@@ -49,37 +49,64 @@ function prepareSessionUser(db: Db) {
     .prepare('portal_session_user');
 }
 
+export interface SessionSignIn {
+  user: UserRow;
+  /** The session's expiry: the sign-in cache never answers it after. */
+  expiresAt: Date;
+  /** `last_used_at` as it is after this check (stamped now when it was due). */
+  lastUsedAt: Date;
+}
+
 /**
  * The live session's user, in one statement: revoked, expired, deleted or deactivated answers
- * undefined. Also keeps the session's `last_used_at` to the minute (a second statement, at most
- * once a minute per session, not awaited: the request does not wait for it), for the account
- * page's "last used".
+ * undefined. Also keeps the session's `last_used_at` to the minute (`stampLastUsed`, at most once
+ * a minute per session, not awaited), for the account page's "last used".
  */
-export async function findSessionUser(
+export async function findSessionSignIn(
   db: Db,
   userId: number,
   sessionId: string,
-): Promise<UserRow | undefined> {
+): Promise<SessionSignIn | undefined> {
   let statement = sessionUserStatements.get(db);
   if (!statement) {
     statement = prepareSessionUser(db);
     sessionUserStatements.set(db, statement);
   }
   const [row] = await statement.execute({ sessionId, userId, now: new Date() });
-  if (row && Date.now() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
-    // Conditional, so that concurrent requests of one session write once.
-    void db
-      .update(authSessions)
-      .set({ last_used_at: new Date() })
-      .where(
-        and(
-          eq(authSessions.id, sessionId),
-          lt(authSessions.last_used_at, new Date(Date.now() - LAST_USED_RESOLUTION_MS)),
-        ),
-      )
-      .catch(() => {}); // a lost "last used" stamp is not worth failing a request
-  }
-  return row?.user;
+  if (!row) return undefined;
+  let lastUsedAt = row.lastUsedAt;
+  if (Date.now() - lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) lastUsedAt = stampLastUsed(db, sessionId);
+  return { user: row.user, expiresAt: row.expiresAt, lastUsedAt };
+}
+
+export async function findSessionUser(
+  db: Db,
+  userId: number,
+  sessionId: string,
+): Promise<UserRow | undefined> {
+  return (await findSessionSignIn(db, userId, sessionId))?.user;
+}
+
+/**
+ * Stamps `last_used_at` now, unless another request did within the last minute; not awaited (a
+ * lost stamp is not worth failing a request). Answers the time stamped. Its statement is the one
+ * write to `auth_sessions` that does not invalidate cached sign-ins (src/db/sign-in-writes.ts):
+ * keep its shape.
+ */
+export function stampLastUsed(db: Db, sessionId: string): Date {
+  const now = new Date();
+  // Conditional, so that concurrent requests of one session write once.
+  void db
+    .update(authSessions)
+    .set({ last_used_at: now })
+    .where(
+      and(
+        eq(authSessions.id, sessionId),
+        lt(authSessions.last_used_at, new Date(now.getTime() - LAST_USED_RESOLUTION_MS)),
+      ),
+    )
+    .catch(() => {});
+  return now;
 }
 
 export async function revokeSession(db: Db, userId: number, sessionId: string): Promise<boolean> {

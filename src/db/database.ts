@@ -8,6 +8,7 @@ import {
 } from 'drizzle-orm';
 import type { PgColumn, PgDatabase, PgQueryResultHKT, PgTable } from 'drizzle-orm/pg-core';
 import type * as schema from './schema/index.ts';
+import { noteStatement } from './sign-in-writes.ts';
 
 /** The drizzle handle every query goes through, whatever the driver. A transaction is one too. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -48,8 +49,9 @@ export async function query<T>(db: Db, statement: SQL): Promise<T[]> {
 export function statementCounter() {
   const stats = { statements: 0 };
   const logger = {
-    logQuery() {
+    logQuery(text: string) {
       stats.statements++;
+      noteStatement(text);
     },
   };
   return { stats, logger };

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { Actor } from '../auth/actor.ts';
 import type { SecretBox } from '../auth/secret-box.ts';
+import type { SignInCache } from '../auth/sign-in-cache.ts';
 import type { LoginThrottle } from '../auth/throttle.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Dashboard } from '../dashboard/metrics.ts';
@@ -42,6 +43,11 @@ export interface AppDeps {
    * makes a process-local key: fine for tests, useless across restarts or instances.
    */
   mfa?: SecretBox;
+  /**
+   * Sign-ins this instance may answer without the database (src/auth/sign-in-cache.ts); none:
+   * every request reads its sign-in (PostgreSQL without Redis, where instances share no bus).
+   */
+  signInCache?: SignInCache | undefined;
 }
 
 export interface AppEnv {

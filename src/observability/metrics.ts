@@ -67,6 +67,24 @@ export function createMetrics() {
       help: 'Leader: age of the newest change of the last batch when its frames were published',
       registers,
     }),
+    /** Sign-ins answered from this instance's cache, or read from the database (src/auth/sign-in-cache.ts). */
+    signInLookups: new Counter({
+      name: 'portal_sign_in_cache_lookups_total',
+      help: 'Sign-in checks by outcome: hit (answered from the cache), miss (read from the database), unusable (cache not usable now)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    signInInvalidations: new Counter({
+      name: 'portal_sign_in_cache_invalidations_total',
+      help: 'Sign-in cache invalidations this instance sent (after a write that changed a sign-in) or received',
+      labelNames: ['direction'] as const,
+      registers,
+    }),
+    signInAckTimeouts: new Counter({
+      name: 'portal_sign_in_cache_ack_timeouts_total',
+      help: 'Invalidations answered after the timeout, not every instance having acknowledged',
+      registers,
+    }),
     errors: new Counter({
       name: 'portal_errors_total',
       help: 'Errors talking to a dependency, by component (database, redis)',

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../src/app.ts';
+import { EmbeddedSignInCache, type SignInCache } from '../../src/auth/sign-in-cache.ts';
 import { LoginThrottle, type ThrottleLimits } from '../../src/auth/throttle.ts';
 import { TokenService } from '../../src/auth/tokens.ts';
 import type { Database } from '../../src/db/database.ts';
@@ -18,13 +19,22 @@ export interface TestApp {
   url: string | undefined;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
+  /** The sign-in cache, as src/server.ts makes it: in process on PGlite, none on PostgreSQL without Redis. */
+  signInCache: SignInCache | undefined;
+  tokens: TokenService;
+  metrics: ReturnType<typeof createMetrics>;
   close(): Promise<void>;
 }
 
 /** Opens a fresh database on the given driver and builds the app on it, as `src/server.ts` does. */
 export async function startTestApp(
   driver: DriverName,
-  options: { limits?: Partial<ThrottleLimits>; trustProxy?: boolean } = {},
+  options: {
+    limits?: Partial<ThrottleLimits>;
+    trustProxy?: boolean;
+    /** false: no sign-in cache even on PGlite (every request reads its sign-in, as on PostgreSQL alone). */
+    signInCache?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const cleanups: (() => Promise<void>)[] = [];
   let database: Database;
@@ -51,19 +61,29 @@ export async function startTestApp(
     },
   });
   const logger = pino({ level: 'info' }, sink);
+  const metrics = createMetrics();
+  const tokens = new TokenService(crypto.randomUUID() + crypto.randomUUID(), 3600);
+  const signInCache =
+    driver === 'pglite' && options.signInCache !== false
+      ? new EmbeddedSignInCache({ maxAgeMs: 30_000, metrics })
+      : undefined;
   const app = createApp({
     database,
-    tokens: new TokenService(crypto.randomUUID() + crypto.randomUUID(), 3600),
+    tokens,
     throttle: new LoginThrottle(options.limits),
     logger,
     trustProxy: options.trustProxy ?? true,
-    metrics: createMetrics(),
+    metrics,
+    signInCache,
   });
   return {
     app,
     database,
     url,
     logs,
+    signInCache,
+    tokens,
+    metrics,
     async close() {
       await database.close();
       for (const cleanup of cleanups.reverse()) await cleanup();
