@@ -11,6 +11,11 @@ import { expectErrorBody } from '../support/errors.ts';
  */
 
 const RUNS = 150;
+/**
+ * fast-check's seed, one per case (SEED + its index): the same bodies every run, so a run cannot
+ * pass or fail by luck. FUZZ_SEED=<n> explores other bodies; a failure prints its seed and path.
+ */
+const SEED = Number(process.env.FUZZ_SEED ?? 20_260_214);
 
 /** Text of every kind: graphemes from all of unicode, control characters (NUL too), lone surrogates. */
 const text = (constraints: { minLength?: number; maxLength: number }) =>
@@ -108,8 +113,82 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
     tasks: ['project_id', 'title', 'assignee_id', 'status', 'priority', 'due_date'],
   } as const;
 
-  /** A body for `resource`: mostly its own fields, each valid or junk, sometimes anything at all. */
-  const payload = (resource: keyof typeof FIELDS) => {
+  type Method = 'POST' | 'PATCH';
+  type Resource = keyof typeof FIELDS;
+  /** What each write takes (src/*\/api.ts; the bodies are strict, so any other key is a 422). */
+  const WRITES: Record<Method, Record<Resource, { required: string[]; optional: string[] }>> = {
+    POST: {
+      users: { required: ['username', 'password', 'role'], optional: ['display_name'] },
+      projects: { required: ['name'], optional: ['description', 'owner_id'] },
+      tasks: {
+        required: ['project_id', 'title'],
+        optional: ['description', 'assignee_id', 'status', 'priority', 'due_date'],
+      },
+    },
+    PATCH: {
+      users: {
+        required: [],
+        optional: ['role', 'password', 'display_name', 'active', 'must_change_password'],
+      },
+      projects: { required: [], optional: ['name', 'description', 'owner_id'] },
+      tasks: {
+        required: [],
+        optional: ['project_id', 'title', 'description', 'assignee_id', 'status', 'priority', 'due_date'],
+      },
+    },
+  };
+  /** Text that passes the schemas (no NUL; not blank where a value is required), unicode and all. */
+  const clean = (constraints: { minLength?: number; maxLength: number }) =>
+    text(constraints).filter((t) => !t.includes('\u0000') && t.trim().length >= (constraints.minLength ?? 0));
+  /** Like `valid()`, but every value passes validation (it may still be refused for scope or a taken name). */
+  const wellFormedValues = (): Record<string, fc.Arbitrary<unknown>> => ({
+    ...valid(),
+    password: clean({ minLength: 12, maxLength: 40 }),
+    display_name: clean({ maxLength: 200 }),
+    name: clean({ minLength: 1, maxLength: 200 }),
+    description: clean({ maxLength: 300 }),
+    title: clean({ minLength: 1, maxLength: 200 }),
+    must_change_password: fc.boolean(),
+  });
+
+  /**
+   * A body the write accepts (all it requires, some of what it allows), and mutations of it: one
+   * field turned to junk, one required field left out, or a key it does not take added. Without
+   * these, success would rest on chance: the random records below pass validation only now and
+   * then (about one in 65 for an admin's new user: 150 runs found none about one time in ten).
+   */
+  const wellFormed = (method: Method, resource: Resource) => {
+    const { required, optional } = WRITES[method][resource];
+    const v = wellFormedValues();
+    const keys = [...required, ...optional];
+    const body = fc
+      .record(Object.fromEntries(keys.map((k) => [k, v[k]!])), { requiredKeys: required })
+      .filter((b) => Object.keys(b).length > 0);
+    const stranger = fc.constantFrom('id', 'password_hash', 'is_admin', 'created_at', 'nonsense');
+    return fc.oneof(
+      { weight: 4, arbitrary: body },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(body, fc.constantFrom(...keys), junk).map(([b, k, x]) => ({ ...b, [k]: x })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(body, fc.constantFrom(...(required.length ? required : keys)))
+          .map(([b, k]) => Object.fromEntries(Object.entries(b).filter(([key]) => key !== k))),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(body, stranger, junk).map(([b, k, x]) => ({ ...b, [k]: x })),
+      },
+    );
+  };
+
+  /**
+   * A body for `resource`: a well-formed one or a mutation of it, or its own fields each valid or
+   * junk, or sometimes anything at all.
+   */
+  const payload = (method: Method, resource: Resource) => {
     const v = valid();
     const fields = Object.fromEntries(
       FIELDS[resource].map((f) => [
@@ -123,6 +202,7 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
       .map(([r, k, x]) => ({ ...r, [k]: x }));
     const json = (v: unknown) => JSON.stringify(v) ?? 'null';
     return fc.oneof(
+      { weight: 8, arbitrary: wellFormed(method, resource).map(json) },
       { weight: 8, arbitrary: record.map(json) },
       { weight: 1, arbitrary: withStranger.map(json) },
       { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }).map(json) },
@@ -148,7 +228,7 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
     ['user', 'PATCH', 'tasks'],
   ] as const;
 
-  it.each(cases)('%s %s /api/%s', async (role, method, resource) => {
+  it.each(cases.map((c, i) => [...c, i] as const))('%s %s /api/%s', async (role, method, resource, i) => {
     const caller = { admin: h.w.admin, manager: h.w.managerA, user: h.w.userA }[role];
     const targets = {
       // Not userA: a reset password or deactivation would sign out the caller of the last case.
@@ -158,7 +238,7 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
     }[resource];
     const statuses = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(payload(resource), fc.constantFrom(...targets), async (body, target) => {
+      fc.asyncProperty(payload(method, resource), fc.constantFrom(...targets), async (body, target) => {
         const path = method === 'POST' ? `/api/${resource}` : `/api/${resource}/${target}`;
         const res = await caller.api.send(method, path, body);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -171,12 +251,13 @@ describe('fuzzed write bodies never produce a 5xx (pglite)', () => {
             label,
           ).toEqual([]);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED + i },
     );
-    // The generator is worth something only if it gets past validation: admins succeed sometimes,
-    // and everyone sees validation failures.
+    // The generator is worth something only if it gets past validation: admins succeed often (a
+    // tenth of their writes at least; the well-formed bodies alone are over a fifth of all), and
+    // everyone sees validation failures.
     const ok = [...statuses].filter(([s]) => s < 300).reduce((n, [, k]) => n + k, 0);
-    if (role === 'admin') expect(ok, JSON.stringify([...statuses])).toBeGreaterThan(0);
-    expect(statuses.get(422) ?? 0).toBeGreaterThan(0);
+    if (role === 'admin') expect(ok, JSON.stringify([...statuses])).toBeGreaterThanOrEqual(RUNS / 10);
+    expect(statuses.get(422) ?? 0, JSON.stringify([...statuses])).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,8 @@ import type { Database } from '../../src/db/database.ts';
 import { openDatabase } from '../../src/db/open.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { startNeonRelay } from './neon-relay.ts';
-import { freshPgDatabase } from './pg.ts';
+import { migratedPgDatabase } from './pg.ts';
+import { withPgliteTemplate } from './pglite.ts';
 
 export type DriverName = 'pglite' | 'pg' | 'neon';
 
@@ -26,7 +27,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Opens a fresh database on the given driver and builds the app on it, as `src/server.ts` does. */
+/** Opens a fresh (migrated) database on the given driver and builds the app on it, as `src/server.ts` does. */
 export async function startTestApp(
   driver: DriverName,
   options: {
@@ -40,9 +41,10 @@ export async function startTestApp(
   let database: Database;
   let url: string | undefined;
   if (driver === 'pglite') {
-    database = await openDatabase({ driver: 'pglite', dataDir: undefined });
+    // In memory, from the run's migrated template (test/support/global-setup.ts).
+    database = await withPgliteTemplate(() => openDatabase({ driver: 'pglite', dataDir: undefined }));
   } else {
-    const fresh = await freshPgDatabase(driver);
+    const fresh = await migratedPgDatabase(driver);
     cleanups.push(fresh.drop);
     url = fresh.url;
     if (driver === 'pg') {

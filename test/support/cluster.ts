@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll } from 'vitest';
 import { REDIS_URL, RUN_ID } from './env.ts';
 import { signIn } from './live-client.ts';
-import { freshPgDatabase } from './pg.ts';
+import { migratedPgDatabase } from './pg.ts';
 
 export const ADMIN = { username: 'chief', password: 'a-long-admin-password' };
 
@@ -119,11 +119,11 @@ export async function startInstance(
 }
 
 /**
- * Several portal processes behind one fresh PostgreSQL database and one Redis prefix, as in
- * production. The first instance to start creates the admin `chief`.
+ * Several portal processes behind one fresh PostgreSQL database (migrated: a copy of the run's
+ * template, test/support/pg.ts) and one Redis prefix, as in production. The first instance to start creates the admin `chief`.
  */
 export async function startCluster(count: number, options: ClusterOptions = {}) {
-  const db = options.databaseUrl ? undefined : await freshPgDatabase('cluster');
+  const db = options.databaseUrl ? undefined : await migratedPgDatabase('cluster');
   const databaseUrl = options.databaseUrl ?? db!.url;
   const prefix = `${RUN_ID}:${Math.random().toString(36).slice(2, 8)}`;
   const env = {
