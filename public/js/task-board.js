@@ -45,6 +45,7 @@ import Alpine from './alpine.js';
  * @property {string} title
  * @property {boolean} lifted Being dragged.
  * @property {Promise<boolean>} saving
+ * @property {number} moves
  * @property {() => void} init
  * @property {(to: string, before?: Node | null) => void} place
  * @property {(by: number) => void} step
@@ -52,7 +53,7 @@ import Alpine from './alpine.js';
  * @property {(event: DragEvent) => void} lift
  * @property {() => void} land
  * @property {(to: string) => Promise<void>} move
- * @property {(to: string, from: string, next: ChildNode | null) => Promise<boolean>} save
+ * @property {(to: string, from: string, next: ChildNode | null, move: number) => Promise<boolean>} save
  * @property {(current: any, from: string) => string} staleWhat
  */
 /** @typedef {import('./alpine.js').Magics} Magics */
@@ -158,6 +159,8 @@ Alpine.data(
     lifted: false,
     /** The last save of a move (see `move`): true when it was saved. @type {Promise<boolean>} */
     saving: Promise.resolve(true),
+    /** How many moves of this card were asked for (see `move`). */
+    moves: 0,
     init() {
       this.status = this.$el.dataset.status ?? '';
       this.version = this.$el.dataset.version ?? '';
@@ -217,15 +220,18 @@ Alpine.data(
       // move made while the first is being saved would otherwise send the old version and be
       // refused as "changed meanwhile" by this very board's first move. A save that fails drops
       // the moves queued behind it (the card goes back to where that save found it).
-      const saved = this.saving.then((earlierSaved) => (earlierSaved ? this.save(to, from, next) : false));
+      const move = ++this.moves;
+      const saved = this.saving.then((earlierSaved) =>
+        earlierSaved ? this.save(to, from, next, move) : false,
+      );
       this.saving = saved;
       await saved;
     },
     /**
-     * Saves one move (see `move`); true when it was saved.
-     * @param {string} to @param {string} from @param {ChildNode | null} next
+     * Saves one move (see `move`, which numbers them); true when it was saved.
+     * @param {string} to @param {string} from @param {ChildNode | null} next @param {number} move
      */
-    async save(to, from, next) {
+    async save(to, from, next, move) {
       const card = this.$root;
       /** @type {string} */
       let reason;
@@ -241,8 +247,8 @@ Alpine.data(
         });
         if (res.ok) {
           this.version = res.headers.get('etag') ?? this.version;
-          // Said only if no later move has taken the card on meanwhile (that one says its own).
-          if (this.status === to) this.say(`Moved “${this.title}” to ${this.labelOf(to)}.`, false);
+          // Said unless a later move of this card is waiting to be saved (that one says its own).
+          if (move === this.moves) this.say(`Moved “${this.title}” to ${this.labelOf(to)}.`, false);
           return true;
         }
         const body = await res.json().catch(() => undefined);
