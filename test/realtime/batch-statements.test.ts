@@ -100,9 +100,20 @@ describe('SQL statements per change batch', () => {
     };
     await write();
     await until(() => engine.stats.deltas >= before.deltas + deltas);
-    await new Promise((r) => setTimeout(r, 300)); // the cursor write follows the publication
+    // The cursor write follows the publication: wait until the count has been still for 500 ms
+    // (a fixed 300 ms was too short on a loaded machine once), 10 s at most.
+    const counted = () => database.stats.statements - before.pool + (listenerStatements - before.listener);
+    let last = counted();
+    let stillSince = Date.now();
+    await until(() => {
+      if (counted() !== last) {
+        last = counted();
+        stillSince = Date.now();
+      }
+      return Date.now() - stillSince >= 500;
+    }, 10_000);
     expect(engine.stats.batches).toBe(before.batches + 1);
-    return database.stats.statements - before.pool + (listenerStatements - before.listener);
+    return counted();
   };
 
   it('a batch touching 1 user costs at most 5 statements', async () => {

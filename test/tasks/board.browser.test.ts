@@ -137,7 +137,10 @@ test.describe('task board in Chromium', () => {
       await page.dragAndDrop(`li[data-card="${task.drag}"]`, '[data-column="blocked"] h3');
       await page.waitForSelector(`[data-column="blocked"] li[data-card="${task.drag}"]`);
       await expect.poll(() => statusOf(task.drag!)).toBe('blocked');
-      expect(await page.textContent('#board-notice')).toBe('Moved “Move by drag” to Blocked.');
+      // The notice is written on the next animation frame after the save's answer: waited for.
+      await page.waitForFunction(
+        () => document.getElementById('board-notice')?.textContent === 'Moved “Move by drag” to Blocked.',
+      );
       await page.reload();
       await page.waitForSelector(`[data-column="blocked"] li[data-card="${task.drag}"]`);
       expect(await page.textContent('[data-column="blocked"] [data-count]')).toBe('1');
