@@ -88,7 +88,11 @@ export class Gateway {
   /** Upgrades refused with 503 because too many were opening (admission control). */
   refused = 0;
   #draining = false;
-  #signInBatch: { ids: Set<string>; live: Promise<Map<string, SignInState>> } | undefined;
+  /** The sign-ins asked about in one turn of the event loop, checked with one query (`#signedIn`). */
+  readonly #signInChecks = new TurnBatch<string, SignInState | undefined>(async (ids) => {
+    const live = await this.signIns([...new Set(ids)]);
+    return ids.map((id) => live.get(id));
+  });
   #refreshedAt = 0;
   /** The Redis reads of the sockets opening in one turn of the event loop, asked in one round trip. */
   readonly #openReads = new TurnBatch<OpeningRead, OpeningReply>((reads) =>
@@ -252,19 +256,7 @@ export class Gateway {
    * direct upgrade is an extra one, in the batch of its turn.)
    */
   #signedIn(authSessionId: string): Promise<SignInState | undefined> {
-    if (!this.#signInBatch) {
-      const batch = {
-        ids: new Set<string>(),
-        live: undefined as unknown as Promise<Map<string, SignInState>>,
-      };
-      batch.live = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.#signInBatch = undefined;
-        return this.signIns([...batch.ids]);
-      });
-      this.#signInBatch = batch;
-    }
-    this.#signInBatch.ids.add(authSessionId);
-    return this.#signInBatch.live.then((live) => live.get(authSessionId));
+    return this.#signInChecks.add(authSessionId);
   }
 
   async #closed(conn: Connection) {
