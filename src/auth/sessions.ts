@@ -79,14 +79,6 @@ export async function findSessionSignIn(
   return { user: row.user, expiresAt: row.expiresAt, lastUsedAt };
 }
 
-export async function findSessionUser(
-  db: Db,
-  userId: number,
-  sessionId: string,
-): Promise<UserRow | undefined> {
-  return (await findSessionSignIn(db, userId, sessionId))?.user;
-}
-
 /**
  * Stamps `last_used_at` now, unless another request did within the last minute; not awaited (a
  * lost stamp is not worth failing a request). Answers the time stamped. Its statement is the one
@@ -120,8 +112,7 @@ export async function revokeSession(db: Db, userId: number, sessionId: string): 
   return rows.length > 0;
 }
 
-/** Ends every session of a user, but for `keep` (the caller's own, when they act on themself). */
-/** Ends every live sign-in of a user (but `keep`); answers the ids it ended. */
+/** Ends every live sign-in of a user but `keep` (the caller's own, when they act on themself); answers the ids it ended. */
 export async function revokeAllSessions(db: Db, userId: number, keep?: string): Promise<string[]> {
   const ended = await db
     .update(authSessions)

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sameUser } from '../../src/auth/middleware.ts';
-import { findSessionUser } from '../../src/auth/sessions.ts';
+import { findSessionSignIn } from '../../src/auth/sessions.ts';
 import { query } from '../../src/db/database.ts';
 import { changesSignIns, signInWriteCount } from '../../src/db/sign-in-writes.ts';
 import { createUser } from '../../src/users/rules.ts';
@@ -75,7 +75,7 @@ describe('every write that changes a sign-in invalidates the sign-in cache befor
       const c = claims(token);
       expect(
         t.signInCache!.get(token) !== undefined ||
-          !(await findSessionUser(t.database.db, c.userId, c.sessionId)),
+          !(await findSessionSignIn(t.database.db, c.userId, c.sessionId)),
       ).toBe(true);
     }
     const res = await run();
@@ -85,7 +85,7 @@ describe('every write that changes a sign-in invalidates the sign-in cache befor
       const cached = t.signInCache!.get(token);
       if (!cached) continue;
       const c = claims(token);
-      const now = await findSessionUser(t.database.db, c.userId, c.sessionId);
+      const now = (await findSessionSignIn(t.database.db, c.userId, c.sessionId))?.user;
       expect(now, 'a cached sign-in the database no longer has').toBeDefined();
       expect(sameUser(cached.user, now!), 'a cached sign-in that differs from the database').toBe(true);
     }
