@@ -5,6 +5,7 @@
  * the user's document changes, so htmx fragments can refresh themselves
  * (hx-trigger="portal:change from:body").
  */
+import './live-refresh.js';
 import { pageLive, startPageLive } from './page-live.js';
 
 const live = pageLive();

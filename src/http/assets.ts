@@ -26,6 +26,7 @@ const SOURCES: [name: string, file: string][] = [
   ['page-live.js', 'public/js/page-live.js'],
   ['alpine-components.js', 'public/js/alpine-components.js'],
   ['dashboard.js', 'public/js/dashboard.js'],
+  ['live-refresh.js', 'public/js/live-refresh.js'],
   ['live-events.js', 'public/js/live-events.js'],
   ['task-dialog.js', 'public/js/task-dialog.js'],
   ['write-guard.js', 'public/js/write-guard.js'],

@@ -11,6 +11,8 @@ export const BOARD_COLUMN_SIZE = 50;
 export interface BoardColumn {
   items: TaskView[];
   total: number;
+  /** The change log's position the column was read at (none for a column the filter empties). */
+  since?: number | undefined;
 }
 
 /** The whole filtered scope by status (the list's search and status filter, not its page). */

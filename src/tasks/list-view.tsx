@@ -89,6 +89,8 @@ export function TaskResults(props: {
   total: number;
   filters: TaskFilters;
   board: BoardData;
+  /** The change log's position the fragment was read at: a refresh read earlier is not shown over it. */
+  since: number;
 }) {
   const offset = props.filters.offset ?? 0;
   const link = (to: number) => {
@@ -102,7 +104,7 @@ export function TaskResults(props: {
     if (v !== undefined && v !== '' && k !== 'offset' && k !== 'sort') exportParams.set(k, String(v));
   return (
     // x-init: the task dialog hands the focus back into a list re-rendered after a save.
-    <div id="task-results" data-total={props.total} x-init="listShown">
+    <div id="task-results" data-total={props.total} data-since={props.since} x-init="listShown">
       <p role="status">
         {props.total === 0
           ? 'No tasks match.'

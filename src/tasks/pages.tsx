@@ -115,7 +115,9 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
         since: page.since,
       };
     });
-    return { items, total: page.total, filters, board: cards };
+    // The fragment is at least as new as its oldest part (public/js/live-refresh.js compares these).
+    const since = Math.min(page.since, ...TASK_STATUSES.flatMap((status) => cards[status].since ?? []));
+    return { items, total: page.total, filters, board: cards, since };
   };
   /** The board: the first cards of every status in the filtered scope (not the list's page), and their totals. */
   const board = async (actor: Actor, filters: TaskFilters) => {
@@ -126,7 +128,7 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
   };
   const column = async (actor: Actor, filters: TaskFilters, status: TaskStatus, offset: number) => {
     // Filtered to another status: this column is empty.
-    if (filters.status && filters.status !== status) return { items: [], total: 0 };
+    if (filters.status && filters.status !== status) return { items: [], total: 0, since: undefined };
     const page = await listTasks(
       database.db,
       actor,
@@ -143,7 +145,7 @@ export function registerTaskListPages(app: App, { database }: AppDeps, asset: As
     );
     const etags = pageEtags('task', page.items, page.extras);
     const items = page.items.map((t) => ({ ...t, version: etags.get(t.id), since: page.since }));
-    return { items, total: page.total };
+    return { items, total: page.total, since: page.since };
   };
 
   app.get('/tasks', signedIn(), async (c) => {

@@ -54,10 +54,12 @@ export function Layout(props: {
         <link rel="icon" href="data:," />
         {/* htmx must not inject its indicator <style>, nor copy an element's style attribute onto
             its swapped-in twin while settling (a resized textarea has one): the CSP allows no
-            inline styles. */}
+            inline styles. Settled at once (no 20 ms settle delay): htmx attaches a swapped-in
+            control's triggers only when it settles, so a status picked in those 20 ms was shown
+            but never saved (public/js/live-refresh.js; test/tasks/live-refresh.browser.test.ts). */}
         <meta
           name="htmx-config"
-          content='{"includeIndicatorStyles":false,"attributesToSettle":["class","width","height"]}'
+          content='{"includeIndicatorStyles":false,"attributesToSettle":["class","width","height"],"defaultSettleDelay":0}'
         />
         <link rel="stylesheet" href={props.asset('portal.css')} />
         {/* Deferred: nothing blocks the first paint. */}

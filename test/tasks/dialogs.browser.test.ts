@@ -242,7 +242,9 @@ test.describe('task dialogs in Chromium', () => {
     };
 
     await page.goto(`${portal.base}/login`);
-    expect(await focused(page)).toBe('username'); // the page puts the focus in the first field
+    // The page puts the focus in the first field (autofocus: applied at the next rendering
+    // opportunity, which a loaded machine may give after the load event).
+    await page.waitForFunction(() => document.activeElement?.id === 'username', undefined, { timeout: 5000 });
     await page.keyboard.type('mark');
     await page.keyboard.press('Tab');
     await page.keyboard.type(PW);
