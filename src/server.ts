@@ -79,6 +79,7 @@ export async function buildRuntime(
     );
   }
   const mfa = new SecretBox(config.mfaEncryptionKey ?? embeddedSecret(config, 'mfa-key'));
+  const signInCache = createSignInCache(config, redis, metrics, logger);
   const realtime = createRealtime({
     database,
     redis,
@@ -91,8 +92,10 @@ export async function buildRuntime(
     maxOpening: config.realtimeMaxOpening,
     retentionDays: config.changeLogRetentionDays,
     metrics,
+    // Out-of-band sign-in changes (psql): every instance's cache dropped at once, not after
+    // SIGN_IN_CACHE_SECONDS (docs/decisions/0032). The portal's own are also acknowledged (0029).
+    ...(signInCache ? { onSignInChange: () => void signInCache.invalidate() } : {}),
   });
-  const signInCache = createSignInCache(config, redis, metrics, logger);
   const app = createApp({
     signInCache,
     database,

@@ -25,6 +25,12 @@ export interface EngineDeps {
   store: RealtimeStore;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /**
+   * Called on each `portal_sign_ins` notification (a user row or a sign-in's end changed, from
+   * the portal or from outside it: db/migrations/0009_sign_in_notify.sql), while this instance
+   * leads: the sign-in caches of every instance are dropped (docs/decisions/0032).
+   */
+  onSignInChange?: (() => void) | undefined;
 }
 
 export interface PublishOptions {
@@ -75,13 +81,15 @@ export class Engine {
   readonly logger: Logger;
   readonly metrics: Metrics | undefined;
   readonly options: EngineOptions;
+  readonly #onSignInChange: (() => void) | undefined;
 
-  constructor({ database, store, logger, metrics, ...options }: EngineDeps & EngineOptions) {
+  constructor({ database, store, logger, metrics, onSignInChange, ...options }: EngineDeps & EngineOptions) {
     this.database = database;
     this.store = store;
     this.logger = logger;
     this.metrics = metrics;
     this.options = options;
+    this.#onSignInChange = onSignInChange;
   }
 
   /** Leads until `signal` aborts (leadership lost or given up). */
@@ -149,6 +157,12 @@ export class Engine {
     };
 
     await connection.listen('portal_changes', schedule);
+    // Listening starts after leading does: a change between two leaders is caught by the caches'
+    // age limit (SIGN_IN_CACHE_SECONDS), and the new leader drops them all once on taking over.
+    if (this.#onSignInChange) {
+      await connection.listen('portal_sign_ins', this.#onSignInChange);
+      this.#onSignInChange();
+    }
     const sweep = setInterval(() => {
       full = true;
       schedule();

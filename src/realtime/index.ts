@@ -31,6 +31,8 @@ export interface RealtimeOptions {
   sweepMs?: number;
   retentionDays?: number;
   metrics?: Metrics;
+  /** Sign-in changes the leader hears of (from the portal or outside it): drop every sign-in cache. */
+  onSignInChange?: () => void;
 }
 
 export type Realtime = ReturnType<typeof createRealtime>;
@@ -86,6 +88,7 @@ export function createRealtime(options: RealtimeOptions) {
     coalesceMs: options.coalesceMs ?? 15,
     sweepMs: options.sweepMs ?? 30_000,
     retentionDays: options.retentionDays ?? 0,
+    onSignInChange: options.onSignInChange,
   });
   const hub = new Hub({ store, bus, keys, documentOf, logger, metrics: options.metrics });
   options.metrics?.observe({ sessions: () => hub.connections, leader: () => leadership.isLeader });

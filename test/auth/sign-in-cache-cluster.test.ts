@@ -1,5 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, type Cluster, type Instance, startCluster, startInstance } from '../support/cluster.ts';
 import { REDIS_URL } from '../support/env.ts';
@@ -276,6 +277,78 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
       403,
       (r: Reply<Body>) => r.body.error?.code === 'password_change_required',
     );
+  });
+
+  /**
+   * Writes made outside the portal (psql, a script): no request waits for the caches, but the
+   * database NOTIFYs portal_sign_ins and the realtime leader drops every instance's cache
+   * (db/migrations/0009_sign_in_notify.sql, docs/decisions/0032). Without it B and C would keep
+   * answering from their caches for SIGN_IN_CACHE_SECONDS (30 s here).
+   */
+  const fromOutside = async (statement: string, params: unknown[]) => {
+    const client = new pg.Client({ connectionString: cluster.databaseUrl });
+    await client.connect();
+    try {
+      await client.query(statement, params);
+    } finally {
+      await client.end();
+    }
+    return performance.now();
+  };
+  /** How long after `since` B and C both answered `expected` (polling), at most `limitMs`. */
+  const settledAfter = async (
+    token: string,
+    since: number,
+    expected: (r: Reply<Body>) => boolean,
+    limitMs: number,
+  ) => {
+    for (;;) {
+      const replies = await Promise.all([
+        api(b.base, token, 'GET', '/api/me'),
+        api(c.base, token, 'GET', '/api/me'),
+      ]);
+      if (replies.every(expected)) return performance.now() - since;
+      if (performance.now() - since > limitMs) return Number.POSITIVE_INFINITY;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it('a sign-in ended outside the portal (SQL) is refused on every instance within moments, not after the cache window', async () => {
+    const u = await newUser();
+    const token = await signIn(a.base, u.username, PW);
+    await warm(token);
+    const done = await fromOutside('update auth_sessions set revoked_at = now() where user_id = $1', [u.id]);
+    expect(await settledAfter(token, done, refused, 5_000)).toBeLessThan(5_000);
+  });
+
+  it('a role changed outside the portal (SQL) shows on every instance within moments', async () => {
+    const u = await newUser('manager');
+    const token = await signIn(a.base, u.username, PW);
+    await warm(token);
+    const done = await fromOutside(`update users set role = 'user' where id = $1`, [u.id]);
+    expect(
+      await settledAfter(token, done, (r) => r.status === 200 && r.body.role === 'user', 5_000),
+    ).toBeLessThan(5_000);
+  });
+
+  it('stamping "last used" (the portal does it on every minute of use) does not drop the caches', async () => {
+    const u = await newUser();
+    const token = await signIn(a.base, u.username, PW);
+    await warm(token);
+    const sent = (i: Instance) => metric(i, 'portal_sign_in_cache_invalidations_total', 'direction="sent"');
+    const before = await Promise.all(cluster.instances.map(sent));
+    await fromOutside('update auth_sessions set last_used_at = now() where user_id = $1', [u.id]);
+    // A revocation elsewhere right after is heard: the stamp before it was not (nothing was sent for it).
+    const other = await newUser();
+    const otherToken = await signIn(a.base, other.username, PW);
+    await warm(otherToken);
+    const cut = await fromOutside('update auth_sessions set revoked_at = now() where user_id = $1', [
+      other.id,
+    ]);
+    expect(await settledAfter(otherToken, cut, refused, 5_000)).toBeLessThan(5_000);
+    const after = await Promise.all(cluster.instances.map(sent));
+    // One invalidation (the revocation's), sent by the leader; none for the stamp.
+    expect(after.reduce((x, y) => x + y, 0) - before.reduce((x, y) => x + y, 0)).toBe(1);
   });
 
   it('a stalled subscriber connection: B does not answer from its cache (killed connection)', async () => {
