@@ -64,6 +64,53 @@ export function denoPlatform(): Platform {
   let limit: OpeningLimit | undefined;
   /** Upgrades admitted and not yet opened (their release runs once: opened, refused or timed out). */
   const opening = new Map<Request, () => void>();
+  /** Upgrades past the limit waiting for an open to end, oldest first, with what admits each. */
+  const line = new Map<Request, (release: () => void) => void>();
+
+  /** Counts `request` as opening; answers what ends that (once). */
+  const enter = (request: Request) => {
+    const release = () => {
+      if (opening.get(request) !== release) return;
+      clearTimeout(timer);
+      opening.delete(request);
+      // Not from here: a release runs inside an open, which a started upgrade could re-enter.
+      if (line.size > 0) queueMicrotask(next);
+    };
+    const timer = setTimeout(release, OPENING_TIMEOUT_MS);
+    opening.set(request, release);
+    return release;
+  };
+  /** Admits waiting upgrades while there is room (after an open ended). */
+  const next = () => {
+    for (const [request, admit] of line) {
+      if (limit && opening.size >= limit.maxOpening) return;
+      line.delete(request);
+      admit(enter(request));
+    }
+  };
+  /**
+   * Past the limit, a short line first (as on Node, decision 0031): the upgrade starts as soon as
+   * an open ends, where a refused client would come back only after Retry-After and its back-off.
+   * Undefined: refused (the line is full, the wait was too long, or the client left).
+   */
+  const waitInLine = (request: Request, l: OpeningLimit) =>
+    new Promise<(() => void) | undefined>((resolve) => {
+      if (line.size >= (l.maxWaiting ?? 0)) return resolve(undefined);
+      const leave = () => {
+        clearTimeout(timer);
+        request.signal.removeEventListener('abort', leave);
+        line.delete(request);
+        resolve(undefined);
+      };
+      const timer = setTimeout(leave, l.maxWaitMs ?? 10_000);
+      request.signal.addEventListener('abort', leave, { once: true });
+      line.set(request, (release) => {
+        clearTimeout(timer);
+        request.signal.removeEventListener('abort', leave);
+        resolve(release);
+      });
+    });
+
   // Admission wraps the app's fetch, so a refusal is decided before routing and before the
   // sign-in lookup: it costs no database or Redis work (the same place as Node's 'upgrade' event).
   const admitting =
@@ -71,16 +118,14 @@ export function denoPlatform(): Platform {
     async (request, info) => {
       if (!limit || request.headers.get('upgrade')?.toLowerCase() !== 'websocket')
         return fetch(request, info);
-      if (opening.size >= limit.maxOpening) {
+      const release =
+        opening.size < limit.maxOpening && line.size === 0
+          ? enter(request)
+          : await waitInLine(request, limit);
+      if (!release) {
         limit.onRefused?.();
         return refusal(limit.retryAfterSeconds);
       }
-      const release = () => {
-        clearTimeout(timer);
-        opening.delete(request);
-      };
-      const timer = setTimeout(release, OPENING_TIMEOUT_MS);
-      opening.set(request, release);
       try {
         const response = await fetch(request, info);
         // Not upgraded (a 401, a 403, a bad handshake): nothing is opening any more.

@@ -30,7 +30,7 @@ export const MAX_OPENING = 200;
  * Upgrades that may wait for an open to end, per upgrade allowed to be opening, before the next is
  * refused with 503, and how long one may wait (docs/decisions/0031-socket-opens-without-the-middleware.md).
  */
-export const WAITING_PER_OPENING = 4;
+export const WAITING_PER_OPENING = 25;
 export const MAX_WAIT_MS = 10_000;
 
 /** A sign-in still in force, and whether its user must change their password before anything else. */

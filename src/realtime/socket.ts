@@ -94,7 +94,7 @@ export interface OpeningLimit {
   maxOpening: number;
   /**
    * Upgrades past `maxOpening` that wait (unanswered) for an open to end before any is refused;
-   * one waiting longer than `maxWaitMs` is refused then. Runtimes without a line refuse at once.
+   * one waiting longer than `maxWaitMs` is refused then (Node and Deno both keep the line).
    */
   maxWaiting?: number;
   maxWaitMs?: number;

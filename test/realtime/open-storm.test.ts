@@ -18,7 +18,8 @@ describe.each<RuntimeName>(['node', 'deno'])('an open storm over two %s instance
     cluster = await startCluster(2, {
       runtimes: [runtime, runtime],
       heartbeatMs: 15_000,
-      env: { REALTIME_MAX_OPENING: '100', REALTIME_MAX_SOCKETS_PER_USER: '10000' },
+      // 10 opening and 250 waiting per instance: 750 at once each is sure to meet the limit.
+      env: { REALTIME_MAX_OPENING: '10', REALTIME_MAX_SOCKETS_PER_USER: '10000' },
     });
     const [a] = cluster.instances;
     const admin = await signIn(a!.base, ADMIN.username, ADMIN.password);
