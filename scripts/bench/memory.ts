@@ -122,7 +122,10 @@ async function measureSteps(
   generators: LoadGenerators<Counts>,
   cap: number,
 ): Promise<Measured> {
-  await sleep(3000);
+  // The baseline settles as long as the settled reading does: start-up and the sign-ins of the
+  // setup (argon2's memory) are returned over the first minute, and a baseline read before that
+  // made the settled figure per socket negative (2026-12-04, 22:17 run).
+  await sleep(Math.max(3000, SETTLE_S * 1000));
   const base = await heapOf(pid);
   await sleep(2000);
   const baseKb = rssKb(pid);
@@ -344,7 +347,7 @@ function report(results: Measured[]): string {
     '',
     `Machine: ${machine()}. Load average ${loadAtStart.join(' / ')} at start, ${loadNow().join(' / ')} at the end (2 cores shared with other sessions).`,
     '',
-    `Setup: each server alone in its own process, one after the other; sockets held idle by ${WORKERS} load-generator processes (scripts/bench/memory-worker.ts, \`ws\` clients without permessage-deflate), each from its own source address 127.0.0.x. Portal: ${USERS} plain users, sessions spread evenly over them (REALTIME_MAX_SOCKETS_PER_USER=1000), heartbeat 15 s. Per session = (server RSS with N sockets − RSS of the same process with none) / N, read from \`/proc/<pid>/status\` 3 s after the last socket opened, no forced GC; "settled": the same, ${SETTLE_S} s later with the sockets still idle (V8 returns the opening's garbage over time). After a forced GC: the same difference, both RSS read right after \`gc()\` (what the sockets hold, without the garbage their opening left). heapUsed / external / arrayBuffers: growth per socket of \`process.memoryUsage()\` after a forced GC (scripts/bench/memory-probe.mjs). The open-files hard limit here is ${openFilesLimit(process.pid)} per process, so a step above it holds as many sockets as the limit allows.`,
+    `Setup: each server alone in its own process, one after the other; sockets held idle by ${WORKERS} load-generator processes (scripts/bench/memory-worker.ts, \`ws\` clients without permessage-deflate), each from its own source address 127.0.0.x. Portal: ${USERS} plain users, sessions spread evenly over them (REALTIME_MAX_SOCKETS_PER_USER=1000), heartbeat 15 s. Per session = (server RSS with N sockets − RSS of the same process with none, read after the same ${SETTLE_S} s idle as the settled reading) / N, read from \`/proc/<pid>/status\` 3 s after the last socket opened, no forced GC; "settled": the same, ${SETTLE_S} s later with the sockets still idle (V8 returns the opening's garbage over time). After a forced GC: the same difference, both RSS read right after \`gc()\` (what the sockets hold, without the garbage their opening left). heapUsed / external / arrayBuffers: growth per socket of \`process.memoryUsage()\` after a forced GC (scripts/bench/memory-probe.mjs). The open-files hard limit here is ${openFilesLimit(process.pid)} per process, so a step above it holds as many sockets as the limit allows.`,
     '',
     '| server | sessions | failed | RSS MB | RSS per session KiB | ratio to bare `ws` | settled: RSS per session KiB | ratio to bare `ws` | after a forced GC: RSS per session KiB | heapUsed per session B | external B | arrayBuffers B |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
