@@ -331,6 +331,17 @@ describe('sign-in cache on a 3-instance cluster: a change made on A applies to t
     ).toBeLessThan(5_000);
   });
 
+  it('everyone signed out outside the portal (TRUNCATE auth_sessions) is refused on every instance within moments', async () => {
+    const u = await newUser();
+    const token = await signIn(a.base, u.username, PW);
+    await warm(token);
+    const done = await fromOutside('truncate auth_sessions', []);
+    expect(await settledAfter(token, done, refused, 5_000)).toBeLessThan(5_000);
+    // The administrator was signed out too.
+    expect((await api(b.base, admin, 'GET', '/api/me')).status).toBe(401);
+    admin = await signIn(a.base, ADMIN.username, ADMIN.password);
+  });
+
   it('stamping "last used" (the portal does it on every minute of use) does not drop the caches', async () => {
     const u = await newUser();
     const token = await signIn(a.base, u.username, PW);
